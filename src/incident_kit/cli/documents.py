@@ -1,0 +1,92 @@
+"""``incident render``, ``incident checklist`` and ``incident demo``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from incident_kit.cli import State, handles_errors
+
+
+def _print_outputs(outputs: list[Any], out: Path) -> None:
+    for o in outputs:
+        try:
+            shown = os.path.relpath(o.path)
+        except ValueError:
+            shown = str(o.path)
+        click.echo(f"{o.title:<34} {o.format:<5} {shown}")
+
+
+@click.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--doc", "docs", multiple=True, help="Document to render (repeatable; default: all).")
+@click.option("--format", "fmt", default="md", show_default=True, help="Formats, comma-separated.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.pass_obj
+@handles_errors
+def render(state: State, source: Path, docs: tuple[str, ...], fmt: str, out: Path | None) -> None:
+    """Render an incident's documents under OUT/<incident id>/."""
+    from incident_kit import core
+
+    ws = state.workspace()
+    formats = core.parse_formats(fmt)
+    incident, r = core.load_incident_file(workspace=ws, path=source)
+    target = out or ws.output_dir
+    outputs = core.render_incident(
+        renderer=r, incident=incident, documents=list(docs), formats=formats, out=target
+    )
+    _print_outputs(outputs, target)
+
+
+@click.command()
+@click.option("--playbook", "playbook", help="Playbook name or file (default: the workspace's).")
+@click.option("--phase", help="Only this phase (its id).")
+@click.option("--severity", help="Only the items that apply to this severity.")
+@click.option("--format", "fmt", default="md", show_default=True, help="Formats, comma-separated.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.pass_obj
+@handles_errors
+def checklist(
+    state: State,
+    playbook: str | None,
+    phase: str | None,
+    severity: str | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Write a blank printable checklist of a playbook."""
+    from incident_kit import core
+
+    ws = state.workspace()
+    formats = core.parse_formats(fmt)
+    r = core.renderer(workspace=ws, playbook=playbook)
+    target = out or ws.output_dir
+    outputs = core.render_checklist(
+        renderer=r, phase=phase, severity=severity, formats=formats, out=target
+    )
+    _print_outputs(outputs, target)
+
+
+@click.command()
+@click.option("--format", "fmt", default="md", show_default=True, help="Formats, comma-separated.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.pass_obj
+@handles_errors
+def demo(state: State, fmt: str, out: Path | None) -> None:
+    """Render the whole packet of the example incident (logging in broken for all users)."""
+    from incident_kit import core
+
+    ws = state.workspace()
+    formats = core.parse_formats(fmt)
+    target = out or ws.output_dir
+    outputs = core.demo(workspace=ws, formats=formats, out=target)
+    click.echo(f"Rendered the example incident into {target}:")
+    _print_outputs(outputs, target)
+
+
+def register(group: click.Group) -> None:
+    for command in (render, checklist, demo):
+        group.add_command(command)

@@ -1,0 +1,144 @@
+"""The core operations the CLI calls: one function a command, typed and keyword-only.
+
+Nothing here prints; results are returned and errors raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from incident_kit.documents import RenderedDocument, Renderer
+from incident_kit.errors import UserError
+from incident_kit.playbook.load import LoadedPlaybook, find_playbook, load_playbook
+from incident_kit.record.file import check_against_playbook, read_incident_source
+from incident_kit.record.model import Incident
+from incident_kit.workspace import Workspace
+
+FORMATS = ("md",)
+
+
+def open_playbook(*, workspace: Workspace, name: str | None = None) -> LoadedPlaybook:
+    """A playbook by path or name (the workspace's default when ``name`` is None)."""
+    path = find_playbook(name or workspace.settings.default_playbook, workspace.playbook_dirs)
+    return load_playbook(path, template_dirs=workspace.template_dirs)
+
+
+def renderer(*, workspace: Workspace, playbook: str | None = None) -> Renderer:
+    """A renderer for one command, over the named playbook."""
+    return Renderer(workspace=workspace, loaded=open_playbook(workspace=workspace, name=playbook))
+
+
+def load_incident_file(*, workspace: Workspace, path: Path) -> tuple[Incident, Renderer]:
+    """An incident file, checked against its playbook, with its channel name filled in."""
+    incident, src = read_incident_source(path, workspace)
+    base = path.parent
+    name = incident.playbook
+    if name.endswith((".yaml", ".yml")) and not Path(name).is_absolute():
+        candidate = base / name
+        name = str(candidate) if candidate.exists() else name
+    r = renderer(workspace=workspace, playbook=name)
+    check_against_playbook(incident, src, r.playbook)
+    if not incident.id:
+        incident = incident.model_copy(
+            update={
+                "id": r.channel_name(
+                    declared=incident.declared_at,
+                    functionality=incident.functionality,
+                    state=incident.state,
+                    audience=incident.audience,
+                    severity=incident.severity,
+                    team=incident.team,
+                )
+            }
+        )
+    return incident, r
+
+
+def parse_formats(text: str) -> list[str]:
+    """``md,docx`` → ``['md', 'docx']``, refusing formats this build cannot write."""
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    for f in formats:
+        if f not in FORMATS:
+            raise UserError(f"unknown format '{f}'", hint=f"use one of {', '.join(FORMATS)}")
+    if not formats:
+        raise UserError("no format given", hint=f"use one of {', '.join(FORMATS)}")
+    return formats
+
+
+@dataclass(frozen=True)
+class Output:
+    """A file written, and the document it holds."""
+
+    document: str
+    title: str
+    format: str
+    path: Path
+
+
+def export(
+    *, documents: list[RenderedDocument], formats: list[str], out: Path, folder: str
+) -> list[Output]:
+    """Write ``documents`` in ``formats`` under ``out/folder``, none before all are rendered."""
+    from incident_kit.output import write_files
+
+    files: list[tuple[str, bytes]] = []
+    meta: list[tuple[RenderedDocument, str]] = []
+    for doc in documents:
+        for fmt in formats:
+            stem = doc.filename.removesuffix(".md")
+            files.append((f"{folder}/{stem}.{fmt}", doc.markdown.encode("utf-8")))
+            meta.append((doc, fmt))
+    paths = write_files(out, files)
+    return [Output(d.name, d.title, fmt, p) for (d, fmt), p in zip(meta, paths, strict=True)]
+
+
+def render_incident(
+    *,
+    renderer: Renderer,
+    incident: Incident,
+    documents: list[str] | None,
+    formats: list[str],
+    out: Path,
+) -> list[Output]:
+    """Render an incident's documents (all of them when ``documents`` is empty)."""
+    names = documents or list(renderer.playbook.documents)
+    rendered = [renderer.render_document(n, incident) for n in names]
+    return export(documents=rendered, formats=formats, out=out, folder=incident.channel)
+
+
+def render_checklist(
+    *,
+    renderer: Renderer,
+    incident: Incident | None = None,
+    phase: str | None,
+    severity: str | None,
+    formats: list[str],
+    out: Path,
+) -> list[Output]:
+    """A printable checklist: blank for the playbook, or filled for an incident."""
+    if "checklist" not in renderer.playbook.documents:
+        raise UserError(
+            f"playbook '{renderer.playbook.name}' has no 'checklist' document",
+            hint="add one under documents:",
+        )
+    doc = renderer.render_document("checklist", incident, phase=phase, severity=severity)
+    stem = "-".join(
+        x.lower() for x in ("checklist", renderer.loaded.path.stem, phase, severity) if x
+    )
+    doc = RenderedDocument(doc.name, doc.title, f"{stem}.md", doc.markdown)
+    folder = incident.channel if incident else "checklists"
+    return export(documents=[doc], formats=formats, out=out, folder=folder)
+
+
+def demo(*, workspace: Workspace, formats: list[str], out: Path) -> list[Output]:
+    """Render the whole packet of the bundled example incident."""
+    example = workspace.bundled / "examples" / "login-outage.yaml"
+    incident, r = load_incident_file(workspace=workspace, path=example)
+    outputs = render_incident(
+        renderer=r, incident=incident, documents=None, formats=formats, out=out
+    )
+    outputs += render_checklist(
+        renderer=r, incident=None, phase=None, severity=None, formats=formats, out=out
+    )
+    return outputs

@@ -1,0 +1,443 @@
+"""Which documents exist, the context each one gets, and rendering them to Markdown.
+
+Templates turn (playbook, incident, settings) into Markdown; nothing here reads the wall
+clock, so the same record and playbook give the same Markdown, byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+import jinja2
+
+from incident_kit.errors import RenderError, UserError
+from incident_kit.playbook.load import LoadedPlaybook
+from incident_kit.playbook.schema import Playbook, Severity
+from incident_kit.record.model import Incident
+from incident_kit.render.templates import (
+    Md,
+    describe_error,
+    make_environment,
+    render_file,
+    template_line,
+)
+from incident_kit.timing import clock, humanize, zone
+from incident_kit.workspace import Workspace
+from incident_kit.yamlsrc import Loc, format_loc
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A message of the process, ready to send."""
+
+    name: str
+    title: str
+    audience: str
+    to: str
+    subject: str
+    body: Md
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    """One document as Markdown, and the file name it is written under."""
+
+    name: str
+    title: str
+    filename: str
+    markdown: str
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """A checklist item and its state in the record."""
+
+    id: str
+    text: Md
+    guidance: list[Md]
+    example: str | None
+    done: bool
+    at: datetime | None
+    by: str | None
+
+
+@dataclass(frozen=True)
+class PhaseView:
+    """A phase of the checklist, its items filtered for the incident or the request."""
+
+    id: str
+    title: str
+    intro: Md | None
+    ordered: bool
+    recursive: bool
+    items: list[ItemView]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for i in self.items if i.done)
+
+
+@dataclass
+class Renderer:
+    """Renders a playbook's templates; one per command, templates compiled once."""
+
+    workspace: Workspace
+    loaded: LoadedPlaybook
+    _md_env: jinja2.Environment = field(init=False)
+    _inline_env: jinja2.Environment = field(init=False)
+    _plain_env: jinja2.Environment = field(init=False)
+    _inline: dict[tuple[Loc, bool], jinja2.Template] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._md_env = make_environment(self.workspace.template_dirs)
+        self._inline_env = make_environment(trim_blocks=False)
+        self._plain_env = make_environment(markdown=False, trim_blocks=False)
+
+    @property
+    def playbook(self) -> Playbook:
+        return self.loaded.model
+
+    # --- inline templates from the playbook --------------------------------------------
+
+    def inline(self, loc: Loc, context: Mapping[str, Any], *, markdown: bool) -> str:
+        """Render the playbook's template at ``loc``; errors point into the playbook file."""
+        src = self.loaded.source
+        key = (loc, markdown)
+        template = self._inline.get(key)
+        text: Any = src.data
+        for part in loc:
+            text = text[part]
+        if template is None:
+            env = self._inline_env if markdown else self._plain_env
+            template = env.from_string(str(text))
+            self._inline[key] = template
+        try:
+            return template.render(context)
+        except Exception as exc:
+            line = template_line(sys.exc_info()[2], "<template>") or 1
+            start = src.text_start(loc)
+            offset = line - 1 if loc in src.block_scalars else 0
+            raise RenderError(
+                f"{src.file}:{start.line + offset}:{start.col}: {format_loc(loc)}: "
+                f"{describe_error(exc)}"
+            ) from None
+
+    # --- names and messages ------------------------------------------------------------
+
+    def channel_name(
+        self,
+        *,
+        declared: datetime,
+        functionality: str,
+        state: str,
+        audience: str,
+        severity: str,
+        team: str | None,
+    ) -> str:
+        """The incident channel name from the playbook's format, made chat-safe."""
+        raw = self.inline(
+            ("channel", "format"),
+            {
+                "declared": declared.astimezone(self.workspace.tz),
+                "functionality": functionality,
+                "state": state,
+                "audience": audience,
+                "severity": severity,
+                "team": team or "",
+            },
+            markdown=False,
+        )
+        return slugify(raw, self.playbook.channel.max_length)
+
+    def severity_of(self, incident: Incident) -> Severity:
+        try:
+            return self.playbook.severity(incident.severity)
+        except KeyError:
+            known = ", ".join(self.playbook.severities)
+            raise UserError(
+                f"severity '{incident.severity}' is not in playbook '{self.playbook.name}'",
+                hint=f"use one of {known}",
+            ) from None
+
+    def message_context(self, incident: Incident, **extra: Any) -> dict[str, Any]:
+        """The context every message template gets (see ``playbook/context.py``)."""
+        sev = self.severity_of(incident)
+        tz = self.incident_tz(incident)
+        settings = self.workspace.settings
+        contacts = self.playbook.contacts
+        ctx: dict[str, Any] = {
+            "incident": incident,
+            "severity": {"name": self._severity_name(incident), **dict(sev)},
+            "contacts": {
+                "new_incidents_channel": settings.new_incidents_channel
+                or contacts.new_incidents_channel,
+                "email_group": settings.email_group or contacts.email_group,
+                "ownership_database": contacts.ownership_database,
+                "incident_document": contacts.incident_document,
+            },
+            "playbook": self.playbook,
+            "org": settings.organisation,
+            "message": "",
+            "milestone": incident.latest_milestone or "",
+            "next_update": humanize(sev.stakeholder_update_every),
+            "responder": incident.manager or "",
+            "impact": impact_window(incident, self.customer_tz(incident), self.customer_tz_label),
+            "retrospective_on": (
+                _long_date(incident.retrospective.at, tz) if incident.retrospective else None
+            ),
+            "now": incident.resolved_at
+            or (incident.timeline[-1].at if incident.timeline else incident.declared_at),
+            "tz": tz,
+            "customer_tz": self.customer_tz(incident),
+        }
+        ctx.update(extra)
+        return ctx
+
+    @property
+    def customer_tz_label(self) -> str | None:
+        return self.workspace.settings.customer_timezone_label
+
+    def _severity_name(self, incident: Incident) -> str:
+        for key in self.playbook.severities:
+            if key.lower() == incident.severity.lower():
+                return key
+        return incident.severity
+
+    def incident_tz(self, incident: Incident) -> tzinfo:
+        """The zone internal times are shown in: the incident's own, else the workspace's."""
+        return zone(incident.timezone) if incident.timezone else self.workspace.tz
+
+    def customer_tz(self, incident: Incident) -> tzinfo:
+        """The zone customer messages use: the settings' customer zone, else the incident's."""
+        if self.workspace.settings.customer_timezone:
+            return self.workspace.customer_tz
+        return self.incident_tz(incident)
+
+    def message(self, name: str, incident: Incident, **extra: Any) -> RenderedMessage:
+        """Render the playbook's message ``name`` for ``incident``."""
+        spec = self.playbook.messages.get(name)
+        if spec is None:
+            raise UserError(
+                f"playbook '{self.playbook.name}' has no message '{name}'",
+                hint="add it under messages:",
+            )
+        ctx = self.message_context(incident, **extra)
+        if spec.audience == "customer":
+            ctx["tz"] = self.customer_tz(incident)
+            ctx["next_update"] = humanize(self.severity_of(incident).customer_update_every)
+        loc: Loc = ("messages", name)
+        return RenderedMessage(
+            name=name,
+            title=spec.title,
+            audience=spec.audience,
+            to=self.inline((*loc, "to"), ctx, markdown=False).strip() if spec.to else "",
+            subject=(
+                " ".join(self.inline((*loc, "subject"), ctx, markdown=False).split())
+                if spec.subject
+                else ""
+            ),
+            body=Md(_tidy(self.inline((*loc, "body"), ctx, markdown=True))),
+        )
+
+    def all_messages(self, incident: Incident) -> dict[str, RenderedMessage]:
+        """Every message, as it stands now in the record (the latest of each kind)."""
+        out: dict[str, RenderedMessage] = {}
+        latest_update = incident.updates[-1] if incident.updates else None
+        for name, spec in self.playbook.messages.items():
+            extra: dict[str, Any] = {}
+            if name == "stakeholder_update" and latest_update:
+                extra = {
+                    "message": latest_update.message,
+                    "milestone": latest_update.milestone or incident.latest_milestone or "",
+                    "responder": latest_update.by or incident.manager or "",
+                }
+            elif spec.audience == "customer":
+                kind = name.removeprefix("customer_")
+                sent = [c for c in incident.customer_messages if c.kind == kind]
+                if sent:
+                    extra = {"message": sent[-1].message, "responder": sent[-1].by or ""}
+            elif name in ("mitigation_notice", "mitigated_email") and incident.mitigation:
+                extra = {"message": incident.mitigation.how}
+            out[name] = self.message(name, incident, **extra)
+        return out
+
+    # --- documents ---------------------------------------------------------------------
+
+    def checklist(
+        self,
+        incident: Incident | None,
+        *,
+        phase: str | None = None,
+        severity: str | None = None,
+    ) -> list[PhaseView]:
+        """The phases and items, filtered, with each item's state in the record."""
+        sev = severity or (incident.severity if incident else None)
+        checked = incident.checked if incident else {}
+        out = []
+        for p in self.playbook.phases:
+            if phase and p.id != phase:
+                continue
+            items = []
+            for item in p.items:
+                if (
+                    sev
+                    and item.severities
+                    and not any(s.lower() == sev.lower() for s in item.severities)
+                ):
+                    continue
+                gid = f"{p.id}.{item.id}"
+                check = checked.get(gid)
+                items.append(
+                    ItemView(
+                        id=gid,
+                        text=Md(item.text),
+                        guidance=[Md(g) for g in item.guidance],
+                        example=item.example,
+                        done=check is not None,
+                        at=check.at if check else None,
+                        by=check.by if check else None,
+                    )
+                )
+            out.append(
+                PhaseView(
+                    id=p.id,
+                    title=p.title,
+                    intro=Md(p.intro) if p.intro else None,
+                    ordered=p.ordered,
+                    recursive=p.recursive,
+                    items=items,
+                )
+            )
+        return out
+
+    def document_context(
+        self,
+        name: str,
+        incident: Incident | None,
+        *,
+        phase: str | None = None,
+        severity: str | None = None,
+    ) -> dict[str, Any]:
+        doc = self.playbook.documents[name]
+        ctx: dict[str, Any] = (
+            self.message_context(incident)
+            if incident
+            else {
+                "incident": None,
+                "severity": None,
+                "playbook": self.playbook,
+                "org": self.workspace.settings.organisation,
+                "tz": self.workspace.tz,
+                "customer_tz": self.workspace.customer_tz,
+            }
+        )
+        if severity and not incident:
+            try:
+                sev = self.playbook.severity(severity)
+            except KeyError:
+                known = ", ".join(self.playbook.severities)
+                raise UserError(
+                    f"unknown severity '{severity}'", hint=f"use one of {known}"
+                ) from None
+            ctx["severity"] = {"name": severity.upper(), **dict(sev)}
+        ctx.update(
+            {
+                "messages": self.all_messages(incident) if incident else {},
+                "document": {"name": name, **dict(doc)},
+                "phases": self.checklist(incident, phase=phase, severity=severity),
+                "metrics": metrics(incident) if incident else {},
+                "filter": {"phase": phase, "severity": severity},
+            }
+        )
+        return ctx
+
+    def render_document(
+        self,
+        name: str,
+        incident: Incident | None,
+        *,
+        phase: str | None = None,
+        severity: str | None = None,
+    ) -> RenderedDocument:
+        """One document as Markdown."""
+        doc = self.playbook.documents.get(name)
+        if doc is None:
+            known = ", ".join(self.playbook.documents)
+            raise UserError(f"no document named '{name}'", hint=f"choose from {known}")
+        if doc.scope == "incident" and incident is None:
+            raise UserError(
+                f"document '{name}' needs an incident", hint="pass an incident file or id"
+            )
+        if phase and phase not in [p.id for p in self.playbook.phases]:
+            known = ", ".join(p.id for p in self.playbook.phases)
+            raise UserError(f"unknown phase '{phase}'", hint=f"use one of {known}")
+        ctx = self.document_context(name, incident, phase=phase, severity=severity)
+        text = render_file(self._md_env, doc.template, ctx)
+        return RenderedDocument(
+            name=name, title=doc.title, filename=f"{name}.md", markdown=_tidy(text)
+        )
+
+
+def _tidy(markdown: str) -> str:
+    """No trailing spaces but hard breaks, at most one blank line in a row, one final newline."""
+    lines = [line if line.endswith("\\") else line.rstrip() for line in markdown.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def slugify(text: str, max_length: int) -> str:
+    """Chat-safe: lower case, letters, digits, ``-`` and ``_``, at most ``max_length`` long."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower())
+    slug = re.sub(r"-{2,}", "-", slug).strip("-")
+    return slug[:max_length].rstrip("-")
+
+
+def _long_date(value: datetime, tz: tzinfo) -> str:
+    local = value.astimezone(tz)
+    return f"{local:%A %-d %B %Y} at {clock(value, tz)} {local.tzname()}"
+
+
+def impact_window(incident: Incident, tz: tzinfo, label: str | None) -> str:
+    """When customers felt it, the way the process says it to them.
+
+    ``between 9:20 am and 11:05 am Eastern Time on 09/05/2022`` (and both dates when the
+    window crosses midnight); empty while the incident is not mitigated.
+    """
+    if not incident.mitigation:
+        return ""
+    start = incident.impact_started_at or incident.declared_at
+    end = incident.mitigation.impact_ended_at or incident.mitigation.at
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    zone_name = label or (a.tzname() if a.tzname() == b.tzname() else f"{a.tzname()}/{b.tzname()}")
+    if a.date() == b.date():
+        return f"between {clock(start, tz)} and {clock(end, tz)} {zone_name} on {a:%m/%d/%Y}"
+    return (
+        f"between {clock(start, tz)} on {a:%m/%d/%Y} "
+        f"and {clock(end, tz)} on {b:%m/%d/%Y} {zone_name}"
+    )
+
+
+def metrics(incident: Incident) -> dict[str, str]:
+    """Time to declare, to mitigate and to resolve, in words."""
+
+    def span(a: datetime | None, b: datetime | None) -> str:
+        if a is None or b is None:
+            return "not yet"
+        return humanize(b - a) if b >= a else humanize(timedelta(0))
+
+    start = incident.impact_started_at
+    return {
+        "time_to_declare": span(start, incident.declared_at) if start else "not recorded",
+        "time_to_mitigate": span(incident.declared_at, incident.mitigated_at),
+        "time_to_resolve": span(incident.declared_at, incident.resolved_at),
+        "impact_duration": span(
+            start or incident.declared_at,
+            (incident.mitigation.impact_ended_at or incident.mitigation.at)
+            if incident.mitigation
+            else None,
+        ),
+    }

@@ -1,0 +1,115 @@
+"""What each kind of template is given: the names and attributes a template may use.
+
+Validation checks templates against these specs, so a typo in a playbook is caught by
+``incident validate`` rather than at 3 am by ``incident update``. ``documents.py`` builds
+contexts with exactly these names (a test holds the two together).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# None: the name exists and any attribute of it may be used.
+Spec = Mapping[str, frozenset[str] | None]
+
+INCIDENT_ATTRS = frozenset(
+    {
+        "id",
+        "channel",
+        "title",
+        "functionality",
+        "state",
+        "audience",
+        "severity",
+        "summary",
+        "team",
+        "manager",
+        "bridge",
+        "document_url",
+        "declared_at",
+        "impact_started_at",
+        "mitigated_at",
+        "resolved_at",
+        "stage",
+        "notes",
+        "milestones",
+        "timeline",
+        "updates",
+        "customer_messages",
+        "mitigation",
+        "audit",
+        "retrospective",
+        "tickets",
+        "open_tickets",
+        "responders",
+        "latest_milestone",
+        "verdicts",
+        "checked",
+    }
+)
+
+SEVERITY_ATTRS = frozenset(
+    {
+        "name",
+        "label",
+        "description",
+        "pages",
+        "stakeholder_update_every",
+        "customer_update_every",
+        "retrospective",
+    }
+)
+
+CONTACT_ATTRS = frozenset(
+    {"new_incidents_channel", "email_group", "ownership_database", "incident_document"}
+)
+
+CHANNEL_CONTEXT: Spec = {
+    "declared": None,
+    "functionality": None,
+    "state": None,
+    "audience": None,
+    "severity": None,
+    "team": None,
+}
+
+MESSAGE_CONTEXT: Spec = {
+    "incident": INCIDENT_ATTRS,
+    "severity": SEVERITY_ATTRS,
+    "contacts": CONTACT_ATTRS,
+    "playbook": None,
+    "org": None,
+    "message": None,
+    "milestone": None,
+    "next_update": None,
+    "responder": None,
+    "impact": None,
+    "retrospective_on": None,
+    "now": None,
+    "tz": None,
+    "customer_tz": None,
+}
+
+DOCUMENT_CONTEXT: Spec = {
+    **MESSAGE_CONTEXT,
+    "messages": None,
+    "document": None,
+    "phases": None,
+    "checklist": None,
+    "metrics": None,
+    "filter": None,
+}
+
+# Messages the commands send; a playbook must define every one.
+REQUIRED_MESSAGES: Mapping[str, str] = {
+    "pinned_summary": "incident declare",
+    "team_notification": "incident declare",
+    "new_incidents_notice": "incident declare",
+    "bridge_post": "incident declare",
+    "stakeholder_update": "incident update",
+    "customer_investigating": "incident customer investigating",
+    "customer_update": "incident customer update",
+    "customer_resolved": "incident customer resolved",
+    "mitigation_notice": "incident mitigate",
+    "mitigated_email": "incident mitigate",
+}

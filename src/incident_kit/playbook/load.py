@@ -1,0 +1,400 @@
+"""Loading a playbook file and reporting every problem in it at once."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.meta
+import jinja2.nodes as jn
+from pydantic import BaseModel, ValidationError
+
+from incident_kit.errors import Problem, ProblemsError
+from incident_kit.playbook.context import (
+    CHANNEL_CONTEXT,
+    DOCUMENT_CONTEXT,
+    MESSAGE_CONTEXT,
+    REQUIRED_MESSAGES,
+    Spec,
+)
+from incident_kit.playbook.schema import Playbook
+from incident_kit.render.templates import make_environment
+from incident_kit.yamlsrc import Loc, Source, format_loc, load_file
+
+HINT = "run `incident validate` on the file to see every problem"
+
+
+@dataclass(frozen=True)
+class LoadedPlaybook:
+    """A valid playbook, the file it came from, and where each of its parts stood."""
+
+    path: Path
+    model: Playbook
+    source: Source
+
+
+def load_playbook(path: Path, *, template_dirs: list[Path] | None = None) -> LoadedPlaybook:
+    """Load and fully validate a playbook; :class:`ProblemsError` lists every problem."""
+    model, source, problems = validate_playbook(path, template_dirs=template_dirs)
+    if problems or model is None:
+        raise ProblemsError(problems)
+    return LoadedPlaybook(path=path, model=model, source=source)
+
+
+def validate_playbook(
+    path: Path, *, template_dirs: list[Path] | None = None, display: str | None = None
+) -> tuple[Playbook | None, Source, list[Problem]]:
+    """Every problem of a playbook file, in file order, and the model when there are none."""
+    src = load_file(path, display=display, strict=False)
+    problems: list[Problem] = list(src.problems)
+    model: Playbook | None = None
+    if not isinstance(src.data, dict):
+        problems.append(src.problem((), "a playbook is a mapping of keys (name, phases, …)"))
+        return None, src, problems
+    try:
+        model = Playbook.model_validate(src.data)
+    except ValidationError as exc:
+        problems.extend(schema_problems(exc, src, Playbook))
+    problems.extend(_semantic_problems(src))
+    problems.extend(_template_problems(src, template_dirs or []))
+    problems.sort(key=lambda p: (p.line, p.col))
+    return (model if not problems else None), src, problems
+
+
+# --- schema errors -----------------------------------------------------------------------
+
+_TYPE_WORDS = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "datetime_type": "a time such as 2022-09-05T13:34:00Z",
+    "datetime_parsing": "a time such as 2022-09-05T13:34:00Z",
+    "datetime_from_date_parsing": "a time such as 2022-09-05T13:34:00Z",
+    "float_type": "a number",
+}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a yes/no value; quote it if you meant text)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    return repr(value)
+
+
+def schema_problems(exc: ValidationError, src: Source, root: type[BaseModel]) -> list[Problem]:
+    """Turn pydantic's errors into ``file:line:col: path: message`` problems."""
+    out: list[Problem] = []
+    for err in exc.errors():
+        loc: Loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            parent = loc[:-1]
+            msg = f"unknown key '{key}'"
+            close = difflib.get_close_matches(key, _fields_at(root, parent), n=1)
+            msg += f" (did you mean '{close[0]}'?)" if close else _allowed(root, parent)
+            out.append(src.problem(parent, msg, key=True, at=loc))
+        elif kind == "missing":
+            parent = loc[:-1]
+            out.append(src.problem(parent, f"missing required key '{loc[-1]}'", key=True))
+        elif kind in _TYPE_WORDS:
+            got = _describe(err.get("input"))
+            out.append(src.problem(loc, f"expected {_TYPE_WORDS[kind]}, got {got}"))
+        elif kind == "literal_error":
+            expected = err.get("ctx", {}).get("expected", "")
+            out.append(
+                src.problem(loc, f"must be one of {expected}, got {_describe(err.get('input'))}")
+            )
+        elif kind == "value_error":
+            cause = err.get("ctx", {}).get("error")
+            out.append(src.problem(loc, str(cause) if cause else err["msg"]))
+        elif kind == "string_pattern_mismatch":
+            out.append(
+                src.problem(
+                    loc,
+                    f"{_describe(err.get('input'))} is not a valid id: use lower-case letters, "
+                    "digits and dashes",
+                )
+            )
+        else:
+            out.append(src.problem(loc, err["msg"][0].lower() + err["msg"][1:]))
+    return out
+
+
+def _unwrap(tp: Any) -> Any:
+    """The model class inside ``list[X]``, ``dict[str, X]``, ``X | None``, ``Annotated[X, …]``."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (list, dict, typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            inner = _unwrap(arg)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return tp
+
+
+def _model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    model: Any = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
+        if field is None:
+            # A key of a dict[str, Model] field: the model stays the same.
+            continue
+        model = _unwrap(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _fields_at(root: type[BaseModel], loc: Loc) -> list[str]:
+    model = _model_at(root, loc)
+    return list(model.model_fields) if model else []
+
+
+def _allowed(root: type[BaseModel], loc: Loc) -> str:
+    fields = _fields_at(root, loc)
+    return f"; allowed keys: {', '.join(fields)}" if fields else ""
+
+
+# --- rules beyond the schema ------------------------------------------------------------
+
+
+def _dicts(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, dict):
+                yield i, v
+
+
+def _semantic_problems(src: Source) -> list[Problem]:
+    data: dict[str, Any] = src.data
+    out: list[Problem] = []
+
+    def unique(items: Any, loc: Loc, what: str) -> None:
+        seen: dict[str, int] = {}
+        for i, entry in _dicts(items):
+            ident = entry.get("id")
+            if not isinstance(ident, str):
+                continue
+            if ident in seen:
+                first = src.mark((*loc, seen[ident], "id")).line
+                out.append(
+                    src.problem(
+                        (*loc, i, "id"),
+                        f"duplicate {what} id '{ident}' (first used at line {first}); "
+                        "ids must be unique",
+                    )
+                )
+            else:
+                seen[ident] = i
+
+    severities = data.get("severities")
+    known = set(severities) if isinstance(severities, dict) else set()
+    unique(data.get("phases"), ("phases",), "phase")
+    for p, phase in _dicts(data.get("phases")):
+        unique(phase.get("items"), ("phases", p, "items"), "item")
+        for i, item in _dicts(phase.get("items")):
+            sevs = item.get("severities")
+            if isinstance(sevs, list) and known:
+                for s, name in enumerate(sevs):
+                    if isinstance(name, str) and name not in known:
+                        out.append(
+                            src.problem(
+                                ("phases", p, "items", i, "severities", s),
+                                f"unknown severity '{name}'; known: {', '.join(known)}",
+                            )
+                        )
+    default = data.get("default_severity")
+    if isinstance(default, str) and known and default not in known:
+        out.append(
+            src.problem(
+                ("default_severity",),
+                f"unknown severity '{default}'; known: {', '.join(sorted(known))}",
+            )
+        )
+    unique(data.get("durability_audit"), ("durability_audit",), "audit check")
+    for c, check in _dicts(data.get("durability_audit")):
+        patterns = check.get("patterns")
+        for n, pattern in enumerate(patterns if isinstance(patterns, list) else []):
+            if isinstance(pattern, str):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    out.append(
+                        src.problem(
+                            ("durability_audit", c, "patterns", n),
+                            f"not a regular expression: {exc.msg} at position {exc.pos}",
+                        )
+                    )
+    messages = data.get("messages")
+    if isinstance(messages, dict):
+        for name, command in REQUIRED_MESSAGES.items():
+            if name not in messages:
+                out.append(
+                    src.problem(
+                        ("messages",),
+                        f"missing message '{name}' (used by `{command}`); add a template for it",
+                        key=True,
+                    )
+                )
+    return out
+
+
+# --- templates ---------------------------------------------------------------------------
+
+
+def _template_problems(src: Source, template_dirs: list[Path]) -> list[Problem]:
+    data: dict[str, Any] = src.data
+    env = make_environment(template_dirs)
+    out: list[Problem] = []
+    channel = data.get("channel")
+    if isinstance(channel, dict) and isinstance(channel.get("format"), str):
+        out.extend(_check_inline(env, src, ("channel", "format"), CHANNEL_CONTEXT))
+    messages = data.get("messages")
+    if isinstance(messages, dict):
+        for name, message in messages.items():
+            if not isinstance(message, dict):
+                continue
+            for key in ("to", "subject", "body"):
+                if isinstance(message.get(key), str):
+                    out.extend(_check_inline(env, src, ("messages", name, key), MESSAGE_CONTEXT))
+    documents = data.get("documents")
+    if isinstance(documents, dict):
+        for name, doc in documents.items():
+            if isinstance(doc, dict) and isinstance(doc.get("template"), str):
+                out.extend(_check_file(env, src, ("documents", name, "template"), doc["template"]))
+    return out
+
+
+def _check_inline(env: jinja2.Environment, src: Source, loc: Loc, spec: Spec) -> list[Problem]:
+    text = _get(src.data, loc)
+    start = src.text_start(loc)
+    block = loc in src.block_scalars
+    col = src.mark(loc, key=True).col + 2 if block else start.col
+    try:
+        ast = env.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        return [
+            Problem(
+                src.file,
+                start.line + (exc.lineno - 1 if block else 0),
+                col,
+                format_loc(loc),
+                f"template does not parse: {exc.message}",
+            )
+        ]
+    problems = []
+    for name, attr, lineno in _unknown_names(ast, spec):
+        what = f"'{name}.{attr}'" if attr else f"'{name}'"
+        known = sorted(spec[name] or ()) if attr else sorted(spec)
+        close = difflib.get_close_matches(attr or name, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else f"; available: {', '.join(known)}"
+        problems.append(
+            Problem(
+                src.file,
+                start.line + (lineno - 1 if block else 0),
+                col,
+                format_loc(loc),
+                f"template uses {what}, which the context does not provide{hint}",
+            )
+        )
+    return problems
+
+
+def _check_file(env: jinja2.Environment, src: Source, loc: Loc, name: str) -> list[Problem]:
+    loader = env.loader
+    assert loader is not None
+    try:
+        source, filename, _ = loader.get_source(env, name)
+    except jinja2.TemplateNotFound:
+        return [
+            src.problem(
+                loc, f"template '{name}' not found under templates/; create it or fix the name"
+            )
+        ]
+    try:
+        ast = env.parse(source, name, filename)
+    except jinja2.TemplateSyntaxError as exc:
+        return [
+            src.problem(loc, f"template {filename}:{exc.lineno}: does not parse: {exc.message}")
+        ]
+    out = []
+    for var, attr, lineno in _unknown_names(ast, DOCUMENT_CONTEXT):
+        what = f"'{var}.{attr}'" if attr else f"'{var}'"
+        out.append(
+            src.problem(
+                loc,
+                f"template {filename}:{lineno}: uses {what}, which the context does not provide",
+            )
+        )
+    return out
+
+
+def _get(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        data = data[part]
+    return data
+
+
+def _unknown_names(ast: jn.Template, spec: Spec) -> list[tuple[str, str | None, int]]:
+    """Names (and attributes of checked names) a template uses that ``spec`` lacks."""
+    undeclared = jinja2.meta.find_undeclared_variables(ast)
+    out: list[tuple[str, str | None, int]] = []
+    for node in ast.find_all(jn.Name):
+        if node.ctx == "load" and node.name in undeclared and node.name not in spec:
+            out.append((node.name, None, node.lineno))
+            undeclared.discard(node.name)
+    for attr in ast.find_all(jn.Getattr):
+        target = attr.node
+        if isinstance(target, jn.Name) and target.ctx == "load":
+            allowed = spec.get(target.name)
+            if allowed is not None and attr.attr not in allowed:
+                out.append((target.name, attr.attr, attr.lineno))
+    return out
+
+
+def find_playbook(name_or_path: str, search: list[Path]) -> Path:
+    """A playbook by path, or by name in the ``playbooks/`` folders of ``search``."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        return candidate
+    for folder in search:
+        for ext in (".yaml", ".yml"):
+            path = folder / f"{name_or_path}{ext}"
+            if path.is_file():
+                return path
+    names = sorted({p.stem for folder in search if folder.is_dir() for p in folder.glob("*.y*ml")})
+    raise ProblemsError(
+        [
+            Problem(
+                name_or_path,
+                1,
+                1,
+                "",
+                f"no playbook named '{name_or_path}'; known: {', '.join(names) or 'none'}",
+            )
+        ]
+    )

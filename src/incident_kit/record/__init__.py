@@ -1,0 +1,1 @@
+"""The incident record: its model, the hand-written file format, and the event store."""

@@ -1,0 +1,1 @@
+"""Renderers: templates to Markdown, Markdown to every output format."""

@@ -1,0 +1,41 @@
+"""Markdown parsing: one configured markdown-it-py parser for every renderer.
+
+CommonMark with tables, strikethrough and task lists; raw HTML is off, so ``<script>`` in
+typed text or a template is shown as text, never passed through.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.tasklists import tasklists_plugin
+
+
+@cache
+def parser() -> MarkdownIt:
+    """The shared parser (cached: building it costs more than parsing a message)."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.use(tasklists_plugin, enabled=True)
+    return md
+
+
+def parse(markdown: str) -> list[Token]:
+    """The token stream every renderer reads.
+
+    The task-list plugin marks a checkbox with a raw ``<input>`` token; it is replaced by a
+    ``task_checkbox`` token (``meta["checked"]``) so no renderer has to read HTML.
+    """
+    tokens = parser().parse(markdown)
+    for tok in tokens:
+        if tok.type == "inline" and tok.children:
+            first = tok.children[0]
+            if first.type == "html_inline" and "task-list-item-checkbox" in first.content:
+                box = Token("task_checkbox", "", 0)
+                box.meta = {"checked": 'checked="checked"' in first.content}
+                tok.children[0] = box
+                if len(tok.children) > 1 and tok.children[1].type == "text":
+                    tok.children[1].content = tok.children[1].content.lstrip(" ")
+    return tokens

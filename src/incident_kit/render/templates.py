@@ -1,0 +1,208 @@
+"""The one Jinja environment factory, and Markdown escaping of typed text.
+
+Every ``{{ expression }}`` is passed through :func:`finalize`: plain strings (what a person
+typed: a note, a summary) are escaped so they can never change the document's structure,
+while :class:`Md` strings (Markdown a template or playbook author wrote) pass as they are.
+Typed text is data: it is never parsed as a template. All templates run in Jinja's sandbox
+with ``StrictUndefined``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from incident_kit.errors import RenderError
+from incident_kit.timing import clock, humanize
+
+
+class Md(str):
+    """Markdown written by a trusted author (template, playbook): never escaped again."""
+
+    __slots__ = ()
+
+
+_INLINE = re.compile(r"[\\`*_\[\]<>|~]|&(?=#?[A-Za-z0-9]+;)")
+_LINE_START = re.compile(r"^(#{1,6}(?=\s|$)|[-+=]|\d{1,9}(?=[.)]))")
+
+
+def escape_line(line: str) -> str:
+    """One line of typed text, escaped so Markdown shows it literally."""
+    # Runs of white space at either end would make code blocks or hard breaks: keep one.
+    line = re.sub(r"^\s+", " ", re.sub(r"\s+$", " ", line))
+    line = _INLINE.sub(lambda m: "\\" + m.group(0), line)
+    m = _LINE_START.match(line.lstrip())
+    if m:
+        token = m.group(0)
+        lead = line[: len(line) - len(line.lstrip())]
+        rest = line.lstrip()
+        # "1." at line start would begin a list: escape the dot or parenthesis; "#", "-", "+"
+        # and "=" are escaped themselves.
+        cut = len(token) if token[0].isdigit() else 0
+        line = lead + rest[:cut] + "\\" + rest[cut:]
+    return line
+
+
+def escape_md(text: str) -> str:
+    """Typed text as inline Markdown: its lines kept as hard line breaks, nothing else."""
+    lines = [escape_line(line) for line in str(text).splitlines()]
+    if len(lines) > 1:
+        lines = [line.strip() for line in lines if line.strip()]
+    return "\\\n".join(lines)
+
+
+def escape_cell(text: str) -> Md:
+    """Typed text for a table cell: one line, pipes escaped."""
+    return Md(" ".join(escape_line(line) for line in str(text).splitlines() if line.strip()))
+
+
+def quote(text: str) -> Md:
+    """A block quote of Markdown (``Md``) or of typed text (escaped), paragraphs kept."""
+    src = text if isinstance(text, Md) else Md("\n".join(escape_line(x) for x in text.splitlines()))
+    lines = src.rstrip("\n").splitlines()
+    return Md("\n".join(f"> {line}" if line.strip() else ">" for line in lines))
+
+
+_LINKABLE = re.compile(r"^(https?|mailto):\S+$", re.IGNORECASE)
+_AUTOLINK = re.compile(r"^https?://[^<>\s\\]+$", re.IGNORECASE)
+
+
+def link(url: str, text: str | None = None) -> Md:
+    """A typed URL as a Markdown link; text that is not an http(s) or mailto URL stays text."""
+    url = str(url).strip()
+    label = escape_md(text if text else url)
+    if not _LINKABLE.match(url):
+        return Md(label)
+    if not text and _AUTOLINK.match(url):
+        return Md(f"<{url}>")
+    target = url.replace("<", "%3C").replace(">", "%3E")
+    return Md(f"[{label}](<{target}>)")
+
+
+def finalize(value: Any) -> Any:
+    """Applied to every ``{{ }}``: escape typed text, pass trusted Markdown."""
+    if isinstance(value, Md):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return escape_md(value)
+    return value
+
+
+def _tz(ctx: jinja2.runtime.Context) -> tzinfo:
+    tz = ctx.get("tz")
+    if not isinstance(tz, tzinfo):
+        raise RenderError("the template context has no time zone 'tz'")
+    return tz
+
+
+@jinja2.pass_context
+def _clock(ctx: jinja2.runtime.Context, value: datetime) -> str:
+    return clock(value, _tz(ctx))
+
+
+@jinja2.pass_context
+def _stamp(ctx: jinja2.runtime.Context, value: datetime) -> str:
+    local = value.astimezone(_tz(ctx))
+    return f"{local:%Y-%m-%d} {clock(value, _tz(ctx))} {local.tzname()}"
+
+
+@jinja2.pass_context
+def _date(ctx: jinja2.runtime.Context, value: datetime | date, fmt: str = "%A %d %B %Y") -> str:
+    if isinstance(value, datetime):
+        value = value.astimezone(_tz(ctx))
+    return value.strftime(fmt)
+
+
+def _duration(value: timedelta) -> str:
+    return humanize(value)
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+FILTERS: Mapping[str, Callable[..., Any]] = {
+    "md": lambda v: Md(str(v)),
+    "cell": escape_cell,
+    "quote": quote,
+    "link": link,
+    "clock": _clock,
+    "stamp": _stamp,
+    "date": _date,
+    "duration": _duration,
+    "plural": _plural,
+}
+
+
+def _plain_finalize(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def make_environment(
+    search_path: list[Path] | None = None, *, markdown: bool = True, trim_blocks: bool = True
+) -> SandboxedEnvironment:
+    """The Jinja environment every template runs in.
+
+    ``search_path`` lists template folders, the first one winning (a workspace's own
+    ``templates/`` before the bundled ones). ``markdown=False`` gives plain text (subject
+    lines, addresses, channel names): nothing is escaped.
+    """
+    loader = jinja2.FileSystemLoader([str(p) for p in search_path]) if search_path else None
+    env = SandboxedEnvironment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        finalize=finalize if markdown else _plain_finalize,
+        autoescape=False,
+        trim_blocks=trim_blocks,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def template_line(tb: TracebackType | None, filename: str) -> int | None:
+    """The line of ``filename`` (a template) where an exception was raised, from its traceback."""
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def describe_error(exc: Exception) -> str:
+    """What went wrong inside a template, in words."""
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"{exc.message}; the template uses a variable this document does not provide"
+    if isinstance(exc, jinja2.TemplateError):
+        return exc.message or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+def render_file(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> Md:
+    """Render template file ``name``; errors name the template file and line."""
+    try:
+        template = env.get_template(name)
+    except jinja2.TemplateNotFound:
+        raise RenderError(
+            f"template '{name}' not found; put it under templates/ or fix the playbook"
+        ) from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
+    try:
+        return Md(template.render(context))
+    except Exception as exc:
+        filename = template.filename or name
+        line = template_line(sys.exc_info()[2], filename)
+        raise RenderError(f"{filename}:{line or 1}: {describe_error(exc)}") from None

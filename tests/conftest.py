@@ -1,0 +1,38 @@
+"""Shared fixtures: the repository, a CLI runner, and small files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from incident_kit.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLE = REPO / "examples" / "login-outage.yaml"
+DEFAULT_PLAYBOOK = REPO / "playbooks" / "default.yaml"
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Iterator[Path]:
+    """Run from an empty folder outside any workspace."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    old = os.getcwd()
+    os.chdir(folder)
+    saved = os.environ.pop("INCIDENT_WORKSPACE", None)
+    try:
+        yield folder
+    finally:
+        os.chdir(old)
+        if saved is not None:
+            os.environ["INCIDENT_WORKSPACE"] = saved
+
+
+def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    """Run ``incident ARGS`` in-process, stderr kept apart."""
+    return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
