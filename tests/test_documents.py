@@ -106,7 +106,10 @@ def test_stakeholder_update_and_mitigated_email(demo: dict[str, str]) -> None:
     assert "Expect an update on the status of this incident in 30 minutes or sooner." in update
     mitigated = to_text(demo["mitigated-email"])
     assert "Subject: Mitigated: [SEV1] Logging in is broken for all users" in mitigated
-    assert "Customers were affected between 9:05 am and 11:00 am EDT on 09/05/2022." in mitigated
+    assert (
+        "Customers were affected between 9:05 am and 11:00 am Eastern Time on 09/05/2022."
+        in mitigated
+    )
     assert (
         "A retrospective has been scheduled for Tuesday 6 September 2022 at 2:00 pm EDT"
         in mitigated
@@ -121,7 +124,7 @@ def test_customer_messages(demo: dict[str, str]) -> None:
     assert "We expect to provide another update in 1 hour" in to_text(demo["customer-update"])
     resolved = to_text(demo["customer-resolved"])
     assert (
-        "Logging in was broken for all users between 9:05 am and 11:00 am EDT on 09/05/2022."
+        "Logging in was broken for all users between 9:05 am and 11:00 am Eastern Time on 09/05/2022."
         in resolved
     )
 
@@ -133,7 +136,10 @@ def test_retrospective_packet(demo: dict[str, str]) -> None:
     assert "Time to resolve (from declaration) | 3 days 6 hours 40 minutes" in text
     assert "Responders | Priya Shah, Emily Chen, Marcus Lee, Sam Okafor" in text
     assert "stakeholder update (Priya Shah): Customers cannot log in to their accounts." in text
-    assert "customer resolved (Priya Shah): During this period" in text
+    assert (
+        "customer resolved (Priya Shah): Logging in was broken for all users between 9:05 am"
+        in text
+    )
     assert "1. What happened, in order, and when did we know each thing?" in text
     assert "Ticket 2 done: Stop the session service" in text
 

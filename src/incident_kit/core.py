@@ -132,13 +132,8 @@ def render_checklist(
 
 
 def demo(*, workspace: Workspace, formats: list[str], out: Path) -> list[Output]:
-    """Render the whole packet of the bundled example incident."""
-    example = workspace.bundled / "examples" / "login-outage.yaml"
-    incident, r = load_incident_file(workspace=workspace, path=example)
-    outputs = render_incident(
-        renderer=r, incident=incident, documents=None, formats=formats, out=out
-    )
-    outputs += render_checklist(
-        renderer=r, incident=None, phase=None, severity=None, formats=formats, out=out
-    )
+    """Play the example incident through the live commands and render its whole packet."""
+    from incident_kit.demo import run_demo
+
+    outputs: list[Output] = run_demo(bundled=workspace.bundled, formats=formats, out=out)
     return outputs

@@ -260,7 +260,7 @@ class Renderer:
                 kind = name.removeprefix("customer_")
                 sent = [c for c in incident.customer_messages if c.kind == kind]
                 if sent:
-                    extra = {"message": sent[-1].message, "responder": sent[-1].by or ""}
+                    extra = {"message": sent[-1].message or "", "responder": sent[-1].by or ""}
             elif name in ("mitigation_notice", "mitigated_email") and incident.mitigation:
                 extra = {"message": incident.mitigation.how}
             out[name] = self.message(name, incident, **extra)

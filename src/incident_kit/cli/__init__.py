@@ -79,7 +79,7 @@ def main() -> None:
 
 
 # The command modules are light (click only); each imports the core inside its commands.
-from incident_kit.cli import documents, playbooks  # noqa: E402
+from incident_kit.cli import documents, lifecycle, playbooks  # noqa: E402
 
-for _module in (documents, playbooks):
+for _module in (lifecycle, documents, playbooks):
     _module.register(cli)

@@ -21,19 +21,32 @@ def _print_outputs(outputs: list[Any], out: Path) -> None:
 
 
 @click.command()
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", required=False, metavar="[ID|FILE]")
 @click.option("--doc", "docs", multiple=True, help="Document to render (repeatable; default: all).")
 @click.option("--format", "fmt", default="md", show_default=True, help="Formats, comma-separated.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.pass_obj
 @handles_errors
-def render(state: State, source: Path, docs: tuple[str, ...], fmt: str, out: Path | None) -> None:
-    """Render an incident's documents under OUT/<incident id>/."""
+def render(
+    state: State, source: str | None, docs: tuple[str, ...], fmt: str, out: Path | None
+) -> None:
+    """Render an incident's documents under OUT/<incident id>/.
+
+    The incident is an incident file (YAML), or an incident of the record store by id (the
+    open one when there is exactly one).
+    """
     from incident_kit import core
 
     ws = state.workspace()
     formats = core.parse_formats(fmt)
-    incident, r = core.load_incident_file(workspace=ws, path=source)
+    if source and (source.endswith((".yaml", ".yml")) or Path(source).is_file()):
+        incident, r = core.load_incident_file(workspace=ws, path=Path(source))
+    else:
+        from incident_kit.live import Live
+
+        live = Live(ws)
+        incident = live.get(incident_id=source)
+        r = live.renderer(incident.playbook)
     target = out or ws.output_dir
     outputs = core.render_incident(
         renderer=r, incident=incident, documents=list(docs), formats=formats, out=target

@@ -86,6 +86,10 @@ class Phase(Strict):
     intro: str | None = Field(default=None, description="Why this phase exists (Markdown).")
     ordered: bool = Field(default=False, description="Items must be done in order.")
     recursive: bool = Field(default=False, description="Items repeat until the phase ends.")
+    during: Literal["open", "mitigated"] = Field(
+        default="open",
+        description="When its work happens: while the incident is `open`, or once `mitigated`.",
+    )
     items: list[Item] = Field(min_length=1, description="The checklist, in order.")
 
 

@@ -72,7 +72,14 @@ class CustomerMessage(Part):
     at: Time
     by: str | None = None
     kind: CustomerKind
-    message: Text
+    message: str | None = Field(
+        default=None, description="What the manager wrote; the playbook's wording when absent."
+    )
+    sent: str | None = Field(default=None, description="The whole message as it was sent.")
+
+    @property
+    def text(self) -> str:
+        return self.sent or self.message or ""
 
 
 class Mitigation(Part):
@@ -212,7 +219,7 @@ class Incident(Part):
         out += [Entry(m.at, "milestone", m.text, m.by) for m in self.milestones]
         out += [Entry(u.at, "update", u.message, u.by) for u in self.updates]
         out += [
-            Entry(c.at, "customer", f"Customer {c.kind} message: {c.message}", c.by)
+            Entry(c.at, "customer", f"Customer {c.kind} message: {c.text}", c.by)
             for c in self.customer_messages
         ]
         if self.mitigation:

@@ -127,6 +127,12 @@ def _duration(value: timedelta) -> str:
     return humanize(value)
 
 
+def _sentence(text: str) -> str:
+    """Text that ends like a sentence: a full stop added when it has no final punctuation."""
+    text = str(text).strip()
+    return text if not text or text[-1] in ".!?…:" else text + "."
+
+
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
@@ -141,6 +147,7 @@ FILTERS: Mapping[str, Callable[..., Any]] = {
     "date": _date,
     "duration": _duration,
     "plural": _plural,
+    "sentence": _sentence,
 }
 
 

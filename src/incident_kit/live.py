@@ -1,0 +1,711 @@
+"""The live incident: the commands an incident manager runs, over the record store.
+
+Each public function is one command: it opens one transaction, checks the process's rules,
+appends events, and returns an :class:`Outcome` for the CLI to print. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any, Literal
+
+from incident_kit.documents import RenderedMessage, Renderer
+from incident_kit.errors import RefusedError, UserError
+from incident_kit.playbook.load import find_playbook, load_playbook
+from incident_kit.record import lifecycle
+from incident_kit.record.events import Pending, fold, from_incident
+from incident_kit.record.file import check_against_playbook, dump_incident, read_incident_source
+from incident_kit.record.model import Incident
+from incident_kit.record.store import Store, Transaction
+from incident_kit.timing import now as wall_now
+from incident_kit.timing import parse_time
+from incident_kit.workspace import SETTINGS_FILE, Workspace
+
+
+@dataclass
+class Outcome:
+    """What a command did: the incident after it, messages to send, warnings, facts."""
+
+    incident: Incident
+    messages: list[RenderedMessage] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Live:
+    """One command's view of the workspace: its store, playbooks and clock."""
+
+    def __init__(self, workspace: Workspace, *, at: str | None = None) -> None:
+        self.workspace = workspace
+        self.store = Store(workspace.store_path)
+        self.now = parse_time(at, workspace.tz) if at else wall_now()
+        self._renderers: dict[str, Renderer] = {}
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def renderer(self, playbook: str | None = None) -> Renderer:
+        """The renderer of a playbook, loaded once per command."""
+        name = playbook or self.workspace.settings.default_playbook
+        if name not in self._renderers:
+            path = find_playbook(name, self.workspace.playbook_dirs)
+            loaded = load_playbook(path, template_dirs=self.workspace.template_dirs)
+            self._renderers[name] = Renderer(workspace=self.workspace, loaded=loaded)
+        return self._renderers[name]
+
+    def _incident(self, tx: Transaction, given: str | None) -> Incident:
+        if given:
+            if not tx.exists(given):
+                matches = [i for i in tx.incident_ids() if i.startswith(given)]
+                if len(matches) != 1:
+                    raise UserError(
+                        f"no incident '{given}'", hint="`incident list --all` shows them"
+                    )
+                given = matches[0]
+            return fold(tx.events(given))
+        open_ = [
+            inc
+            for inc in (fold(tx.events(i)) for i in tx.incident_ids())
+            if inc.stage != "resolved"
+        ]
+        if len(open_) == 1:
+            return open_[0]
+        if not open_:
+            raise UserError(
+                "no open incident", hint="declare one with `incident declare …`, or give an id"
+            )
+        ids = ", ".join(i.channel for i in open_)
+        raise UserError(f"{len(open_)} incidents are open ({ids})", hint="say which one")
+
+    def _append(
+        self, tx: Transaction, incident: Incident, kind: str, data: dict[str, Any], by: str | None
+    ) -> Incident:
+        """Append an event and tick the items the playbook says it performs."""
+        assert incident.id
+        tx.append(incident.id, kind, self.now, _clean(data))
+        self._tick(tx, incident, TICKS.get(kind, kind), by)
+        return fold(tx.events(incident.id))
+
+    def _tick(self, tx: Transaction, incident: Incident, kind: str, by: str | None) -> None:
+        assert incident.id
+        pb = self.renderer(incident.playbook).playbook
+        checked = incident.checked
+        for phase in pb.phases:
+            for item in phase.items:
+                gid = f"{phase.id}.{item.id}"
+                applies = not item.severities or incident.severity.upper() in (
+                    s.upper() for s in item.severities
+                )
+                if kind in item.ticked_by and applies and gid not in checked:
+                    tx.append(incident.id, "check", self.now, _clean({"item": gid, "by": by}))
+
+    # --- commands ------------------------------------------------------------------------
+
+    def declare(
+        self,
+        *,
+        functionality: str,
+        state: str,
+        audience: str,
+        severity: str,
+        summary: str | None = None,
+        team: str | None = None,
+        manager: str | None = None,
+        bridge: str | None = None,
+        document_url: str | None = None,
+        impact_started: str | None = None,
+        playbook: str | None = None,
+        anyway: bool = False,
+    ) -> Outcome:
+        """Declare an incident: create its record and the declaration messages."""
+        r = self.renderer(playbook)
+        pb = r.playbook
+        sev_name = next((k for k in pb.severities if k.lower() == severity.lower()), None)
+        if sev_name is None:
+            raise UserError(
+                f"unknown severity '{severity}'", hint=f"use one of {', '.join(pb.severities)}"
+            )
+        warnings: list[str] = []
+        started = parse_time(impact_started, self.workspace.tz) if impact_started else None
+        if started and started > self.now:
+            raise UserError("--impact-started is in the future", hint="give when impact began")
+        owner_note = None
+        if not team:
+            team, owner_note = self._owner(functionality)
+            if owner_note:
+                warnings.append(owner_note)
+        channel = r.channel_name(
+            declared=self.now,
+            functionality=functionality,
+            state=state,
+            audience=audience,
+            severity=sev_name,
+            team=team,
+        )
+        with self.store.transaction() as tx:
+            for iid in tx.incident_ids():
+                other = fold(tx.events(iid))
+                if other.stage == "resolved":
+                    continue
+                same = _same(other.functionality, functionality) or other.channel == channel
+                if same and not anyway:
+                    raise RefusedError(
+                        f"an open incident already matches: #{other.channel} "
+                        f"({other.severity}, declared {other.declared_at:%Y-%m-%d %H:%M} UTC); "
+                        "join its channel",
+                        hint="or pass --anyway to declare a separate incident",
+                    )
+            incident_id = channel
+            n = 2
+            while tx.exists(incident_id):
+                incident_id = f"{channel[: pb.channel.max_length - len(str(n)) - 1]}-{n}"
+                n += 1
+            tx.create(incident_id, self.now)
+            facts = {
+                "id": incident_id,
+                "playbook": playbook or self.workspace.settings.default_playbook,
+                "functionality": functionality,
+                "state": state,
+                "audience": audience,
+                "severity": sev_name,
+                "summary": summary,
+                "team": team,
+                "manager": manager,
+                "bridge": bridge,
+                "document_url": document_url,
+                "impact_started_at": started.isoformat() if started else None,
+            }
+            tx.append(incident_id, "declared", self.now, _clean(facts))
+            incident = fold(tx.events(incident_id))
+            self._tick(tx, incident, "declare", manager)
+            incident = fold(tx.events(incident_id))
+        names = ["pinned_summary", "team_notification", "new_incidents_notice", "bridge_post"]
+        messages = [r.message(n, incident) for n in names]
+        return Outcome(
+            incident,
+            messages=messages,
+            warnings=warnings,
+            lines=[incident.channel],
+            data={"pages": pb.severities[sev_name].pages},
+        )
+
+    def _owner(self, functionality: str) -> tuple[str | None, str | None]:
+        from incident_kit.ownership import find_owner, load_ownership
+
+        assert self.workspace.root is not None
+        path = self.workspace.root / self.workspace.settings.ownership_database
+        if not path.is_file():
+            return None, (
+                f"no ownership database at {path}: find the owning team by hand and pass --team"
+            )
+        owner = find_owner(load_ownership(path), functionality)
+        if owner is None:
+            return None, (
+                f"no team in {path.name} owns '{functionality}': find the owner by hand "
+                "and pass --team"
+            )
+        return owner.name, None
+
+    def note(
+        self, *, incident_id: str | None, text: str, by: str | None, links: list[str]
+    ) -> Outcome:
+        """Add a note to the incident manager document."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_not_resolved(inc, "add a note")
+            inc = self._append(tx, inc, "note", {"text": text, "by": by, "links": links}, by)
+        return Outcome(inc, lines=[f"noted in {inc.channel} at {self._clock(inc)}"])
+
+    def milestone(self, *, incident_id: str | None, text: str, by: str | None) -> Outcome:
+        """Record a milestone."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_not_resolved(inc, "record a milestone")
+            inc = self._append(tx, inc, "milestone", {"text": text, "by": by}, by)
+        return Outcome(inc, lines=[f"milestone recorded in {inc.channel} at {self._clock(inc)}"])
+
+    def check(self, *, incident_id: str | None, item: str, undo: bool, by: str | None) -> Outcome:
+        """Tick (or untick) a checklist item by its id."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_not_resolved(inc, "change the checklist")
+            ids = self.renderer(inc.playbook).playbook.item_ids()
+            if item not in ids:
+                short = [i for i in ids if i.endswith(f".{item}")]
+                if len(short) != 1:
+                    import difflib
+
+                    close = difflib.get_close_matches(item, ids, n=1)
+                    hint = (
+                        f"did you mean '{close[0]}'?" if close else "`incident status` lists them"
+                    )
+                    raise UserError(f"no checklist item '{item}'", hint=hint)
+                item = short[0]
+            if undo:
+                if item not in inc.checked:
+                    raise RefusedError(f"'{item}' is not ticked", hint="nothing to undo")
+                inc = self._append(tx, inc, "uncheck", {"item": item}, None)
+                return Outcome(inc, lines=[f"unticked {item}"])
+            if item in inc.checked:
+                raise RefusedError(f"'{item}' is already ticked", hint="use --undo to untick it")
+            assert inc.id
+            tx.append(inc.id, "check", self.now, _clean({"item": item, "by": by}))
+            inc = fold(tx.events(inc.id))
+        return Outcome(inc, lines=[f"ticked {item}"])
+
+    def update(self, *, incident_id: str | None, message: str | None, by: str | None) -> Outcome:
+        """Send a stakeholder update: render it, record it in Latest Communication."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_not_resolved(inc, "send a stakeholder update")
+            r = self.renderer(inc.playbook)
+            text = message or _default_update(inc)
+            inc = self._append(
+                tx,
+                inc,
+                "update",
+                {"message": text, "milestone": inc.latest_milestone, "by": by or inc.manager},
+                by or inc.manager,
+            )
+            sent = inc.updates[-1]
+            msg = r.message(
+                "stakeholder_update",
+                inc,
+                message=sent.message,
+                milestone=sent.milestone or "",
+                responder=sent.by or "",
+            )
+            sev = r.severity_of(inc)
+        nxt = self.now + sev.stakeholder_update_every
+        return Outcome(
+            inc,
+            messages=[msg],
+            lines=[f"next stakeholder update due at {self._clock(inc, nxt)}"],
+            data={"next_update_at": nxt.isoformat()},
+        )
+
+    def customer(
+        self,
+        *,
+        incident_id: str | None,
+        kind: Literal["investigating", "identified", "monitoring", "update", "resolved"],
+        message: str | None,
+        by: str | None,
+    ) -> Outcome:
+        """Send a customer message of ``kind``."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_not_resolved(inc, "send a customer message")
+            if kind == "resolved" and inc.stage == "open":
+                raise RefusedError(
+                    "cannot tell customers it is resolved: the incident is not mitigated yet",
+                    hint="record the mitigation with `incident mitigate --how TEXT` first",
+                )
+            r = self.renderer(inc.playbook)
+            template = f"customer_{kind}"
+            if template not in r.playbook.messages:
+                template = "customer_update"
+            msg = r.message(template, inc, message=message or "")
+            from incident_kit.render.text import to_text
+
+            inc = self._append(
+                tx,
+                inc,
+                "customer",
+                {"kind": kind, "message": message, "sent": to_text(msg.body).strip(), "by": by},
+                by,
+            )
+        return Outcome(inc, messages=[msg])
+
+    def mitigate(
+        self,
+        *,
+        incident_id: str | None,
+        how: str,
+        by: str | None,
+        durable: list[str],
+        not_durable: list[str],
+        impact_ended: str | None,
+    ) -> Outcome:
+        """Record mitigation, run the durability audit, render the notice and the email."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_not_resolved(inc, "mitigate")
+            if inc.mitigation:
+                raise RefusedError(
+                    f"{inc.id} was already mitigated at {self._clock(inc, inc.mitigation.at)}",
+                    hint="add a note instead, or change the audit with `incident audit`",
+                )
+            r = self.renderer(inc.playbook)
+            checks = r.playbook.durability_audit
+            known = {c.id for c in checks}
+            for name in [*durable, *not_durable]:
+                if name not in known:
+                    raise UserError(
+                        f"no audit check '{name}'", hint=f"use one of {', '.join(sorted(known))}"
+                    )
+            ended = parse_time(impact_ended, r.incident_tz(inc)) if impact_ended else None
+            if ended and ended > self.now:
+                raise UserError(
+                    "--impact-ended is in the future", hint="give the time impact ended"
+                )
+            inc = self._append(
+                tx,
+                inc,
+                "mitigated",
+                {"how": how, "by": by, "impact_ended_at": ended.isoformat() if ended else None},
+                by,
+            )
+            assert inc.id
+            verdicts = lifecycle.audit(how, checks)
+            lines = []
+            for v in verdicts:
+                is_durable = v.durable
+                note = f"matched “{v.matched}”" if v.matched else None
+                if v.check.id in durable:
+                    is_durable, note = True, "marked durable by the manager"
+                if v.check.id in not_durable:
+                    is_durable, note = False, "marked not durable by the manager"
+                tx.append(
+                    inc.id,
+                    "audit",
+                    self.now,
+                    _clean({"check": v.check.id, "durable": is_durable, "note": note, "by": by}),
+                )
+                verdict = "durable" if is_durable else "NOT DURABLE"
+                lines.append(
+                    f"audit {v.check.id}: {verdict}"
+                    + (f" ({note})" if note else "")
+                    + ("" if is_durable else f": {v.check.durable_fix or v.check.title}")
+                )
+            inc = fold(tx.events(inc.id))
+            messages = [
+                r.message("mitigation_notice", inc, message=how),
+                r.message("mitigated_email", inc, message=how),
+            ]
+        weak = [a.check for a in inc.audit if not a.durable]
+        if weak:
+            lines.append(
+                "the mitigation is not durable: file tickets with `incident ticket add TEXT` "
+                "before resolving"
+            )
+        else:
+            lines.append("the audit found the mitigation durable: `incident resolve` may follow")
+        return Outcome(inc, messages=messages, lines=lines)
+
+    def set_audit(
+        self,
+        *,
+        incident_id: str | None,
+        check: str,
+        durable: bool,
+        note: str | None,
+        by: str | None,
+    ) -> Outcome:
+        """Override one durability check's verdict."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_mitigated(inc, "change the durability audit")
+            known = {c.id for c in self.renderer(inc.playbook).playbook.durability_audit}
+            if check not in known:
+                raise UserError(
+                    f"no audit check '{check}'", hint=f"use one of {', '.join(sorted(known))}"
+                )
+            inc = self._append(
+                tx,
+                inc,
+                "audit",
+                {
+                    "check": check,
+                    "durable": durable,
+                    "note": note or "set by the manager",
+                    "by": by,
+                },
+                by,
+            )
+        return Outcome(inc, lines=[f"audit {check}: {'durable' if durable else 'NOT DURABLE'}"])
+
+    def retro(
+        self, *, incident_id: str | None, on: str, by: str | None, attendees: list[str]
+    ) -> Outcome:
+        """Schedule the retrospective inside the playbook's window."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_mitigated(inc, "schedule the retrospective")
+            r = self.renderer(inc.playbook)
+            tz = r.incident_tz(inc)
+            when = _parse_day_or_time(on, tz)
+            sev = r.severity_of(inc)
+            warnings = lifecycle.check_retro_date(
+                inc, sev, inc.severity, when, tz=tz, holidays=self.workspace.holidays
+            )
+            inc = self._append(
+                tx,
+                inc,
+                "retro",
+                {"at": when.isoformat(), "by": by, "attendees": attendees or inc.responders},
+                by,
+            )
+        local = when.astimezone(tz)
+        return Outcome(
+            inc,
+            warnings=warnings,
+            lines=[f"retrospective scheduled for {local:%A %-d %B %Y %H:%M} {local.tzname()}"],
+        )
+
+    def ticket_add(
+        self, *, incident_id: str | None, title: str, url: str | None, by: str | None
+    ) -> Outcome:
+        """File a ticket for durable resolution work."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_not_resolved(inc, "add a ticket")
+            number = max((t.number for t in inc.tickets), default=0) + 1
+            inc = self._append(
+                tx,
+                inc,
+                "ticket_added",
+                {"number": number, "title": title, "url": url, "by": by},
+                by,
+            )
+        return Outcome(inc, lines=[f"ticket {number} added: {title}"], data={"number": number})
+
+    def ticket_done(self, *, incident_id: str | None, number: int, by: str | None) -> Outcome:
+        """Mark a ticket done."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            lifecycle.require_not_resolved(inc, "change a ticket")
+            ticket = next((t for t in inc.tickets if t.number == number), None)
+            if ticket is None:
+                have = ", ".join(str(t.number) for t in inc.tickets) or "none"
+                raise UserError(f"no ticket {number} in {inc.id}", hint=f"tickets: {have}")
+            if ticket.done_at:
+                raise RefusedError(f"ticket {number} is already done", hint="nothing to do")
+            inc = self._append(tx, inc, "ticket_done", {"number": number, "by": by}, by)
+        left = len(inc.open_tickets)
+        return Outcome(inc, lines=[f"ticket {number} done; {left} open"])
+
+    def resolve(self, *, incident_id: str | None, by: str | None) -> Outcome:
+        """Resolve: refused while tickets are open or a weak mitigation has no ticket."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            if inc.stage == "resolved":
+                raise RefusedError(f"{inc.id} is already resolved", hint="nothing to do")
+            lifecycle.require_mitigated(inc, "resolve")
+            reasons = lifecycle.resolve_blockers(inc, self.renderer(inc.playbook).playbook)
+            if reasons:
+                hint = (
+                    "finish them with `incident ticket done N`"
+                    if inc.open_tickets
+                    else "file the durable fix with `incident ticket add TEXT`"
+                )
+                raise RefusedError(f"cannot resolve {inc.id}: {'; '.join(reasons)}", hint=hint)
+            inc = self._append(tx, inc, "resolved", {"by": by}, by)
+        return Outcome(inc, lines=[f"{inc.id} resolved"])
+
+    def reopen(self, *, incident_id: str | None, reason: str | None, by: str | None) -> Outcome:
+        """Reopen a resolved incident."""
+        with self.store.transaction() as tx:
+            if incident_id is None:
+                resolved = [
+                    i
+                    for i in (fold(tx.events(x)) for x in tx.incident_ids())
+                    if i.stage == "resolved"
+                ]
+                if len(resolved) != 1:
+                    raise UserError("say which incident to reopen", hint="`incident list --all`")
+                inc = resolved[0]
+            else:
+                inc = self._incident(tx, incident_id)
+            if inc.stage != "resolved":
+                raise RefusedError(f"{inc.id} is not resolved", hint="nothing to reopen")
+            inc = self._append(tx, inc, "reopened", {"reason": reason, "by": by}, by)
+        return Outcome(inc, lines=[f"{inc.id} reopened ({inc.stage})"])
+
+    def status(self, *, incident_id: str | None) -> Outcome:
+        """Phase, checklist progress, and what is due."""
+        with self.store.transaction(write=False) as tx:
+            inc = self._incident(tx, incident_id)
+        r = self.renderer(inc.playbook)
+        tz = r.incident_tz(inc)
+        sev = r.severity_of(inc)
+        phase = lifecycle.current_phase(inc, r.playbook)
+        lines = [
+            f"{inc.channel}: {inc.title}",
+            f"severity {inc.severity} ({sev.label}) · {inc.stage} · phase: {phase}",
+        ]
+        progress = []
+        for p in r.checklist(inc):
+            progress.append(f"  {p.title}: {p.done}/{len(p.items)}")
+        lines.append("checklist:")
+        lines.extend(progress)
+        dues = lifecycle.dues(inc, sev, self.now, tz=tz, holidays=self.workspace.holidays)
+        if dues:
+            lines.append("due:")
+            lines.extend(f"  {d.line(self.now, tz)}" for d in dues)
+        if inc.stage == "mitigated":
+            blockers = lifecycle.resolve_blockers(inc, r.playbook)
+            lines.append(
+                "resolve: "
+                + ("; ".join(blockers) if blockers else "nothing blocks `incident resolve`")
+            )
+        return Outcome(
+            inc,
+            lines=lines,
+            data={
+                "phase": phase,
+                "due": [
+                    {
+                        "what": d.what,
+                        "at": d.at.isoformat() if d.at else None,
+                        "overdue_minutes": int(d.overdue.total_seconds() // 60)
+                        if d.overdue
+                        else None,
+                        "detail": d.detail,
+                    }
+                    for d in dues
+                ],
+            },
+        )
+
+    def list(self, *, include_resolved: bool) -> list[Incident]:
+        """Incidents, open ones only unless ``include_resolved``."""
+        with self.store.transaction(write=False) as tx:
+            out = [fold(tx.events(i)) for i in tx.incident_ids()]
+        return [i for i in out if include_resolved or i.stage != "resolved"]
+
+    def get(self, *, incident_id: str | None) -> Incident:
+        """One incident's current state."""
+        with self.store.transaction(write=False) as tx:
+            return self._incident(tx, incident_id)
+
+    def export(self, *, incident_id: str | None) -> dict[str, Any]:
+        """The incident file's data."""
+        return dump_incident(self.get(incident_id=incident_id))
+
+    def import_file(self, *, path: Path) -> Incident:
+        """Read an incident file into the store, as events (round trip without loss)."""
+        incident, src = read_incident_source(path, self.workspace)
+        r = self.renderer(incident.playbook)
+        check_against_playbook(incident, src, r.playbook)
+        if not incident.id:
+            incident = incident.model_copy(
+                update={
+                    "id": r.channel_name(
+                        declared=incident.declared_at,
+                        functionality=incident.functionality,
+                        state=incident.state,
+                        audience=incident.audience,
+                        severity=incident.severity,
+                        team=incident.team,
+                    )
+                }
+            )
+        assert incident.id
+        with self.store.transaction() as tx:
+            if tx.exists(incident.id):
+                raise RefusedError(
+                    f"{incident.id} is already in the record store", hint="nothing was imported"
+                )
+            tx.create(incident.id, incident.declared_at)
+            pending: list[Pending] = from_incident(incident)
+            for kind, at, data in pending:
+                tx.append(incident.id, kind, at, data)
+            return fold(tx.events(incident.id))
+
+    def _clock(self, inc: Incident, when: datetime | None = None) -> str:
+        from incident_kit.timing import clock
+
+        return clock(when or self.now, self.renderer(inc.playbook).incident_tz(inc))
+
+
+# The event a command appends → the `ticked_by` name of the playbook items it performs.
+TICKS = {"mitigated": "mitigate", "ticket_added": "ticket", "resolved": "resolve"}
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v not in (None, [], "")}
+
+
+def _same(a: str, b: str) -> bool:
+    import re
+
+    def norm(s: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9]+", s.lower()))
+
+    return norm(a) == norm(b)
+
+
+def _default_update(inc: Incident) -> str:
+    parts = [inc.summary or inc.title]
+    return " ".join(p.strip() for p in parts if p)
+
+
+def _parse_day_or_time(text: str, tz: Any) -> datetime:
+    """A retrospective date: ``2022-09-12`` (10:00 that day) or a full time."""
+    from datetime import date as _date
+
+    try:
+        day = _date.fromisoformat(text.strip())
+    except ValueError:
+        try:
+            return parse_time(text, tz)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    return datetime.combine(day, time(10, 0), tz).astimezone(tz)
+
+
+def init_workspace(target: Path, *, bundled: Path) -> list[Path]:
+    """Create a workspace: settings, the default playbook, templates, an ownership database."""
+    if (target / SETTINGS_FILE).exists():
+        raise RefusedError(f"{target} is already a workspace", hint="nothing was changed")
+    created = []
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in ("playbooks", "templates"):
+        dest = target / folder
+        if not dest.exists():
+            shutil.copytree(bundled / folder, dest)
+            created.append(dest)
+    (target / "output").mkdir(exist_ok=True)
+    settings = target / SETTINGS_FILE
+    settings.write_text(SETTINGS_TEMPLATE, encoding="utf-8")
+    created.append(settings)
+    ownership = target / "ownership.yaml"
+    if not ownership.exists():
+        ownership.write_text(OWNERSHIP_TEMPLATE, encoding="utf-8")
+        created.append(ownership)
+    return created
+
+
+SETTINGS_TEMPLATE = """\
+# incident-kit workspace settings. Every key is optional.
+organisation: Example Org
+# Zone of internal times (IANA name), and of customer messages with the name they use.
+timezone: UTC
+customer_timezone: America/New_York
+customer_timezone_label: Eastern Time
+# Override the playbook's #new-incidents channel and stakeholder email group:
+# new_incidents_channel: "#new-incidents"
+# email_group: new-incidents-grp@example.com
+ownership_database: ownership.yaml
+# Days nobody works, for the retrospective window (weekends are never working days).
+holidays: []
+default_playbook: default
+paper: A4
+"""
+
+OWNERSHIP_TEMPLATE = """\
+# Which team owns which functionality: `incident declare` looks the owner up here.
+teams:
+  Core Services:
+    owns: [logging in, sign up, sessions, passwords]
+    page: "@core-services-oncall"
+    channel: "#core-services"
+  Payments:
+    owns: [checkout, payments, invoices, billing]
+    page: "@payments-oncall"
+    channel: "#payments"
+"""
