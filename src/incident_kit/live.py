@@ -56,7 +56,11 @@ class Live:
             self._renderers[name] = Renderer(workspace=self.workspace, loaded=loaded)
         return self._renderers[name]
 
-    def _incident(self, tx: Transaction, given: str | None) -> Incident:
+    def _incident(self, tx: Transaction, given: str | None, *, reading: bool = False) -> Incident:
+        """The incident named by ``given``, or the only open one.
+
+        A command that only reads also takes the only incident there is, resolved or not.
+        """
         if given:
             if not tx.exists(given):
                 matches = [i for i in tx.incident_ids() if i.startswith(given)]
@@ -73,6 +77,10 @@ class Live:
         ]
         if len(open_) == 1:
             return open_[0]
+        if not open_ and reading:
+            every = tx.incident_ids()
+            if len(every) == 1:
+                return fold(tx.events(every[0]))
         if not open_:
             raise UserError(
                 "no open incident", hint="declare one with `incident declare …`, or give an id"
@@ -528,7 +536,7 @@ class Live:
     def status(self, *, incident_id: str | None) -> Outcome:
         """Phase, checklist progress, and what is due."""
         with self.store.transaction(write=False) as tx:
-            inc = self._incident(tx, incident_id)
+            inc = self._incident(tx, incident_id, reading=True)
         r = self.renderer(inc.playbook)
         tz = r.incident_tz(inc)
         sev = r.severity_of(inc)
@@ -580,7 +588,7 @@ class Live:
     def get(self, *, incident_id: str | None) -> Incident:
         """One incident's current state."""
         with self.store.transaction(write=False) as tx:
-            return self._incident(tx, incident_id)
+            return self._incident(tx, incident_id, reading=True)
 
     def export(self, *, incident_id: str | None) -> dict[str, Any]:
         """The incident file's data."""

@@ -75,7 +75,7 @@ class Due:
             return f"{self.what}: {self.detail}"
         when = _when(self.at, now, tz)
         if self.overdue is not None:
-            text = f"{self.what}: OVERDUE by {humanize(self.overdue)} (was due {when})"
+            text = f"{self.what}: overdue by {humanize(self.overdue)} (was due {when})"
         else:
             text = f"{self.what}: due {when}, in {humanize(self.at - now)}"
         return f"{text}; {self.detail}" if self.detail else text
@@ -151,7 +151,7 @@ def dues(
                     "retrospective",
                     None,
                     late,
-                    ("OVERDUE: " if late else "")
+                    (f"overdue by {humanize(late)}: " if late else "")
                     + f"not scheduled; hold it by {last_day:%A %-d %B}: "
                     "`incident retro --on DATE`",
                 )
