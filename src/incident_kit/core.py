@@ -5,6 +5,8 @@ Nothing here prints; results are returned and errors raised.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +15,8 @@ from incident_kit.errors import UserError
 from incident_kit.playbook.load import LoadedPlaybook, find_playbook, load_playbook
 from incident_kit.record.file import check_against_playbook, read_incident_source
 from incident_kit.record.model import Incident
+from incident_kit.render.formats import FORMATS, Converter
 from incident_kit.workspace import Workspace
-
-FORMATS = ("md",)
 
 
 def open_playbook(*, workspace: Workspace, name: str | None = None) -> LoadedPlaybook:
@@ -77,7 +78,12 @@ class Output:
 
 
 def export(
-    *, documents: list[RenderedDocument], formats: list[str], out: Path, folder: str
+    *,
+    documents: list[RenderedDocument],
+    formats: list[str],
+    out: Path,
+    folder: str,
+    converter: Converter,
 ) -> list[Output]:
     """Write ``documents`` in ``formats`` under ``out/folder``, none before all are rendered."""
     from incident_kit.output import write_files
@@ -87,7 +93,7 @@ def export(
     for doc in documents:
         for fmt in formats:
             stem = doc.filename.removesuffix(".md")
-            files.append((f"{folder}/{stem}.{fmt}", doc.markdown.encode("utf-8")))
+            files.append((f"{folder}/{stem}.{fmt}", converter.convert(doc, fmt)))
             meta.append((doc, fmt))
     paths = write_files(out, files)
     return [Output(d.name, d.title, fmt, p) for (d, fmt), p in zip(meta, paths, strict=True)]
@@ -100,11 +106,15 @@ def render_incident(
     documents: list[str] | None,
     formats: list[str],
     out: Path,
+    warn: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """Render an incident's documents (all of them when ``documents`` is empty)."""
     names = documents or list(renderer.playbook.documents)
     rendered = [renderer.render_document(n, incident) for n in names]
-    return export(documents=rendered, formats=formats, out=out, folder=incident.channel)
+    converter = Converter(template_dirs=renderer.workspace.template_dirs, warn=warn)
+    return export(
+        documents=rendered, formats=formats, out=out, folder=incident.channel, converter=converter
+    )
 
 
 def render_checklist(
@@ -115,6 +125,7 @@ def render_checklist(
     severity: str | None,
     formats: list[str],
     out: Path,
+    warn: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """A printable checklist: blank for the playbook, or filled for an incident."""
     if "checklist" not in renderer.playbook.documents:
@@ -126,14 +137,21 @@ def render_checklist(
     stem = "-".join(
         x.lower() for x in ("checklist", renderer.loaded.path.stem, phase, severity) if x
     )
-    doc = RenderedDocument(doc.name, doc.title, f"{stem}.md", doc.markdown)
+    doc = dataclasses.replace(doc, filename=f"{stem}.md")
     folder = incident.channel if incident else "checklists"
-    return export(documents=[doc], formats=formats, out=out, folder=folder)
+    converter = Converter(template_dirs=renderer.workspace.template_dirs, warn=warn)
+    return export(documents=[doc], formats=formats, out=out, folder=folder, converter=converter)
 
 
-def demo(*, workspace: Workspace, formats: list[str], out: Path) -> list[Output]:
+def demo(
+    *,
+    workspace: Workspace,
+    formats: list[str],
+    out: Path,
+    warn: Callable[[str], None] | None = None,
+) -> list[Output]:
     """Play the example incident through the live commands and render its whole packet."""
     from incident_kit.demo import run_demo
 
-    outputs: list[Output] = run_demo(bundled=workspace.bundled, formats=formats, out=out)
+    outputs: list[Output] = run_demo(bundled=workspace.bundled, formats=formats, out=out, warn=warn)
     return outputs

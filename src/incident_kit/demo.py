@@ -143,7 +143,9 @@ def play(example_path: Path, folder: Path) -> tuple[Workspace, Incident]:
     return workspace, Live(workspace).get(incident_id=example.id)
 
 
-def run_demo(*, bundled: Path, formats: list[str], out: Path) -> list[Any]:
+def run_demo(
+    *, bundled: Path, formats: list[str], out: Path, warn: Callable[[str], None] | None = None
+) -> list[Any]:
     """Play the example in a throwaway workspace and render its packet under ``out``."""
     from incident_kit import core
 
@@ -151,9 +153,15 @@ def run_demo(*, bundled: Path, formats: list[str], out: Path) -> list[Any]:
         workspace, incident = play(bundled / "examples" / "login-outage.yaml", Path(tmp) / "ws")
         r = Live(workspace).renderer(incident.playbook)
         outputs = core.render_incident(
-            renderer=r, incident=incident, documents=None, formats=formats, out=out
+            renderer=r, incident=incident, documents=None, formats=formats, out=out, warn=warn
         )
         outputs += core.render_checklist(
-            renderer=r, incident=None, phase=None, severity=None, formats=formats, out=out
+            renderer=r,
+            incident=None,
+            phase=None,
+            severity=None,
+            formats=formats,
+            out=out,
+            warn=warn,
         )
     return outputs

@@ -51,6 +51,9 @@ class RenderedDocument:
     title: str
     filename: str
     markdown: str
+    subject: str = ""
+    author: str = ""
+    date: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -379,7 +382,13 @@ class Renderer:
         ctx = self.document_context(name, incident, phase=phase, severity=severity)
         text = render_file(self._md_env, doc.template, ctx)
         return RenderedDocument(
-            name=name, title=doc.title, filename=f"{name}.md", markdown=_tidy(text)
+            name=name,
+            title=f"{doc.title}: {incident.title if incident else self.playbook.name}",
+            filename=f"{name}.md",
+            markdown=_tidy(text),
+            subject=incident.channel if incident else self.playbook.name,
+            author=(incident.manager if incident else None) or self.workspace.settings.organisation,
+            date=incident.declared_at if incident else None,
         )
 
 

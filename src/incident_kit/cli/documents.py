@@ -11,13 +11,17 @@ import click
 from incident_kit.cli import State, handles_errors
 
 
+def _warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
 def _print_outputs(outputs: list[Any], out: Path) -> None:
     for o in outputs:
         try:
             shown = os.path.relpath(o.path)
         except ValueError:
             shown = str(o.path)
-        click.echo(f"{o.title:<34} {o.format:<5} {shown}")
+        click.echo(f"{o.document:<24} {o.format:<5} {shown}")
 
 
 @click.command()
@@ -49,7 +53,12 @@ def render(
         r = live.renderer(incident.playbook)
     target = out or ws.output_dir
     outputs = core.render_incident(
-        renderer=r, incident=incident, documents=list(docs), formats=formats, out=target
+        renderer=r,
+        incident=incident,
+        documents=list(docs),
+        formats=formats,
+        out=target,
+        warn=_warn,
     )
     _print_outputs(outputs, target)
 
@@ -78,7 +87,7 @@ def checklist(
     r = core.renderer(workspace=ws, playbook=playbook)
     target = out or ws.output_dir
     outputs = core.render_checklist(
-        renderer=r, phase=phase, severity=severity, formats=formats, out=target
+        renderer=r, phase=phase, severity=severity, formats=formats, out=target, warn=_warn
     )
     _print_outputs(outputs, target)
 
@@ -94,8 +103,8 @@ def demo(state: State, fmt: str, out: Path | None) -> None:
 
     ws = state.workspace()
     formats = core.parse_formats(fmt)
-    target = out or ws.output_dir
-    outputs = core.demo(workspace=ws, formats=formats, out=target)
+    target = out or Path.cwd() / "output"
+    outputs = core.demo(workspace=ws, formats=formats, out=target, warn=_warn)
     click.echo(f"Rendered the example incident into {target}:")
     _print_outputs(outputs, target)
 

@@ -6,11 +6,31 @@ typed text or a template is shown as text, never passed through.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.tasklists import tasklists_plugin
+
+
+@contextmanager
+def no_gc_pauses() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a document is parsed and rendered.
+
+    Parsing and rendering allocate hundreds of thousands of small objects and no cycles
+    worth collecting; the collector's passes over them cost a quarter of the time. It runs
+    again as soon as the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @cache
