@@ -79,24 +79,46 @@ class Output:
 
 def export(
     *,
-    documents: list[RenderedDocument],
+    documents: list[tuple[str, RenderedDocument]],
     formats: list[str],
     out: Path,
-    folder: str,
     converter: Converter,
 ) -> list[Output]:
-    """Write ``documents`` in ``formats`` under ``out/folder``, none before all are rendered."""
+    """Write each ``(folder, document)`` in ``formats`` under ``out``, none before all are
+    rendered; a fillable document (the checklist) also gets ``<name>-form.pdf``."""
     from incident_kit.output import write_files
+    from incident_kit.render.formats import Job
 
-    files: list[tuple[str, bytes]] = []
-    meta: list[tuple[RenderedDocument, str]] = []
-    for doc in documents:
+    jobs: list[tuple[str, Job]] = []
+    for folder, doc in documents:
         for fmt in formats:
-            stem = doc.filename.removesuffix(".md")
-            files.append((f"{folder}/{stem}.{fmt}", converter.convert(doc, fmt)))
-            meta.append((doc, fmt))
+            jobs.append((folder, Job(doc, fmt)))
+            if fmt == "pdf" and doc.fillable:
+                jobs.append((folder, Job(doc, fmt, form=True)))
+    try:
+        data = converter.convert_all([job for _, job in jobs])
+    finally:
+        converter.close()
+    files = []
+    for (folder, job), content in zip(jobs, data, strict=True):
+        stem = job.doc.filename.removesuffix(".md") + ("-form" if job.form else "")
+        files.append((f"{folder}/{stem}.{job.fmt}", content))
     paths = write_files(out, files)
-    return [Output(d.name, d.title, fmt, p) for (d, fmt), p in zip(meta, paths, strict=True)]
+    return [
+        Output(j.doc.name + ("-form" if j.form else ""), j.doc.title, j.fmt, p)
+        for (_, j), p in zip(jobs, paths, strict=True)
+    ]
+
+
+def converter(
+    workspace: Workspace, warn: Callable[[str], None] | None, formats: list[str] | None = None
+) -> Converter:
+    """The format converter for one command; its PDF workers start now when PDFs are wanted."""
+    conv = Converter(
+        template_dirs=workspace.template_dirs, warn=warn, paper=workspace.settings.paper
+    )
+    conv.start(formats or [])
+    return conv
 
 
 def render_incident(
@@ -109,12 +131,27 @@ def render_incident(
     warn: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """Render an incident's documents (all of them when ``documents`` is empty)."""
+    conv = converter(renderer.workspace, warn, formats)
     names = documents or list(renderer.playbook.documents)
-    rendered = [renderer.render_document(n, incident) for n in names]
-    converter = Converter(template_dirs=renderer.workspace.template_dirs, warn=warn)
-    return export(
-        documents=rendered, formats=formats, out=out, folder=incident.channel, converter=converter
+    rendered = [(incident.channel, renderer.render_document(n, incident)) for n in names]
+    return export(documents=rendered, formats=formats, out=out, converter=conv)
+
+
+def checklist_document(
+    *, renderer: Renderer, incident: Incident | None, phase: str | None, severity: str | None
+) -> tuple[str, RenderedDocument]:
+    """A printable checklist and its folder: blank for the playbook, or filled."""
+    if "checklist" not in renderer.playbook.documents:
+        raise UserError(
+            f"playbook '{renderer.playbook.name}' has no 'checklist' document",
+            hint="add one under documents:",
+        )
+    doc = renderer.render_document("checklist", incident, phase=phase, severity=severity)
+    stem = "-".join(
+        x.lower() for x in ("checklist", renderer.loaded.path.stem, phase, severity) if x
     )
+    doc = dataclasses.replace(doc, filename=f"{stem}.md")
+    return (incident.channel if incident else "checklists"), doc
 
 
 def render_checklist(
@@ -128,19 +165,9 @@ def render_checklist(
     warn: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """A printable checklist: blank for the playbook, or filled for an incident."""
-    if "checklist" not in renderer.playbook.documents:
-        raise UserError(
-            f"playbook '{renderer.playbook.name}' has no 'checklist' document",
-            hint="add one under documents:",
-        )
-    doc = renderer.render_document("checklist", incident, phase=phase, severity=severity)
-    stem = "-".join(
-        x.lower() for x in ("checklist", renderer.loaded.path.stem, phase, severity) if x
-    )
-    doc = dataclasses.replace(doc, filename=f"{stem}.md")
-    folder = incident.channel if incident else "checklists"
-    converter = Converter(template_dirs=renderer.workspace.template_dirs, warn=warn)
-    return export(documents=[doc], formats=formats, out=out, folder=folder, converter=converter)
+    conv = converter(renderer.workspace, warn, formats)
+    doc = checklist_document(renderer=renderer, incident=incident, phase=phase, severity=severity)
+    return export(documents=[doc], formats=formats, out=out, converter=conv)
 
 
 def demo(

@@ -138,9 +138,10 @@ def play(example_path: Path, folder: Path) -> tuple[Workspace, Incident]:
             )
         }
     )
+    renderers = live._renderers
     for at, _order, call in steps(example):
-        call(Live(workspace, at=at.isoformat()))
-    return workspace, Live(workspace).get(incident_id=example.id)
+        call(Live(workspace, at=at.isoformat(), renderers=renderers))
+    return workspace, Live(workspace, renderers=renderers).get(incident_id=example.id)
 
 
 def run_demo(
@@ -150,18 +151,19 @@ def run_demo(
     from incident_kit import core
 
     with tempfile.TemporaryDirectory(prefix="incident-demo-") as tmp:
-        workspace, incident = play(bundled / "examples" / "login-outage.yaml", Path(tmp) / "ws")
-        r = Live(workspace).renderer(incident.playbook)
-        outputs = core.render_incident(
-            renderer=r, incident=incident, documents=None, formats=formats, out=out, warn=warn
-        )
-        outputs += core.render_checklist(
-            renderer=r,
-            incident=None,
-            phase=None,
-            severity=None,
-            formats=formats,
-            out=out,
-            warn=warn,
-        )
-    return outputs
+        folder = Path(tmp) / "ws"
+        # The PDF workers start first: they load WeasyPrint while the incident is played.
+        conv = core.converter(Workspace(root=None), warn, formats)
+        try:
+            workspace, incident = play(bundled / "examples" / "login-outage.yaml", folder)
+            r = Live(workspace).renderer(incident.playbook)
+            documents = [
+                (incident.channel, r.render_document(name, incident))
+                for name in r.playbook.documents
+            ]
+            documents.append(
+                core.checklist_document(renderer=r, incident=None, phase=None, severity=None)
+            )
+            return core.export(documents=documents, formats=formats, out=out, converter=conv)
+        finally:
+            conv.close()

@@ -54,6 +54,8 @@ class RenderedDocument:
     subject: str = ""
     author: str = ""
     date: datetime | None = None
+    severity: str = ""
+    fillable: bool = False
 
 
 @dataclass(frozen=True)
@@ -389,6 +391,8 @@ class Renderer:
             subject=incident.channel if incident else self.playbook.name,
             author=(incident.manager if incident else None) or self.workspace.settings.organisation,
             date=incident.declared_at if incident else None,
+            severity=self._severity_name(incident) if incident else (severity or "").upper(),
+            fillable=doc.fillable,
         )
 
 

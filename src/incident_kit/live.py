@@ -39,11 +39,18 @@ class Outcome:
 class Live:
     """One command's view of the workspace: its store, playbooks and clock."""
 
-    def __init__(self, workspace: Workspace, *, at: str | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        at: str | None = None,
+        renderers: dict[str, Renderer] | None = None,
+    ) -> None:
         self.workspace = workspace
         self.store = Store(workspace.store_path)
         self.now = parse_time(at, workspace.tz) if at else wall_now()
-        self._renderers: dict[str, Renderer] = {}
+        # Loaded playbooks, by name; a caller running many commands in one process shares it.
+        self._renderers: dict[str, Renderer] = {} if renderers is None else renderers
 
     # --- helpers -------------------------------------------------------------------------
 

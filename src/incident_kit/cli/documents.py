@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from incident_kit.cli import State, handles_errors
+from incident_kit.render.formats import DEFAULT_FORMATS
 
 
 def _warn(message: str) -> None:
@@ -27,7 +28,13 @@ def _print_outputs(outputs: list[Any], out: Path) -> None:
 @click.command()
 @click.argument("source", required=False, metavar="[ID|FILE]")
 @click.option("--doc", "docs", multiple=True, help="Document to render (repeatable; default: all).")
-@click.option("--format", "fmt", default="md", show_default=True, help="Formats, comma-separated.")
+@click.option(
+    "--format",
+    "fmt",
+    default=DEFAULT_FORMATS,
+    show_default=True,
+    help="Formats, comma-separated: md, html, docx, pdf.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.pass_obj
 @handles_errors
@@ -67,7 +74,13 @@ def render(
 @click.option("--playbook", "playbook", help="Playbook name or file (default: the workspace's).")
 @click.option("--phase", help="Only this phase (its id).")
 @click.option("--severity", help="Only the items that apply to this severity.")
-@click.option("--format", "fmt", default="md", show_default=True, help="Formats, comma-separated.")
+@click.option(
+    "--format",
+    "fmt",
+    default=DEFAULT_FORMATS,
+    show_default=True,
+    help="Formats, comma-separated: md, html, docx, pdf.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.pass_obj
 @handles_errors
@@ -93,7 +106,13 @@ def checklist(
 
 
 @click.command()
-@click.option("--format", "fmt", default="md", show_default=True, help="Formats, comma-separated.")
+@click.option(
+    "--format",
+    "fmt",
+    default=DEFAULT_FORMATS,
+    show_default=True,
+    help="Formats, comma-separated: md, html, docx, pdf.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.pass_obj
 @handles_errors

@@ -54,5 +54,25 @@ def validate(state: State, files: tuple[Path, ...], as_json: bool) -> None:
         raise SystemExit(2)
 
 
+@click.command()
+@handles_errors
+def doctor() -> None:
+    """Check what this machine has for every output format, and say how to add what lacks."""
+    from incident_kit.doctor import checks
+
+    missing = 0
+    for check in checks():
+        mark = "ok  " if check.ok else ("MISSING" if check.required else "absent ")
+        line = f"{mark:<8} {check.name}: {check.found}"
+        if not check.ok and check.fix:
+            line += f"; install with: {check.fix}"
+        click.echo(line)
+        missing += int(check.required and not check.ok)
+    if missing:
+        click.echo(f"{missing} required piece(s) missing", err=True)
+        raise SystemExit(1)
+
+
 def register(group: click.Group) -> None:
     group.add_command(validate)
+    group.add_command(doctor)

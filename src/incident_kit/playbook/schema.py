@@ -171,6 +171,9 @@ class Document(Strict):
     message: str | None = Field(
         default=None, description="For a document that presents one message: its name."
     )
+    fillable: bool = Field(
+        default=False, description="Also make a PDF form whose boxes can be ticked on screen."
+    )
 
 
 class AuditCheck(Strict):

@@ -45,7 +45,6 @@ NSDECLS = f'xmlns:w="{W}" xmlns:w14="{W14}" xmlns:r="{R}"'
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _LINKABLE = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
-PAGE_BREAK = "\\newpage"
 
 INDENT = 360  # twips per list level
 BULLETS = ["•", "◦", "▪"]
@@ -300,10 +299,6 @@ class _Build:
             t = tok.type
             if t == "paragraph_open":
                 inline = tokens[n + 1]
-                if self._is_page_break(tok):
-                    self.out.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
-                    n += 3
-                    continue
                 self.paragraph(self.para_props(), self.inline(inline, bold=self._in_header()))
                 n += 3
                 continue
@@ -323,11 +318,6 @@ class _Build:
                 text = self.unknown(tok, self.line_of(tok))
                 self.paragraph(self.para_props(), self.run(text, **PLAIN))
             n += 1
-
-    def _is_page_break(self, tok: Token) -> bool:
-        if self.items or self.table is not None or self.quote or not tok.map:
-            return False
-        return [x.strip() for x in self.lines[tok.map[0] : tok.map[1]]] == [PAGE_BREAK]
 
     def _in_header(self) -> bool:
         return self.table is not None and self.table.header
@@ -380,6 +370,9 @@ class _Build:
         self.paragraph(ppr, runs)
 
     on_fence = on_code_block
+
+    def on_page_break(self, tok: Token) -> None:
+        self.out.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
 
     def on_hr(self, tok: Token) -> None:
         self.paragraph(self.style("Horizontal Rule"), "")

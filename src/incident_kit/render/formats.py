@@ -1,23 +1,31 @@
 """From one Markdown document to every output format.
 
 The Markdown is parsed once into markdown-it-py tokens; each format is a renderer over those
-tokens. Heavy libraries (python-docx, WeasyPrint) are imported only when their format is
-asked for, and each renderer is built once per command.
+tokens (``md`` is the source itself, ``html`` and ``pdf`` go through the HTML renderer,
+``docx`` has its own). Heavy libraries (python-docx, WeasyPrint) are imported only when
+their format is asked for, each renderer is built once per command, and PDFs are made on
+both cores when there are several.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from markdown_it.token import Token
 
 from incident_kit.errors import UserError
 
 if TYPE_CHECKING:
     from incident_kit.documents import RenderedDocument
     from incident_kit.render.docx import DocxRenderer
+    from incident_kit.render.pdfpool import PdfPool
 
-FORMATS = ("md", "docx")
+FORMATS = ("md", "html", "docx", "pdf")
+DEFAULT_FORMATS = "md,docx,pdf"
 
 
 def find_asset(template_dirs: list[Path], name: str) -> Path:
@@ -31,33 +39,160 @@ def find_asset(template_dirs: list[Path], name: str) -> Path:
     raise UserError(f"template asset '{name}' is missing", hint="reinstall incident-kit")
 
 
+@dataclass(frozen=True)
+class Job:
+    """One file to make: a document in a format (``form``: the fillable PDF variant)."""
+
+    doc: RenderedDocument
+    fmt: str
+    form: bool = False
+
+
 class Converter:
-    """Turns rendered Markdown documents into bytes of each format."""
+    """Turns rendered Markdown documents into the bytes of each format."""
 
     def __init__(
-        self, *, template_dirs: list[Path], warn: Callable[[str], None] | None = None
+        self,
+        *,
+        template_dirs: list[Path],
+        warn: Callable[[str], None] | None = None,
+        paper: str = "A4",
+        workers: int | None = None,
     ) -> None:
         self.template_dirs = template_dirs
         self.warnings: list[str] = []
         self.warn = warn or self.warnings.append
+        self.paper = paper
+        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self._docx: DocxRenderer | None = None
+        self._tokens: dict[int, list[Token]] = {}
+        self._css: str | None = None
+        self._pool: PdfPool | None = None
+
+    def tokens(self, doc: RenderedDocument) -> list[Token]:
+        """The document's tokens, parsed once for every format."""
+        from incident_kit.render.markdown import no_gc_pauses, parse
+
+        key = id(doc)
+        if key not in self._tokens:
+            with no_gc_pauses():
+                self._tokens[key] = parse(doc.markdown)
+        return self._tokens[key]
 
     def convert(self, doc: RenderedDocument, fmt: str) -> bytes:
         """``doc`` as ``fmt``."""
-        if fmt == "md":
-            return doc.markdown.encode("utf-8")
-        if fmt == "docx":
-            return self.docx(doc)
-        raise UserError(f"unknown format '{fmt}'", hint=f"use one of {', '.join(FORMATS)}")
+        return self.convert_all([Job(doc, fmt)])[0]
+
+    def convert_all(self, jobs: list[Job]) -> list[bytes]:
+        """Every job's bytes, in order. The PDFs are handed to the workers first, so they
+        are made while this process writes the Markdown, HTML and DOCX."""
+        for job in jobs:
+            if job.fmt not in FORMATS:
+                raise UserError(
+                    f"unknown format '{job.fmt}'", hint=f"use one of {', '.join(FORMATS)}"
+                )
+        pdf = [i for i, job in enumerate(jobs) if job.fmt == "pdf"]
+        collect = self.pdfs([jobs[i] for i in pdf])
+        out: dict[int, bytes] = {}
+        for i, job in enumerate(jobs):
+            if job.fmt == "md":
+                out[i] = job.doc.markdown.encode("utf-8")
+            elif job.fmt == "html":
+                out[i] = self.html(job.doc).encode("utf-8")
+            elif job.fmt == "docx":
+                out[i] = self.docx(job.doc)
+        out.update(zip(pdf, collect(), strict=True))
+        return [out[i] for i in range(len(jobs))]
+
+    def start(self, formats: list[str]) -> None:
+        """Start the PDF workers early, when PDFs will be wanted, so WeasyPrint's import
+        overlaps with the rest of the command."""
+        if "pdf" in formats and self.workers > 1 and self._pool is None:
+            from incident_kit.render.pdfpool import PdfPool
+
+            self._pool = PdfPool(self.asset_dirs(), self.workers)
+
+    def close(self) -> None:
+        """Stop the PDF workers."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def pdfs(self, jobs: list[Job]) -> Callable[[], list[bytes]]:
+        """Start making the PDFs of ``jobs``; the returned function waits for their bytes.
+
+        With several PDFs they go to the worker pool, longest first so that the workers
+        finish together; a single one is made here.
+        """
+        if len(jobs) > 1:
+            self.start(["pdf"])
+        pool = self._pool
+        if pool is None:
+
+            def here() -> list[bytes]:
+                from incident_kit.render.pdf import PdfRenderer
+
+                renderer = PdfRenderer(self.asset_dirs(), warn=self.warn)
+                return [
+                    renderer.render(self.html(j.doc, form=j.form), form=j.form, name=j.doc.filename)
+                    for j in jobs
+                ]
+
+            return here
+        order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].doc.markdown))
+        futures = {
+            i: pool.submit(
+                self.html(jobs[i].doc, form=jobs[i].form), jobs[i].form, jobs[i].doc.filename
+            )
+            for i in order
+        }
+
+        def wait() -> list[bytes]:
+            out = []
+            for i in range(len(jobs)):
+                data, warnings = futures[i].result()
+                for message in warnings:
+                    self.warn(message)
+                out.append(data)
+            return out
+
+        return wait
+
+    def asset_dirs(self) -> list[Path]:
+        """Folders the PDF engine may read: the template folders, bundled last."""
+        from incident_kit.workspace import bundled_dir
+
+        return [*self.template_dirs, bundled_dir() / "templates"]
+
+    def css(self) -> str:
+        if self._css is None:
+            css = find_asset(self.template_dirs, "print.css").read_text(encoding="utf-8")
+            if self.paper.lower() == "letter":
+                css += "\n@page { size: letter; }\n"
+            self._css = css
+        return self._css
+
+    def html(self, doc: RenderedDocument, *, form: bool = False) -> str:
+        from incident_kit.render.html import HtmlRenderer, Page, body_html, standalone
+
+        body = body_html(
+            self.tokens(doc), form=form, name=doc.filename, renderer=HtmlRenderer(self.warn)
+        )
+        page = Page(
+            title=doc.title,
+            subject=doc.subject,
+            severity=doc.severity,
+            author=doc.author,
+            date=doc.date,
+            name=doc.name,
+        )
+        return standalone(body, page, self.css())
 
     def docx(self, doc: RenderedDocument) -> bytes:
         from incident_kit.render.docx import DocxMeta, DocxRenderer
-        from incident_kit.render.markdown import no_gc_pauses, parse
 
         if self._docx is None:
             reference = find_asset(self.template_dirs, "reference.docx")
             self._docx = DocxRenderer(reference, warn=self.warn)
         meta = DocxMeta(title=doc.title, subject=doc.subject, author=doc.author, created=doc.date)
-        with no_gc_pauses():
-            tokens = parse(doc.markdown)
-        return self._docx.render(tokens, doc.markdown, meta, name=doc.filename)
+        return self._docx.render(self.tokens(doc), doc.markdown, meta, name=doc.filename)

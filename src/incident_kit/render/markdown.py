@@ -15,6 +15,39 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.tasklists import tasklists_plugin
 
+PAGE_BREAK = "\\newpage"
+
+
+def _page_breaks(tokens: list[Token], source: str) -> list[Token]:
+    """A top-level paragraph that is exactly ``\\newpage`` becomes a ``page_break`` token.
+
+    The source line is what counts: typed text ``\\newpage`` is escaped to ``\\\\newpage``
+    by the templates, so it stays text.
+    """
+    if PAGE_BREAK not in source:
+        return tokens
+    lines = source.splitlines()
+    out: list[Token] = []
+    skip = 0
+    for tok in tokens:
+        if skip:
+            skip -= 1
+            continue
+        if (
+            tok.type == "paragraph_open"
+            and tok.level == 0
+            and tok.map
+            and [x.strip() for x in lines[tok.map[0] : tok.map[1]]] == [PAGE_BREAK]
+        ):
+            brk = Token("page_break", "", 0)
+            brk.map = tok.map
+            brk.block = True
+            out.append(brk)
+            skip = 2
+            continue
+        out.append(tok)
+    return out
+
 
 @contextmanager
 def no_gc_pauses() -> Iterator[None]:
@@ -49,6 +82,7 @@ def parse(markdown: str) -> list[Token]:
     ``task_checkbox`` token (``meta["checked"]``) so no renderer has to read HTML.
     """
     tokens = parser().parse(markdown)
+    tokens = _page_breaks(tokens, markdown)
     for tok in tokens:
         if tok.type == "inline" and tok.children:
             first = tok.children[0]

@@ -1,0 +1,112 @@
+"""Markdown tokens to HTML: the standalone ``.html`` output and the PDF engine's input.
+
+markdown-it-py's own HTML renderer, one method per token type, with what incident-kit adds:
+task-list checkboxes (printed boxes, or form fields for the fillable checklist), page
+breaks, and images shown as their alt text (the PDF engine never fetches them). Raw HTML is
+off in the parser, so nothing a person typed reaches the page as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+from incident_kit.render.markdown import parser
+
+
+class HtmlRenderer(RendererHTML):
+    """markdown-it-py's HTML renderer with incident-kit's token types."""
+
+    def __init__(self, warn: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.warn = warn or (lambda message: None)
+
+    def task_checkbox(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        checked = bool(tokens[idx].meta.get("checked"))
+        if env.get("form"):
+            env["boxes"] = n = env.get("boxes", 0) + 1
+            state = " checked" if checked else ""
+            # The item's own words name the field, for screen readers and form tools.
+            label = escape(self.renderInlineAsText(tokens[idx + 1 :], options, env)[:120].strip())
+            return f'<input type="checkbox" name="item-{n}" title="{label}"{state}> '
+        label = "done" if checked else "to do"
+        cls = "box checked" if checked else "box"
+        return f'<span class="{cls}" role="img" aria-label="{label}"></span> '
+
+    def page_break(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        return '<div class="page-break"></div>\n'
+
+    def image(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        alt = self.renderInlineAsText(tokens[idx].children, options, env)
+        return f'<span class="image-alt">[image: {escape(alt or "image")}]</span>'
+
+    def renderToken(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        token = tokens[idx]
+        if not token.tag and token.type not in ("text",):
+            where = (
+                f"{env.get('name', '')}:{token.map[0] + 1}" if token.map else env.get("name", "")
+            )
+            self.warn(f"{where}: HTML has no rendering for Markdown '{token.type}'; kept as text")
+            return f"<p>{escape(token.content)}</p>\n" if token.block else escape(token.content)
+        return str(super().renderToken(tokens, idx, options, env))
+
+
+def body_html(
+    tokens: list[Token], *, form: bool = False, name: str = "", renderer: HtmlRenderer | None = None
+) -> str:
+    """The HTML of a token stream (no ``<html>`` around it)."""
+    r = renderer or HtmlRenderer()
+    env: dict[str, Any] = {"form": form, "name": name}
+    return str(r.render(tokens, parser().options, env))
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the page around a document shows: title, running header, metadata."""
+
+    title: str
+    subject: str = ""
+    severity: str = ""
+    author: str = ""
+    date: datetime | None = None
+    name: str = ""
+    lang: str = "en"
+
+
+def standalone(body: str, page: Page, css: str) -> str:
+    """A complete HTML document: metadata in ``<head>``, the print CSS inline."""
+    meta = [
+        '<meta charset="utf-8">',
+        f"<title>{escape(page.title)}</title>",
+        '<meta name="generator" content="incident-kit">',
+    ]
+    if page.author:
+        meta.append(f'<meta name="author" content="{escape(page.author)}">')
+    if page.subject:
+        meta.append(f'<meta name="description" content="{escape(page.subject)}">')
+        meta.append(f'<meta name="keywords" content="incident, {escape(page.subject)}">')
+    if page.date:
+        meta.append(f'<meta name="dcterms.created" content="{page.date.isoformat()}">')
+    running = " · ".join(escape(x) for x in (page.subject, page.severity) if x)
+    return (
+        f'<!DOCTYPE html>\n<html lang="{escape(page.lang)}">\n<head>\n'
+        + "\n".join(meta)
+        + f"\n<style>\n{css}\n</style>\n</head>\n"
+        f'<body class="doc-{escape(page.name)}">\n'
+        f'<div class="running-header">{running}</div>\n'
+        f'<div class="running-title">{escape(page.title)}</div>\n'
+        f"{body}</body>\n</html>\n"
+    )

@@ -1,0 +1,56 @@
+"""Worker processes that make PDFs while the main process renders everything else.
+
+The workers are forked before WeasyPrint is imported (this module does not import it) and
+import it themselves, in parallel, so the second that costs overlaps with the main
+process's own work; then each renders the PDFs it is given. Two cores, two workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from incident_kit.render.pdf import PdfRenderer
+
+_worker: PdfRenderer | None = None
+
+
+def _init_worker(asset_dirs: list[Path]) -> None:
+    global _worker
+    from incident_kit.render.pdf import PdfRenderer
+
+    _worker = PdfRenderer(asset_dirs)
+
+
+def _render(html: str, form: bool, name: str) -> tuple[bytes, list[str]]:
+    assert _worker is not None
+    warnings: list[str] = []
+    _worker.warn = warnings.append
+    return _worker.render(html, form=form, name=name), warnings
+
+
+def _ready() -> bool:
+    return _worker is not None
+
+
+class PdfPool:
+    """A pool of PDF workers; :meth:`submit` returns a future of (pdf bytes, warnings)."""
+
+    def __init__(self, asset_dirs: list[Path], workers: int) -> None:
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker,
+            initargs=(asset_dirs,),
+        )
+        # Fork every worker now: each starts importing WeasyPrint at once.
+        self._warm = [self.pool.submit(_ready) for _ in range(workers)]
+
+    def submit(self, html: str, form: bool, name: str) -> Future[tuple[bytes, list[str]]]:
+        return self.pool.submit(_render, html, form, name)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
