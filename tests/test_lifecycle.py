@@ -90,7 +90,7 @@ def test_the_whole_process_through_the_cli(ws: Path, tmp_path: Path) -> None:
     assert "── PAGE the owning team → Core Services" in out
     assert f"[{CHANNEL}] [SEV1] Logging in is broken for all users" in out
     assert "The team that is currently responding is the Core Services team." in out
-    assert "please join us in here: https://meet.example.com/inc" in out
+    assert "please join us in here: <https://meet.example.com/inc>" in out
     rec = record(ws)
     assert (rec.id, rec.stage, rec.team, rec.severity) == (CHANNEL, "open", "Core Services", "SEV1")
     assert set(rec.checked) == {
@@ -171,7 +171,7 @@ def test_the_whole_process_through_the_cli(ws: Path, tmp_path: Path) -> None:
     assert code == 0, err
     assert "audit hotfix-untested: NOT DURABLE" in out
     assert "Subject: Mitigated: [SEV1] Logging in is broken for all users" in out
-    assert "Customers were affected between 9:20 am and 11:05 am" in out
+    assert "Customers were affected for 1 hour 45 minutes, between 9:20 am and 11:05 am" in out
     rec = record(ws)
     assert rec.stage == "mitigated"
     assert {a.check: a.durable for a in rec.audit}["hotfix-untested"] is False

@@ -56,19 +56,19 @@ DOCS = {
     "mitigated-email": (
         1,
         2,
-        ["Customers were affected between 9:05 am and 11:00 am Eastern Time on 09/05/2022."],
+        ["Customers were affected for 1 hour 55 minutes, between 9:05 am and 11:00 am EDT"],
     ),
     "customer-investigating": (1, 1, ["We will provide an update in 1 hour"]),
     "customer-update": (1, 1, ["We expect to provide another update in 1 hour"]),
     "customer-resolved": (
         1,
         1,
-        ["Logging in was broken for all users between 9:05 am and 11:00 am"],
+        ["Logging in was broken for all users for 1 hour 55 minutes"],
     ),
     "retrospective-packet": (
         2,
         5,
-        ["Time to mitigate (from declaration)", "What happened, in order"],
+        ["Time to resolve (from declaration)", "What happened, in order"],
     ),
     "checklist": (4, 6, ["Create a dedicated incident channel"]),
 }

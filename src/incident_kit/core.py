@@ -83,6 +83,7 @@ def export(
     formats: list[str],
     out: Path,
     converter: Converter,
+    extra_files: list[tuple[str, bytes]] | None = None,
 ) -> list[Output]:
     """Write each ``(folder, document)`` in ``formats`` under ``out``, none before all are
     rendered; a fillable document (the checklist) also gets ``<name>-form.pdf``."""
@@ -103,11 +104,16 @@ def export(
     for (folder, job), content in zip(jobs, data, strict=True):
         stem = job.doc.filename.removesuffix(".md") + ("-form" if job.form else "")
         files.append((f"{folder}/{stem}.{job.fmt}", content))
-    paths = write_files(out, files)
-    return [
+    more = extra_files or []
+    paths = write_files(out, files + more)
+    written = [
         Output(j.doc.name + ("-form" if j.form else ""), j.doc.title, j.fmt, p)
-        for (_, j), p in zip(jobs, paths, strict=True)
+        for (_, j), p in zip(jobs, paths[: len(files)], strict=True)
     ]
+    for (rel, _), p in zip(more, paths[len(files) :], strict=True):
+        name = Path(rel).stem
+        written.append(Output(name, name, Path(rel).suffix.lstrip("."), p))
+    return written
 
 
 def converter(
@@ -131,10 +137,20 @@ def render_incident(
     warn: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """Render an incident's documents (all of them when ``documents`` is empty)."""
+    from incident_kit.messages import message_files
+
     conv = converter(renderer.workspace, warn, formats)
     names = documents or list(renderer.playbook.documents)
     rendered = [(incident.channel, renderer.render_document(n, incident)) for n in names]
-    return export(documents=rendered, formats=formats, out=out, converter=conv)
+    # The whole packet also carries every message in its channel's form.
+    extra = [] if documents else message_files(renderer, incident)
+    return export(
+        documents=rendered,
+        formats=formats,
+        out=out,
+        converter=conv,
+        extra_files=[(f"{incident.channel}/{rel}", data) for rel, data in extra],
+    )
 
 
 def checklist_document(

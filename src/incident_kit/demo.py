@@ -25,6 +25,12 @@ organisation: Example Org
 timezone: America/New_York
 customer_timezone: America/New_York
 customer_timezone_label: Eastern Time
+sender: Priya Shah <priya.shah@example.com>
+people:
+  Priya Shah: priya.shah@example.com
+  Emily Chen: emily.chen@example.com
+  Marcus Lee: marcus.lee@example.com
+  Sam Okafor: sam.okafor@example.com
 """
 
 Step = tuple[datetime, int, Callable[[Live], Any]]
@@ -164,6 +170,13 @@ def run_demo(
             documents.append(
                 core.checklist_document(renderer=r, incident=None, phase=None, severity=None)
             )
-            return core.export(documents=documents, formats=formats, out=out, converter=conv)
+            from incident_kit.messages import message_files
+
+            extra = [
+                (f"{incident.channel}/{rel}", data) for rel, data in message_files(r, incident)
+            ]
+            return core.export(
+                documents=documents, formats=formats, out=out, converter=conv, extra_files=extra
+            )
         finally:
             conv.close()

@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import jinja2
@@ -41,6 +41,7 @@ class RenderedMessage:
     to: str
     subject: str
     body: Md
+    channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,35 +170,73 @@ class Renderer:
                 hint=f"use one of {known}",
             ) from None
 
-    def message_context(self, incident: Incident, **extra: Any) -> dict[str, Any]:
-        """The context every message template gets (see ``playbook/context.py``)."""
-        sev = self.severity_of(incident)
-        tz = self.incident_tz(incident)
+    def contacts(self) -> dict[str, str | None]:
+        """Where notices go: the playbook's contacts, with the workspace's overrides."""
         settings = self.workspace.settings
         contacts = self.playbook.contacts
+        return {
+            "new_incidents_channel": settings.new_incidents_channel
+            or contacts.new_incidents_channel,
+            "email_group": settings.email_group or contacts.email_group,
+            "ownership_database": contacts.ownership_database,
+            "incident_document": contacts.incident_document,
+        }
+
+    def message_context(
+        self,
+        incident: Incident,
+        *,
+        audience: str = "internal",
+        sent_at: datetime | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """The context every message template gets (see ``playbook/context.py``).
+
+        Internal messages show times in the incident's zone and in UTC; customer messages in
+        the customers' zone, named as the settings name it ("Eastern Time").
+        """
+        sev = self.severity_of(incident)
+        tz = self.incident_tz(incident)
+        customer = audience == "customer"
+        shown_tz = self.customer_tz(incident) if customer else tz
+        now = incident.resolved_at or (
+            incident.timeline[-1].at if incident.timeline else incident.declared_at
+        )
+        when = sent_at or now
+        local = when.astimezone(shown_tz)
+        if customer:
+            sent = f"{clock(when, shown_tz)} {self.customer_tz_label or local.tzname()}"
+        else:
+            utc = f"{when.astimezone(UTC):%H:%M} UTC"
+            sent = (
+                utc
+                if local.utcoffset() == timedelta(0)
+                else f"{clock(when, tz)} {local.tzname()} / {utc}"
+            )
+        span = impact_span(incident)
+        settings = self.workspace.settings
         ctx: dict[str, Any] = {
             "incident": incident,
             "severity": {"name": self._severity_name(incident), **dict(sev)},
-            "contacts": {
-                "new_incidents_channel": settings.new_incidents_channel
-                or contacts.new_incidents_channel,
-                "email_group": settings.email_group or contacts.email_group,
-                "ownership_database": contacts.ownership_database,
-                "incident_document": contacts.incident_document,
-            },
+            "contacts": self.contacts(),
             "playbook": self.playbook,
             "org": settings.organisation,
             "message": "",
             "milestone": incident.latest_milestone or "",
             "next_update": humanize(sev.stakeholder_update_every),
             "responder": incident.manager or "",
-            "impact": impact_window(incident, self.customer_tz(incident), self.customer_tz_label),
+            "impact": (
+                impact_window(incident, shown_tz, self.customer_tz_label)
+                if customer
+                else impact_window(incident, tz, None, utc=True)
+            ),
+            "impact_duration": humanize(span) if span is not None else "",
+            "sent": sent,
             "retrospective_on": (
                 _long_date(incident.retrospective.at, tz) if incident.retrospective else None
             ),
-            "now": incident.resolved_at
-            or (incident.timeline[-1].at if incident.timeline else incident.declared_at),
-            "tz": tz,
+            "now": now,
+            "tz": shown_tz,
             "customer_tz": self.customer_tz(incident),
         }
         ctx.update(extra)
@@ -231,9 +270,8 @@ class Renderer:
                 f"playbook '{self.playbook.name}' has no message '{name}'",
                 hint="add it under messages:",
             )
-        ctx = self.message_context(incident, **extra)
+        ctx = self.message_context(incident, audience=spec.audience, **extra)
         if spec.audience == "customer":
-            ctx["tz"] = self.customer_tz(incident)
             ctx["next_update"] = humanize(self.severity_of(incident).customer_update_every)
         loc: Loc = ("messages", name)
         return RenderedMessage(
@@ -247,6 +285,7 @@ class Renderer:
                 else ""
             ),
             body=Md(_tidy(self.inline((*loc, "body"), ctx, markdown=True))),
+            channels=tuple(spec.channels),
         )
 
     def all_messages(self, incident: Incident) -> dict[str, RenderedMessage]:
@@ -260,14 +299,19 @@ class Renderer:
                     "message": latest_update.message,
                     "milestone": latest_update.milestone or incident.latest_milestone or "",
                     "responder": latest_update.by or incident.manager or "",
+                    "sent_at": latest_update.at,
                 }
             elif spec.audience == "customer":
                 kind = name.removeprefix("customer_")
                 sent = [c for c in incident.customer_messages if c.kind == kind]
                 if sent:
-                    extra = {"message": sent[-1].message or "", "responder": sent[-1].by or ""}
+                    extra = {
+                        "message": sent[-1].message or "",
+                        "responder": sent[-1].by or "",
+                        "sent_at": sent[-1].at,
+                    }
             elif name in ("mitigation_notice", "mitigated_email") and incident.mitigation:
-                extra = {"message": incident.mitigation.how}
+                extra = {"message": incident.mitigation.how, "sent_at": incident.mitigation.at}
             out[name] = self.message(name, incident, **extra)
         return out
 
@@ -414,24 +458,60 @@ def _long_date(value: datetime, tz: tzinfo) -> str:
     return f"{local:%A %-d %B %Y} at {clock(value, tz)} {local.tzname()}"
 
 
-def impact_window(incident: Incident, tz: tzinfo, label: str | None) -> str:
-    """When customers felt it, the way the process says it to them.
-
-    ``between 9:20 am and 11:05 am Eastern Time on 09/05/2022`` (and both dates when the
-    window crosses midnight); empty while the incident is not mitigated.
-    """
+def impact_bounds(incident: Incident) -> tuple[datetime, datetime] | None:
+    """When impact began (declaration, or the stated start) and ended (mitigation)."""
     if not incident.mitigation:
-        return ""
+        return None
     start = incident.impact_started_at or incident.declared_at
     end = incident.mitigation.impact_ended_at or incident.mitigation.at
+    return start, end
+
+
+def impact_span(incident: Incident) -> timedelta | None:
+    """How long customers felt the impact, counted in UTC (so a DST change does not lie)."""
+    bounds = impact_bounds(incident)
+    return bounds[1] - bounds[0] if bounds else None
+
+
+def impact_window(incident: Incident, tz: tzinfo, label: str | None, *, utc: bool = False) -> str:
+    """When customers felt it, the way the process says it to them.
+
+    ``between 9:20 am and 11:05 am Eastern Time on 09/05/2022``; both dates when the window
+    crosses midnight; both zone names when it crosses a DST change; with ``utc``, the same
+    window in UTC after it. Empty while the incident is not mitigated.
+    """
+    bounds = impact_bounds(incident)
+    if bounds is None:
+        return ""
+    start, end = bounds
     a, b = start.astimezone(tz), end.astimezone(tz)
-    zone_name = label or (a.tzname() if a.tzname() == b.tzname() else f"{a.tzname()}/{b.tzname()}")
+    if label:
+        zone_a = zone_b = label
+    else:
+        zone_a, zone_b = str(a.tzname()), str(b.tzname())
     if a.date() == b.date():
-        return f"between {clock(start, tz)} and {clock(end, tz)} {zone_name} on {a:%m/%d/%Y}"
-    return (
-        f"between {clock(start, tz)} on {a:%m/%d/%Y} "
-        f"and {clock(end, tz)} on {b:%m/%d/%Y} {zone_name}"
-    )
+        if zone_a == zone_b:
+            text = f"between {clock(start, tz)} and {clock(end, tz)} {zone_a} on {a:%m/%d/%Y}"
+        else:
+            text = (
+                f"between {clock(start, tz)} {zone_a} and {clock(end, tz)} {zone_b} on {a:%m/%d/%Y}"
+            )
+    elif zone_a == zone_b:
+        text = (
+            f"between {clock(start, tz)} on {a:%m/%d/%Y} "
+            f"and {clock(end, tz)} on {b:%m/%d/%Y} {zone_a}"
+        )
+    else:
+        text = (
+            f"between {clock(start, tz)} {zone_a} on {a:%m/%d/%Y} "
+            f"and {clock(end, tz)} {zone_b} on {b:%m/%d/%Y}"
+        )
+    if utc and tz is not UTC:
+        au, bu = start.astimezone(UTC), end.astimezone(UTC)
+        same_day = au.date() == bu.date()
+        tail = f"{bu:%H:%M}" if same_day else f"{bu:%m/%d/%Y %H:%M}"
+        text += f" ({au:%H:%M}–{tail} UTC)"
+    return text
 
 
 def metrics(incident: Incident) -> dict[str, str]:

@@ -34,6 +34,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
 
 
 class Live:
@@ -117,6 +118,33 @@ class Live:
                 if kind in item.ticked_by and applies and gid not in checked:
                     tx.append(incident.id, "check", self.now, _clean({"item": gid, "by": by}))
 
+    def _save(self, inc: Incident, files: list[tuple[str, bytes]]) -> list[Path]:
+        """Write message files under ``output/<incident id>/`` (after the record committed)."""
+        from incident_kit.output import write_files
+
+        return write_files(self.workspace.output_dir / inc.channel, files)
+
+    def _chat(self, messages: list[RenderedMessage], stamp: str = "") -> list[tuple[str, bytes]]:
+        from incident_kit.render.chat import to_mrkdwn
+
+        suffix = f"-{stamp}" if stamp else ""
+        return [
+            (f"messages/{m.name.replace('_', '-')}{suffix}.txt", to_mrkdwn(m.body).encode("utf-8"))
+            for m in messages
+            if "chat" in m.channels
+        ]
+
+    def _stamp(self, inc: Incident) -> str:
+        return self.now.astimezone(self.renderer(inc.playbook).incident_tz(inc)).strftime(
+            "%Y%m%d-%H%M"
+        )
+
+    def _plain(self, inc: Incident, messages: list[RenderedMessage]) -> list[str]:
+        from incident_kit.messages import plain_english
+
+        rules = self.renderer(inc.playbook).playbook.plain_english
+        return [w for m in messages for w in plain_english(m, rules)]
+
     # --- commands ------------------------------------------------------------------------
 
     def declare(
@@ -198,13 +226,14 @@ class Live:
             self._tick(tx, incident, "declare", manager)
             incident = fold(tx.events(incident_id))
         names = ["pinned_summary", "team_notification", "new_incidents_notice", "bridge_post"]
-        messages = [r.message(n, incident) for n in names]
+        messages = [r.message(n, incident, sent_at=self.now) for n in names]
         return Outcome(
             incident,
             messages=messages,
             warnings=warnings,
             lines=[incident.channel],
             data={"pages": pb.severities[sev_name].pages},
+            files=self._save(incident, self._chat(messages)),
         )
 
     def _owner(self, functionality: str) -> tuple[str | None, str | None]:
@@ -292,14 +321,23 @@ class Live:
                 message=sent.message,
                 milestone=sent.milestone or "",
                 responder=sent.by or "",
+                sent_at=self.now,
             )
             sev = r.severity_of(inc)
+        from incident_kit.messages import eml
+
         nxt = self.now + sev.stakeholder_update_every
+        stamp = self._stamp(inc)
+        files = self._chat([msg], stamp)
+        if "email" in msg.channels:
+            files.append((f"messages/stakeholder-update-{stamp}.eml", eml(r, inc, msg, self.now)))
         return Outcome(
             inc,
             messages=[msg],
+            warnings=self._plain(inc, [msg]),
             lines=[f"next stakeholder update due at {self._clock(inc, nxt)}"],
             data={"next_update_at": nxt.isoformat()},
+            files=self._save(inc, files),
         )
 
     def customer(
@@ -323,7 +361,7 @@ class Live:
             template = f"customer_{kind}"
             if template not in r.playbook.messages:
                 template = "customer_update"
-            msg = r.message(template, inc, message=message or "")
+            msg = r.message(template, inc, message=message or "", sent_at=self.now)
             from incident_kit.render.text import to_text
 
             inc = self._append(
@@ -333,7 +371,15 @@ class Live:
                 {"kind": kind, "message": message, "sent": to_text(msg.body).strip(), "by": by},
                 by,
             )
-        return Outcome(inc, messages=[msg])
+        from incident_kit.messages import customer_message_files
+
+        latest = customer_message_files(r, inc)[-1:]
+        return Outcome(
+            inc,
+            messages=[msg],
+            warnings=self._plain(inc, [msg]),
+            files=self._save(inc, latest),
+        )
 
     def mitigate(
         self,
@@ -398,9 +444,17 @@ class Live:
                 )
             inc = fold(tx.events(inc.id))
             messages = [
-                r.message("mitigation_notice", inc, message=how),
-                r.message("mitigated_email", inc, message=how),
+                r.message("mitigation_notice", inc, message=how, sent_at=self.now),
+                r.message("mitigated_email", inc, message=how, sent_at=self.now),
             ]
+        from incident_kit.messages import eml
+
+        files = self._chat(messages)
+        files += [
+            (f"messages/{m.name.replace('_', '-')}.eml", eml(r, inc, m, self.now))
+            for m in messages
+            if "email" in m.channels
+        ]
         weak = [a.check for a in inc.audit if not a.durable]
         if weak:
             lines.append(
@@ -409,7 +463,13 @@ class Live:
             )
         else:
             lines.append("the audit found the mitigation durable: `incident resolve` may follow")
-        return Outcome(inc, messages=messages, lines=lines)
+        return Outcome(
+            inc,
+            messages=messages,
+            lines=lines,
+            warnings=self._plain(inc, messages),
+            files=self._save(inc, files),
+        )
 
     def set_audit(
         self,
@@ -464,11 +524,14 @@ class Live:
                 {"at": when.isoformat(), "by": by, "attendees": attendees or inc.responders},
                 by,
             )
+        from incident_kit.messages import invite
+
         local = when.astimezone(tz)
         return Outcome(
             inc,
             warnings=warnings,
             lines=[f"retrospective scheduled for {local:%A %-d %B %Y %H:%M} {local.tzname()}"],
+            files=self._save(inc, [("retrospective.ics", invite(r, inc))]),
         )
 
     def ticket_add(

@@ -62,6 +62,13 @@ class Settings(BaseModel):
     holidays: list[date] = Field(default_factory=list, description="Days that are not worked.")
     default_playbook: str = Field(default="default", description="Playbook for new incidents.")
     paper: Literal["A4", "Letter"] = Field(default="A4", description="Paper size of PDFs.")
+    sender: str | None = Field(
+        default=None, description="From address of email drafts (your mail client fills it in)."
+    )
+    people: dict[str, str] = Field(
+        default_factory=dict,
+        description="Email addresses by name, for retrospective invitations.",
+    )
 
     @field_validator("timezone", "customer_timezone")
     @classmethod

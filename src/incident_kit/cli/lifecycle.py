@@ -4,6 +4,7 @@ retro, ticket, resolve, reopen, status, list, export, import, init."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,7 @@ def _split(args: tuple[str, ...], names: str) -> tuple[str | None, str]:
 
 def _show(outcome: Any, as_json: bool, *, pages: bool | None = None) -> None:
     from incident_kit.record.file import dump_incident
+    from incident_kit.render.chat import to_mrkdwn
     from incident_kit.render.text import to_text
 
     for warning in outcome.warnings:
@@ -66,11 +68,13 @@ def _show(outcome: Any, as_json: bool, *, pages: bool | None = None) -> None:
                             "to": m.to,
                             "subject": m.subject,
                             "text": to_text(m.body),
+                            "chat": to_mrkdwn(m.body),
                             "markdown": str(m.body),
                         }
                         for m in outcome.messages
                     ],
                     "lines": outcome.lines,
+                    "files": [str(p) for p in outcome.files],
                     "warnings": outcome.warnings,
                     **outcome.data,
                 },
@@ -81,6 +85,8 @@ def _show(outcome: Any, as_json: bool, *, pages: bool | None = None) -> None:
         return
     for line in outcome.lines:
         click.echo(line)
+    for path in outcome.files:
+        click.echo(f"wrote {os.path.relpath(path)}")
     for m in outcome.messages:
         title = m.title
         if m.name == "team_notification" and pages is not None:
@@ -91,7 +97,9 @@ def _show(outcome: Any, as_json: bool, *, pages: bool | None = None) -> None:
         if m.subject:
             click.echo(f"Subject: {m.subject}")
             click.echo("")
-        click.echo(to_text(m.body).rstrip("\n"))
+        # Chat messages come as chat text (Slack mrkdwn), ready to paste.
+        text = to_mrkdwn(m.body) if "chat" in m.channels else to_text(m.body)
+        click.echo(text.rstrip("\n"))
 
 
 @click.command()

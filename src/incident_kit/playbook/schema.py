@@ -110,6 +110,9 @@ class Severity(Strict):
     label: Text = Field(description="Short name people say, e.g. `Critical`.")
     description: Text = Field(description="When to use this severity.")
     pages: bool = Field(description="Page the owning team (instead of a chat notification).")
+    status_page_impact: Literal["none", "minor", "major", "critical"] | None = Field(
+        default=None, description="The impact a status page shows for this severity."
+    )
     stakeholder_update_every: Duration = Field(
         description="Cadence of internal stakeholder updates."
     )
@@ -156,6 +159,10 @@ class Message(Strict):
         default=None, description="Where it goes (a channel, an address); a template."
     )
     subject: str | None = Field(default=None, description="Subject line for email; a template.")
+    channels: list[Literal["chat", "email", "status"]] = Field(
+        default_factory=list,
+        description="Forms it is also written in: chat text, an email draft, status-page JSON.",
+    )
     body: Template = Field(description="The message body; a template producing Markdown.")
 
 
@@ -194,6 +201,9 @@ class PlainEnglish(Strict):
 
     jargon: list[Text] = Field(default_factory=list, description="Words to avoid.")
     max_sentence_words: int = Field(default=30, ge=5, description="Longest sentence, in words.")
+    min_reading_ease: int = Field(
+        default=30, ge=0, le=100, description="Lowest Flesch reading ease before a warning."
+    )
 
 
 class Playbook(Strict):

@@ -8,6 +8,7 @@ are joined with ``|``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from markdown_it.token import Token
 
@@ -43,21 +44,33 @@ def inline_text(children: list[Token] | None) -> str:
     return "".join(out)
 
 
-def render_tokens(tokens: list[Token]) -> str:
-    """Plain text of a token stream."""
+def render_tokens(
+    tokens: list[Token],
+    *,
+    inline: Callable[[list[Token] | None], str] = inline_text,
+    bullet: str = "- ",
+    heading: Callable[[str], str] = lambda text: text,
+    fence: str = "",
+) -> str:
+    """Plain text of a token stream.
+
+    The chat renderer reuses this walk with its own ``inline`` formatting, bullet, heading
+    style and code fence.
+    """
     lines: list[str] = []
     prefix: list[str] = []
     counters: list[int | None] = []
-    bullet: str | None = None
+    pending: str | None = None
     row: list[str] | None = None
+    in_heading = False
 
     def emit(text: str) -> None:
-        nonlocal bullet
+        nonlocal pending
         for i, line in enumerate(text.split("\n")):
             lead = "".join(prefix)
-            if bullet is not None and i == 0:
-                lead = "".join(prefix[:-1]) + bullet
-                bullet = None
+            if pending is not None and i == 0:
+                lead = "".join(prefix[:-1]) + pending
+                pending = None
             lines.append((lead + line).rstrip())
 
     def gap() -> None:
@@ -68,13 +81,19 @@ def render_tokens(tokens: list[Token]) -> str:
         t = tok.type
         if t == "inline":
             if row is not None:
-                row.append(inline_text(tok.children).replace("\n", " "))
+                row.append(inline(tok.children).replace("\n", " "))
+            elif in_heading:
+                emit(heading(inline(tok.children)))
             else:
-                emit(inline_text(tok.children))
+                emit(inline(tok.children))
+        elif t == "heading_open":
+            in_heading = True
         elif t in ("paragraph_close", "heading_close"):
+            in_heading = False
             gap()
         elif t in ("code_block", "fence"):
-            emit(tok.content.rstrip("\n"))
+            code = tok.content.rstrip("\n")
+            emit(f"{fence}\n{code}\n{fence}" if fence else code)
             gap()
         elif t == "hr":
             emit("-" * 40)
@@ -97,16 +116,19 @@ def render_tokens(tokens: list[Token]) -> str:
         elif t == "list_item_open":
             n = counters[-1]
             if n is None:
-                bullet = "- "
+                marker = bullet
             else:
                 counters[-1] = n + 1
-                bullet = f"{n + 1}. "
-            prefix.append(" " * len(bullet))
+                marker = f"{n + 1}. "
+            pending = marker
+            prefix.append(" " * len(marker))
         elif t == "list_item_close":
             prefix.pop()
         elif t == "blockquote_open":
             prefix.append("> ")
         elif t == "blockquote_close":
+            if lines and lines[-1] == "".join(prefix).rstrip():
+                lines.pop()  # the quote's own paragraph gap
             prefix.pop()
             gap()
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))

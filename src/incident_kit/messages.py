@@ -1,0 +1,284 @@
+"""Messages in the forms their channels take: chat text, email drafts, status-page JSON,
+calendar invitations; and the plain-English check every stakeholder or customer message
+goes through before it is written (warnings only, never a block).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from incident_kit.documents import RenderedMessage, Renderer
+from incident_kit.playbook.schema import PlainEnglish
+from incident_kit.record.model import Incident
+from incident_kit.render.templates import Md, escape_md
+from incident_kit.render.text import to_text
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _syllables(word: str) -> int:
+    w = re.sub(r"[^a-z]", "", word.lower())
+    if not w:
+        return 1  # a number is read as one word
+    n = len(re.findall(r"[aeiouy]+", w))
+    if w.endswith("e") and not w.endswith(("le", "ee")) and n > 1:
+        n -= 1
+    return max(1, n)
+
+
+def reading_ease(text: str) -> float:
+    """Flesch reading ease: 60–70 is plain English, below 30 is hard going."""
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if _WORD.search(s)]
+    words = _WORD.findall(text)
+    if not sentences or not words:
+        return 100.0
+    syllables = sum(_syllables(w) for w in words)
+    return 206.835 - 1.015 * len(words) / len(sentences) - 84.6 * syllables / len(words)
+
+
+def _prose(markdown: str) -> str:
+    """The words a reader reads: links, channel names and addresses left out."""
+    text = to_text(markdown)
+    text = re.sub(r"\(?(https?|mailto):\S+\)?", " ", text)
+    text = re.sub(r"#[\w-]+|\S+@\S+", " ", text)
+    # Incident ids and other slugs (inc-05-09-22-logging-in-…) are names, not words.
+    text = re.sub(r"\b[a-z0-9]+(?:-[a-z0-9]+){3,}\b", " ", text)
+    return text
+
+
+def plain_english(message: RenderedMessage, rules: PlainEnglish) -> list[str]:
+    """What makes a message hard for its audience to read, naming the words."""
+    text = _prose(message.body)
+    warnings = []
+    found = []
+    for term in rules.jargon:
+        if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE):
+            found.append(term)
+    if found:
+        listed = ", ".join(f"'{t}'" for t in found)
+        warnings.append(
+            f"{message.title}: jargon or internal terms {listed}; say what customers and stakeholders see instead"
+        )
+    for sentence in _SENTENCE_END.split(" ".join(text.split())):
+        words = _WORD.findall(sentence)
+        if len(words) > rules.max_sentence_words:
+            start = " ".join(sentence.split()[:8])
+            warnings.append(
+                f"{message.title}: a sentence of {len(words)} words (“{start} …”); "
+                f"keep sentences under {rules.max_sentence_words}"
+            )
+    score = reading_ease(text)
+    if score < rules.min_reading_ease:
+        warnings.append(
+            f"{message.title}: hard to read (reading ease {score:.0f}, aim for "
+            f"{rules.min_reading_ease} or more); use shorter words and sentences"
+        )
+    return warnings
+
+
+STATUSES = ("investigating", "identified", "monitoring", "resolved")
+
+
+def status_of(incident: Incident, kind: str, *, before: int | None = None) -> str:
+    """The status-page status a customer message of ``kind`` carries: its own, or for an
+    ``update`` the status of the last message sent before it (``before``: its index)."""
+    if kind in STATUSES:
+        return kind
+    earlier = incident.customer_messages[:before]
+    for sent in reversed(earlier):
+        if sent.kind in STATUSES:
+            return sent.kind
+    return "investigating"
+
+
+def status_json(
+    *,
+    incident: Incident,
+    message: RenderedMessage,
+    kind: str,
+    impact: str | None,
+    sent_at: datetime,
+    index: int | None = None,
+) -> bytes:
+    """The body of one status-page API call (Atlassian Statuspage's incident shape): POST it
+    to create the incident, PATCH the same body to post an update."""
+    body: dict[str, Any] = {
+        "incident": {
+            "name": message.subject or incident.title,
+            "status": status_of(incident, kind, before=index),
+            "body": to_text(message.body).strip(),
+            "deliver_notifications": True,
+            "metadata": {
+                "incident_kit": {
+                    "incident": incident.id,
+                    "kind": kind,
+                    "sent_at": sent_at.isoformat(),
+                }
+            },
+        }
+    }
+    if impact:
+        body["incident"]["impact_override"] = impact
+    return (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """Someone to invite, with an address when the workspace knows one."""
+
+    name: str
+    email: str | None
+
+
+def retro_invite(
+    *,
+    incident: Incident,
+    organizer: Invitee | None,
+    attendees: list[Invitee],
+    length: timedelta = timedelta(hours=1),
+    document_url: str | None,
+    org: str,
+) -> bytes:
+    """An iCalendar invitation to the retrospective."""
+    import icalendar
+
+    assert incident.retrospective is not None
+    retro = incident.retrospective
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//incident-kit//Retrospective//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "REQUEST")
+    event = icalendar.Event()
+    event.add("uid", f"{incident.id}-retrospective@incident-kit")
+    event.add("dtstamp", retro.scheduled_at or incident.declared_at)
+    event.add("dtstart", retro.at)
+    event.add("dtend", retro.at + length)
+    event.add("summary", f"Retrospective: {incident.title} ({incident.severity})")
+    lines = [
+        f"Retrospective of {incident.id}: {incident.title}.",
+        f"Severity {incident.severity}; owning team {incident.team or 'not recorded'}.",
+    ]
+    if incident.mitigation:
+        lines.append(f"Mitigation: {incident.mitigation.how}")
+    if document_url:
+        lines.append(f"Incident document: {document_url}")
+    missing = [a.name for a in attendees if not a.email]
+    if missing:
+        lines.append(f"Also invite (no address on file): {', '.join(missing)}")
+    event.add("description", "\n".join(lines))
+    if document_url:
+        event.add("url", document_url)
+    event.add("location", f"{org} video bridge" if not incident.bridge else incident.bridge)
+    if organizer and organizer.email:
+        event.add(
+            "organizer",
+            icalendar.vCalAddress(f"mailto:{organizer.email}"),
+            parameters={"CN": organizer.name},
+        )
+    for person in attendees:
+        if person.email:
+            event.add(
+                "attendee",
+                icalendar.vCalAddress(f"mailto:{person.email}"),
+                parameters={"CN": person.name, "ROLE": "REQ-PARTICIPANT", "RSVP": "TRUE"},
+            )
+    cal.add_component(event)
+    data: bytes = cal.to_ical()
+    return data
+
+
+def _people(workspace_people: dict[str, str], names: list[str]) -> list[Invitee]:
+    lookup = {k.lower(): v for k, v in workspace_people.items()}
+    return [Invitee(n, lookup.get(n.lower())) for n in names]
+
+
+def customer_message_files(renderer: Renderer, incident: Incident) -> list[tuple[str, bytes]]:
+    """One status-page JSON per customer message in the record, in the order sent."""
+    impact = renderer.severity_of(incident).status_page_impact
+    files = []
+    for n, sent in enumerate(incident.customer_messages, 1):
+        template = f"customer_{sent.kind}"
+        if template not in renderer.playbook.messages:
+            template = "customer_update"
+        msg = renderer.message(template, incident, message=sent.message or "", sent_at=sent.at)
+        if sent.sent:
+            msg = dataclasses.replace(msg, body=Md(escape_md(sent.sent)))
+        files.append(
+            (
+                f"status/{n:02d}-{sent.kind}.json",
+                status_json(
+                    incident=incident,
+                    message=msg,
+                    kind=sent.kind,
+                    impact=impact,
+                    sent_at=sent.at,
+                    index=n - 1,
+                ),
+            )
+        )
+    return files
+
+
+def eml(renderer: Renderer, incident: Incident, message: RenderedMessage, date: datetime) -> bytes:
+    """An email draft of ``message`` to the stakeholder email group."""
+    from incident_kit.render.email import build_eml
+
+    return build_eml(
+        to=renderer.contacts()["email_group"] or "",
+        subject=message.subject or message.title,
+        markdown=message.body,
+        date=date,
+        sender=renderer.workspace.settings.sender,
+    )
+
+
+def invite(renderer: Renderer, incident: Incident) -> bytes:
+    """The retrospective invitation of ``incident`` (which must have one scheduled)."""
+    retro = incident.retrospective
+    assert retro is not None
+    people = renderer.workspace.settings.people
+    names = retro.attendees or incident.responders
+    organizer = (
+        _people(people, [retro.by or incident.manager or ""])[0]
+        if (retro.by or incident.manager)
+        else None
+    )
+    return retro_invite(
+        incident=incident,
+        organizer=organizer,
+        attendees=_people(people, names),
+        document_url=incident.document_url,
+        org=renderer.workspace.settings.organisation,
+    )
+
+
+def message_files(renderer: Renderer, incident: Incident) -> list[tuple[str, bytes]]:
+    """Every message of the incident in its channel's form, relative to its output folder:
+    ``messages/*.txt`` (chat), ``messages/*.eml`` (email drafts), ``status/*.json``
+    (status page), ``retrospective.ics``."""
+    from incident_kit.render.chat import to_mrkdwn
+
+    files: list[tuple[str, bytes]] = []
+    rendered = renderer.all_messages(incident)
+    dates = {
+        "stakeholder_update": incident.updates[-1].at if incident.updates else None,
+        "mitigated_email": incident.mitigated_at,
+    }
+    for name, spec in renderer.playbook.messages.items():
+        msg = rendered[name]
+        slug = name.replace("_", "-")
+        if "chat" in spec.channels:
+            files.append((f"messages/{slug}.txt", to_mrkdwn(msg.body).encode("utf-8")))
+        if "email" in spec.channels:
+            date = dates.get(name) or incident.timeline[-1].at
+            files.append((f"messages/{slug}.eml", eml(renderer, incident, msg, date)))
+    files += customer_message_files(renderer, incident)
+    if incident.retrospective:
+        files.append(("retrospective.ics", invite(renderer, incident)))
+    return files

@@ -1,0 +1,323 @@
+"""Messages as their channels take them: email drafts, chat text, status JSON, invitations,
+time zones, and the plain-English check."""
+
+from __future__ import annotations
+
+import email
+import json
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import icalendar
+import pytest
+from conftest import run
+
+from incident_kit.core import open_playbook
+from incident_kit.documents import Renderer, impact_span, impact_window
+from incident_kit.messages import plain_english
+from incident_kit.record.model import Incident, Mitigation
+from incident_kit.timing import zone
+from incident_kit.workspace import Workspace
+
+CHANNEL = "inc-05-09-22-logging-in-is-broken-for-all-users"
+
+
+@pytest.fixture(scope="module")
+def packet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("messages")
+    result = run("demo", "--format", "md", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    return out / CHANNEL
+
+
+def _eml(path: Path) -> EmailMessage:
+    msg = email.message_from_bytes(path.read_bytes(), policy=default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def test_email_drafts_parse_back(packet: Path) -> None:
+    update = _eml(packet / "messages" / "stakeholder-update.eml")
+    assert update["To"] == "new-incidents-grp@example.com"
+    assert update["Subject"] == "UPDATE: [SEV1] Logging in is broken for all users"
+    assert update["Date"].datetime == datetime(2022, 9, 5, 14, 50, tzinfo=UTC)
+    assert update["X-Unsent"] == "1"
+    assert update["From"] == "Priya Shah <priya.shah@example.com>"
+    assert update.get_content_type() == "multipart/alternative"
+    text = update.get_body(("plain",))
+    html = update.get_body(("html",))
+    assert text is not None and html is not None
+    plain = text.get_content()
+    assert "UPDATE — 10:50 am EDT / 14:50 UTC: Logging in is broken for all users" in plain
+    assert "Expect an update on the status of this incident in 30 minutes or sooner." in plain
+    assert "<strong>UPDATE — 10:50 am EDT / 14:50 UTC:</strong>" in html.get_content()
+    mitigated = _eml(packet / "messages" / "mitigated-email.eml")
+    assert mitigated["Subject"] == "Mitigated: [SEV1] Logging in is broken for all users"
+    assert mitigated["Date"].datetime == datetime(2022, 9, 5, 15, 5, tzinfo=UTC)
+    body = mitigated.get_body(("plain",))
+    assert body is not None
+    assert (
+        "Customers were affected for 1 hour 55 minutes, between 9:05 am and 11:00 am EDT on "
+        "09/05/2022 (13:05–15:00 UTC)." in " ".join(body.get_content().split())
+    )
+
+
+def test_chat_text_uses_slack_mrkdwn(packet: Path) -> None:
+    update = (packet / "messages" / "stakeholder-update.txt").read_text()
+    assert update.startswith("*UPDATE — 10:50 am EDT / 14:50 UTC:* Logging in is broken")
+    assert (
+        "<https://docs.example.com/incidents/inc-05-09-22-logging-in-is-broken-for-all-users|incident document>"
+        in update
+    )
+    bridge = (packet / "messages" / "bridge-post.txt").read_text()
+    assert bridge.endswith(
+        "please join us in here: <https://meet.example.com/inc-05-09-22-logging-in>\n"
+    )
+    names = sorted(p.name for p in (packet / "messages").glob("*.txt"))
+    assert names == [
+        "bridge-post.txt",
+        "mitigation-notice.txt",
+        "new-incidents-notice.txt",
+        "pinned-summary.txt",
+        "stakeholder-update.txt",
+        "team-notification.txt",
+    ]
+    assert (packet / "messages" / "team-notification.txt").read_text().startswith("*PAGE (SEV1):*")
+
+
+def test_status_page_json(packet: Path) -> None:
+    files = sorted((packet / "status").glob("*.json"))
+    assert [f.name for f in files] == [
+        "01-investigating.json",
+        "02-update.json",
+        "03-resolved.json",
+    ]
+    bodies = [json.loads(f.read_text())["incident"] for f in files]
+    assert [b["status"] for b in bodies] == ["investigating", "investigating", "resolved"]
+    assert bodies[0]["name"] == "Investigating: Logging in issue"
+    assert bodies[0]["body"].endswith(
+        "We will provide an update in 1 hour or as soon as more information is available."
+    )
+    assert bodies[2]["body"].startswith(
+        "Logging in was broken for all users for 1 hour 55 minutes, between 9:05 am and 11:00 am "
+        "Eastern Time on 09/05/2022."
+    )
+    assert {b["impact_override"] for b in bodies} == {"critical"}
+    assert bodies[2]["metadata"]["incident_kit"]["sent_at"] == "2022-09-05T15:20:00+00:00"
+
+
+def test_retrospective_invitation(packet: Path) -> None:
+    cal = icalendar.Calendar.from_ical((packet / "retrospective.ics").read_bytes())
+    events = list(cal.walk("VEVENT"))
+    assert len(events) == 1
+    ev = events[0]
+    assert ev.decoded("dtstart") == datetime(2022, 9, 6, 18, 0, tzinfo=UTC)
+    assert ev.decoded("dtend") == datetime(2022, 9, 6, 19, 0, tzinfo=UTC)
+    assert str(ev["summary"]) == "Retrospective: Logging in is broken for all users (SEV1)"
+    assert str(ev["url"]) == f"https://docs.example.com/incidents/{CHANNEL}"
+    assert f"Incident document: https://docs.example.com/incidents/{CHANNEL}" in str(
+        ev["description"]
+    )
+    attendees = sorted(str(a) for a in ev["attendee"])
+    assert attendees == [
+        "mailto:emily.chen@example.com",
+        "mailto:marcus.lee@example.com",
+        "mailto:priya.shah@example.com",
+        "mailto:sam.okafor@example.com",
+    ]
+    assert str(ev["organizer"]) == "mailto:priya.shah@example.com"
+
+
+def _incident(start: str, end: str) -> Incident:
+    return Incident(
+        id="inc-x",
+        functionality="checkout",
+        state="down",
+        audience="everyone",
+        severity="SEV2",
+        declared_at=datetime.fromisoformat(start),
+        mitigation=Mitigation(at=datetime.fromisoformat(end), how="Rolled back."),
+    )
+
+
+def test_impact_window_across_a_dst_change() -> None:
+    # 6 November 2022: New York falls back from EDT to EST at 2:00 am.
+    inc = _incident("2022-11-06T05:00:00+00:00", "2022-11-06T07:00:00+00:00")
+    ny = zone("America/New_York")
+    assert impact_window(inc, ny, None) == "between 1:00 am EDT and 2:00 am EST on 11/06/2022"
+    assert impact_window(inc, ny, "Eastern Time") == (
+        "between 1:00 am and 2:00 am Eastern Time on 11/06/2022"
+    )
+    span = impact_span(inc)
+    assert span is not None and span.total_seconds() == 2 * 3600  # two hours, not one
+
+
+def test_impact_window_across_midnight() -> None:
+    inc = _incident("2022-09-06T03:30:00+00:00", "2022-09-06T04:15:00+00:00")
+    ny = zone("America/New_York")
+    assert impact_window(inc, ny, "Eastern Time") == (
+        "between 11:30 pm on 09/05/2022 and 12:15 am on 09/06/2022 Eastern Time"
+    )
+    assert impact_window(inc, ny, None, utc=True) == (
+        "between 11:30 pm on 09/05/2022 and 12:15 am on 09/06/2022 EDT (03:30–04:15 UTC)"
+    )
+
+
+def test_resolved_message_across_midnight_through_the_renderer() -> None:
+    ws = Workspace(root=None)
+    r = Renderer(workspace=ws, loaded=open_playbook(workspace=ws))
+    inc = _incident("2022-09-06T03:30:00+00:00", "2022-09-06T04:15:00+00:00").model_copy(
+        update={"timezone": "America/New_York"}
+    )
+    msg = r.message("customer_resolved", inc)
+    assert msg.body.startswith(
+        "Checkout was down for everyone for 45 minutes, between 11:30 pm on 09/05/2022 and "
+        "12:15 am on 09/06/2022 EDT."
+    )
+
+
+def _renderer() -> Renderer:
+    ws = Workspace(root=None)
+    return Renderer(workspace=ws, loaded=open_playbook(workspace=ws))
+
+
+def test_jargon_gets_warnings_naming_the_words() -> None:
+    r = _renderer()
+    inc = _incident("2022-09-05T13:20:00+00:00", "2022-09-05T15:05:00+00:00")
+    msg = r.message(
+        "customer_update",
+        inc,
+        message="The OOM killer restarted the pods; p99 latency on the k8s hostname spiked and 5xx rose.",
+    )
+    warnings = plain_english(msg, r.playbook.plain_english)
+    assert warnings[0] == (
+        "Customer message (update): jargon or internal terms '5xx', 'pods', 'OOM', 'p99', 'k8s', "
+        "'hostname'; say what customers and stakeholders see instead"
+    )
+
+
+def test_long_and_hard_sentences_are_warned() -> None:
+    r = _renderer()
+    inc = _incident("2022-09-05T13:20:00+00:00", "2022-09-05T15:05:00+00:00")
+    long = " ".join(["the customers cannot sign in"] * 8) + "."
+    hard = (
+        "Notwithstanding intermittent authentication irregularities, organizational "
+        "infrastructure remediation necessitates comprehensive investigation."
+    )
+    warnings = plain_english(
+        r.message("customer_update", inc, message=long), r.playbook.plain_english
+    )
+    assert any(w.startswith("Customer message (update): a sentence of 40 words") for w in warnings)
+    warnings = plain_english(
+        r.message("customer_update", inc, message=hard), r.playbook.plain_english
+    )
+    assert any("hard to read (reading ease" in w for w in warnings)
+
+
+SEED = [
+    # The process document's own examples.
+    (
+        "customer_investigating",
+        "Our monitoring systems have detected a potential issue with requests to our API. Our engineering team has been alerted and is actively investigating.",
+    ),
+    (
+        "customer_update",
+        "We continue to investigate an issue where requests to our API are returning an error. Customers may intermittently receive 500 internal server errors from all endpoints.",
+    ),
+    (
+        "stakeholder_update",
+        "We've applied a patch that should allow customers to login again. If customers are still unable to login, please notify the channel.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "text"), SEED)
+def test_the_seed_examples_pass_clean(name: str, text: str) -> None:
+    r = _renderer()
+    inc = _incident("2022-09-05T13:20:00+00:00", "2022-09-05T15:05:00+00:00")
+    assert plain_english(r.message(name, inc, message=text), r.playbook.plain_english) == []
+
+
+def test_the_example_incidents_messages_pass_clean(tmp_path: Path, outside: Path) -> None:
+    from conftest import EXAMPLE
+
+    from incident_kit.core import load_incident_file
+
+    inc, r = load_incident_file(workspace=Workspace(root=None), path=EXAMPLE)
+    checked = 0
+    for name, msg in r.all_messages(inc).items():
+        # What stakeholders and customers read: email, status page, the mitigation notice.
+        if {"email", "status"} & set(msg.channels) or name == "mitigation_notice":
+            assert plain_english(msg, r.playbook.plain_english) == [], name
+            checked += 1
+    assert checked == 6
+
+
+def test_update_and_customer_print_chat_text(tmp_path: Path, outside: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).exit_code == 0
+    args = ["--workspace", str(ws)]
+    assert (
+        run(
+            *args,
+            "declare",
+            "--functionality",
+            "checkout",
+            "--state",
+            "down",
+            "--audience",
+            "everyone",
+            "--severity",
+            "SEV2",
+            "--at",
+            "2022-09-05T13:20:00Z",
+        ).exit_code
+        == 0
+    )
+    result = run(
+        *args,
+        "update",
+        "--message",
+        "Checkout is down. We are rolling back.",
+        "--by",
+        "Ana",
+        "--at",
+        "2022-09-05T13:45:00Z",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "*UPDATE — 13:45 UTC:* Checkout is down for everyone" in result.stdout
+    eml = (
+        ws
+        / "output"
+        / "inc-05-09-22-checkout-is-down-for-everyone"
+        / "messages"
+        / "stakeholder-update-20220905-1345.eml"
+    )
+    assert (
+        f"wrote {eml}" in result.stdout or "stakeholder-update-20220905-1345.eml" in result.stdout
+    )
+    assert _eml(eml)["Subject"] == "UPDATE: [SEV2] Checkout is down for everyone"
+    result = run(*args, "customer", "investigating", "--at", "2022-09-05T13:50:00Z")
+    assert result.exit_code == 0, result.stderr
+    assert "Our monitoring systems have detected a potential issue with checkout." in result.stdout
+    status = (
+        ws
+        / "output"
+        / "inc-05-09-22-checkout-is-down-for-everyone"
+        / "status"
+        / "01-investigating.json"
+    )
+    assert json.loads(status.read_text())["incident"]["status"] == "investigating"
+    result = run(
+        *args,
+        "customer",
+        "update",
+        "--message",
+        "The pods are OOM.",
+        "--at",
+        "2022-09-05T14:00:00Z",
+    )
+    assert result.exit_code == 0
+    assert "jargon or internal terms 'pods', 'OOM'" in result.stderr
