@@ -78,7 +78,6 @@ def steps(example: Incident) -> list[Step]:
         )
     mit = example.mitigation
     if mit:
-        verdicts = {a.check: a.durable for a in example.audit}
         ended = mit.impact_ended_at
         add(
             mit.at,
@@ -88,11 +87,27 @@ def steps(example: Incident) -> list[Step]:
                 incident_id=iid,
                 how=mit.how,
                 by=mit.by,
-                durable=[k for k, v in verdicts.items() if v],
-                not_durable=[k for k, v in verdicts.items() if not v],
+                durable=[],
+                not_durable=[],
                 impact_ended=ended.isoformat() if ended else None,
             ),
         )
+        # The audit matches the mitigation's words; the example's own verdicts and notes
+        # are then recorded as the manager's, where they say more.
+        for answer in example.audit:
+            if answer.note:
+                add(
+                    mit.at,
+                    2,
+                    partial(
+                        Live.set_audit,
+                        incident_id=iid,
+                        check=answer.check,
+                        durable=answer.durable,
+                        note=answer.note,
+                        by=answer.by or example.manager,
+                    ),
+                )
     retro = example.retrospective
     if retro:
         add(
