@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run
+from conftest import EXAMPLE, REPO, run
 
 from incident_kit.documents import Renderer, slugify
 from incident_kit.render.markdown import parse
@@ -356,3 +356,25 @@ def test_installed_wheel_finds_its_playbooks_and_templates(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert (elsewhere / "packet" / CHANNEL / "incident-document.md").is_file()
+
+
+def test_checklist_filled_for_an_incident_one_phase(tmp_path: Path, outside: Path) -> None:
+    result = run(
+        "checklist",
+        "--incident",
+        str(EXAMPLE),
+        "--phase",
+        "mitigation",
+        "--format",
+        "md",
+        "--out",
+        "out",
+    )
+    assert result.exit_code == 0, result.stderr
+    text = to_text((outside / "out" / CHANNEL / "checklist-default-mitigation.md").read_text())
+    assert "Mitigation (5/5)" in text
+    assert "Declaration" not in text
+    assert (
+        "- [x] Email new-incidents-grp@example.com after the incident has been mitigated and confirmed. ✓ 11:15 am (Priya Shah)"
+        in text
+    )

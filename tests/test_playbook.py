@@ -390,3 +390,17 @@ def test_missing_message_and_bad_regex(tmp_path: Path, outside: Path) -> None:
         "durability_audit[0].patterns[0]: not a regular expression: missing ), unterminated subpattern"
         in errors[1]
     )
+
+
+def test_document_naming_an_unknown_message(tmp_path: Path, outside: Path) -> None:
+    path = _acme_with(
+        tmp_path,
+        "  incident-document: {title: Outage record, template: incident-document.md.j2}",
+        "  incident-document: {title: Outage record, template: message.md.j2, message: stakeholder_updat}",
+    )
+    n = _line_of(path, "message: stakeholder_updat")
+    col = path.read_text().splitlines()[n - 1].index("stakeholder_updat") + 1
+    assert _errors(path) == [
+        f"{path}:{n}:{col}: documents.incident-document.message: no message named "
+        "'stakeholder_updat' under messages: (did you mean 'stakeholder_update'?)"
+    ]

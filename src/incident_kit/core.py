@@ -40,20 +40,7 @@ def load_incident_file(*, workspace: Workspace, path: Path) -> tuple[Incident, R
         name = str(candidate) if candidate.exists() else name
     r = renderer(workspace=workspace, playbook=name)
     check_against_playbook(incident, src, r.playbook)
-    if not incident.id:
-        incident = incident.model_copy(
-            update={
-                "id": r.channel_name(
-                    declared=incident.declared_at,
-                    functionality=incident.functionality,
-                    state=incident.state,
-                    audience=incident.audience,
-                    severity=incident.severity,
-                    team=incident.team,
-                )
-            }
-        )
-    return incident, r
+    return r.named(incident), r
 
 
 def parse_formats(text: str) -> list[str]:

@@ -147,19 +147,8 @@ def play(example_path: Path, folder: Path) -> tuple[Workspace, Incident]:
     workspace = open_workspace(folder)
     example, _ = read_incident_source(example_path, workspace)
     live = Live(workspace, at=example.declared_at.isoformat())
-    example = example.model_copy(
-        update={
-            "id": live.renderer(example.playbook).channel_name(
-                declared=example.declared_at,
-                functionality=example.functionality,
-                state=example.state,
-                audience=example.audience,
-                severity=example.severity,
-                team=example.team,
-            )
-        }
-    )
-    renderers = live._renderers
+    example = live.renderer(example.playbook).named(example)
+    renderers = live.renderers
     for at, _order, call in steps(example):
         call(Live(workspace, at=at.isoformat(), renderers=renderers))
     return workspace, Live(workspace, renderers=renderers).get(incident_id=example.id)

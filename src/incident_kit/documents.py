@@ -160,6 +160,20 @@ class Renderer:
         )
         return slugify(raw, self.playbook.channel.max_length)
 
+    def named(self, incident: Incident) -> Incident:
+        """``incident`` with its id filled in from the channel format when it has none."""
+        if incident.id:
+            return incident
+        name = self.channel_name(
+            declared=incident.declared_at,
+            functionality=incident.functionality,
+            state=incident.state,
+            audience=incident.audience,
+            severity=incident.severity,
+            team=incident.team,
+        )
+        return incident.model_copy(update={"id": name})
+
     def severity_of(self, incident: Incident) -> Severity:
         try:
             return self.playbook.severity(incident.severity)

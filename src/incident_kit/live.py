@@ -17,7 +17,7 @@ from incident_kit.errors import RefusedError, UserError
 from incident_kit.playbook.load import find_playbook, load_playbook
 from incident_kit.record import lifecycle
 from incident_kit.record.events import Pending, fold, from_incident
-from incident_kit.record.file import check_against_playbook, dump_incident, read_incident_source
+from incident_kit.record.file import dump_incident
 from incident_kit.record.model import Incident
 from incident_kit.record.store import Store, Transaction
 from incident_kit.timing import now as wall_now
@@ -51,18 +51,18 @@ class Live:
         self.store = Store(workspace.store_path)
         self.now = parse_time(at, workspace.tz) if at else wall_now()
         # Loaded playbooks, by name; a caller running many commands in one process shares it.
-        self._renderers: dict[str, Renderer] = {} if renderers is None else renderers
+        self.renderers: dict[str, Renderer] = {} if renderers is None else renderers
 
     # --- helpers -------------------------------------------------------------------------
 
     def renderer(self, playbook: str | None = None) -> Renderer:
         """The renderer of a playbook, loaded once per command."""
         name = playbook or self.workspace.settings.default_playbook
-        if name not in self._renderers:
+        if name not in self.renderers:
             path = find_playbook(name, self.workspace.playbook_dirs)
             loaded = load_playbook(path, template_dirs=self.workspace.template_dirs)
-            self._renderers[name] = Renderer(workspace=self.workspace, loaded=loaded)
-        return self._renderers[name]
+            self.renderers[name] = Renderer(workspace=self.workspace, loaded=loaded)
+        return self.renderers[name]
 
     def _incident(self, tx: Transaction, given: str | None, *, reading: bool = False) -> Incident:
         """The incident named by ``given``, or the only open one.
@@ -666,22 +666,9 @@ class Live:
 
     def import_file(self, *, path: Path) -> Incident:
         """Read an incident file into the store, as events (round trip without loss)."""
-        incident, src = read_incident_source(path, self.workspace)
-        r = self.renderer(incident.playbook)
-        check_against_playbook(incident, src, r.playbook)
-        if not incident.id:
-            incident = incident.model_copy(
-                update={
-                    "id": r.channel_name(
-                        declared=incident.declared_at,
-                        functionality=incident.functionality,
-                        state=incident.state,
-                        audience=incident.audience,
-                        severity=incident.severity,
-                        team=incident.team,
-                    )
-                }
-            )
+        from incident_kit.core import load_incident_file
+
+        incident, _ = load_incident_file(workspace=self.workspace, path=path)
         assert incident.id
         with self.store.transaction() as tx:
             if tx.exists(incident.id):

@@ -3,13 +3,43 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from incident_kit.cli import State, handles_errors
 from incident_kit.render.formats import DEFAULT_FORMATS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def output_options(func: F) -> F:
+    """``--format`` and ``--out``, on every command that writes documents."""
+    func = click.option(
+        "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+    )(func)
+    return click.option(
+        "--format",
+        "fmt",
+        default=DEFAULT_FORMATS,
+        show_default=True,
+        help="Formats, comma-separated: md, html, docx, pdf.",
+    )(func)
+
+
+def _incident(ws: Any, source: str | None) -> Any:
+    """(incident, renderer) from an incident file, or from the record store by id."""
+    from incident_kit import core
+
+    if source and (source.endswith((".yaml", ".yml")) or Path(source).is_file()):
+        return core.load_incident_file(workspace=ws, path=Path(source))
+    from incident_kit.live import Live
+
+    live = Live(ws)
+    incident = live.get(incident_id=source)
+    return incident, live.renderer(incident.playbook)
 
 
 def _warn(message: str) -> None:
@@ -28,14 +58,7 @@ def _print_outputs(outputs: list[Any], out: Path) -> None:
 @click.command()
 @click.argument("source", required=False, metavar="[ID|FILE]")
 @click.option("--doc", "docs", multiple=True, help="Document to render (repeatable; default: all).")
-@click.option(
-    "--format",
-    "fmt",
-    default=DEFAULT_FORMATS,
-    show_default=True,
-    help="Formats, comma-separated: md, html, docx, pdf.",
-)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@output_options
 @click.pass_obj
 @handles_errors
 def render(
@@ -50,14 +73,7 @@ def render(
 
     ws = state.workspace()
     formats = core.parse_formats(fmt)
-    if source and (source.endswith((".yaml", ".yml")) or Path(source).is_file()):
-        incident, r = core.load_incident_file(workspace=ws, path=Path(source))
-    else:
-        from incident_kit.live import Live
-
-        live = Live(ws)
-        incident = live.get(incident_id=source)
-        r = live.renderer(incident.playbook)
+    incident, r = _incident(ws, source)
     target = out or ws.output_dir
     outputs = core.render_incident(
         renderer=r,
@@ -75,13 +91,12 @@ def render(
 @click.option("--phase", help="Only this phase (its id).")
 @click.option("--severity", help="Only the items that apply to this severity.")
 @click.option(
-    "--format",
-    "fmt",
-    default=DEFAULT_FORMATS,
-    show_default=True,
-    help="Formats, comma-separated: md, html, docx, pdf.",
+    "--incident",
+    "source",
+    metavar="ID|FILE",
+    help="Fill it in from this incident (its record or incident file).",
 )
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@output_options
 @click.pass_obj
 @handles_errors
 def checklist(
@@ -89,31 +104,38 @@ def checklist(
     playbook: str | None,
     phase: str | None,
     severity: str | None,
+    source: str | None,
     fmt: str,
     out: Path | None,
 ) -> None:
-    """Write a blank printable checklist of a playbook."""
+    """Write a printable checklist: blank for a playbook, or filled for an incident.
+
+    Each phase starts a page; a fillable PDF form comes beside the PDF.
+    """
     from incident_kit import core
 
     ws = state.workspace()
     formats = core.parse_formats(fmt)
-    r = core.renderer(workspace=ws, playbook=playbook)
+    incident = None
+    if source:
+        incident, r = _incident(ws, source)
+    else:
+        r = core.renderer(workspace=ws, playbook=playbook)
     target = out or ws.output_dir
     outputs = core.render_checklist(
-        renderer=r, phase=phase, severity=severity, formats=formats, out=target, warn=_warn
+        renderer=r,
+        incident=incident,
+        phase=phase,
+        severity=severity,
+        formats=formats,
+        out=target,
+        warn=_warn,
     )
     _print_outputs(outputs, target)
 
 
 @click.command()
-@click.option(
-    "--format",
-    "fmt",
-    default=DEFAULT_FORMATS,
-    show_default=True,
-    help="Formats, comma-separated: md, html, docx, pdf.",
-)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@output_options
 @click.pass_obj
 @handles_errors
 def demo(state: State, fmt: str, out: Path | None) -> None:

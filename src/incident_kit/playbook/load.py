@@ -250,6 +250,19 @@ def _semantic_problems(src: Source) -> list[Problem]:
                         )
                     )
     messages = data.get("messages")
+    documents = data.get("documents")
+    if isinstance(messages, dict) and isinstance(documents, dict):
+        for name, doc in documents.items():
+            wanted = doc.get("message") if isinstance(doc, dict) else None
+            if isinstance(wanted, str) and wanted not in messages:
+                close = difflib.get_close_matches(wanted, list(messages), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                out.append(
+                    src.problem(
+                        ("documents", name, "message"),
+                        f"no message named '{wanted}' under messages:{hint}",
+                    )
+                )
     if isinstance(messages, dict):
         for name, command in REQUIRED_MESSAGES.items():
             if name not in messages:
