@@ -378,3 +378,42 @@ def test_checklist_filled_for_an_incident_one_phase(tmp_path: Path, outside: Pat
         "- [x] Email new-incidents-grp@example.com after the incident has been mitigated and confirmed. ✓ 11:15 am (Priya Shah)"
         in text
     )
+
+
+def test_commands_that_do_not_render_load_no_heavy_library(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).exit_code == 0
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from incident_kit.cli import cli\n"
+        "r = CliRunner().invoke(cli, ['--workspace', sys.argv[1], 'declare', '--functionality', 'x',"
+        " '--state', 'down', '--audience', 'all', '--severity', 'SEV2'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "r = CliRunner().invoke(cli, ['--workspace', sys.argv[1], 'note', 'hello'])\n"
+        "r = CliRunner().invoke(cli, ['--workspace', sys.argv[1], 'status'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('weasyprint', 'docx')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(ws)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_missing_pdf_engine_is_one_clear_line_and_nothing_written(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['weasyprint'] = None  # as on a machine without Pango\n"
+        "sys.argv = ['incident', 'demo', '--format', 'md,pdf', '--out', sys.argv[1]]\n"
+        "from incident_kit.cli import main\n"
+        "main()\n"
+    )
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", script, str(out)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "incident: the PDF engine (WeasyPrint) could not start: import of weasyprint halted; "
+        "None in sys.modules; run `incident doctor` to see what is missing, or leave pdf out "
+        "of --format\n"
+    )
+    assert not out.exists()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from markdown_it.token import Token
 
-from incident_kit.errors import UserError
+from incident_kit.errors import IncidentKitError, UserError
 
 if TYPE_CHECKING:
     from incident_kit.documents import RenderedDocument
@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 
 FORMATS = ("md", "html", "docx", "pdf")
 DEFAULT_FORMATS = "md,docx,pdf"
+
+
+def _pdf_engine_error(exc: BaseException) -> IncidentKitError:
+    detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    return IncidentKitError(
+        f"the PDF engine (WeasyPrint) could not start: {detail}",
+        hint="run `incident doctor` to see what is missing, or leave pdf out of --format",
+    )
 
 
 def find_asset(template_dirs: list[Path], name: str) -> Path:
@@ -130,7 +138,10 @@ class Converter:
         if pool is None:
 
             def here() -> list[bytes]:
-                from incident_kit.render.pdf import PdfRenderer
+                try:
+                    from incident_kit.render.pdf import PdfRenderer
+                except (OSError, ImportError) as exc:
+                    raise _pdf_engine_error(exc) from None
 
                 renderer = PdfRenderer(self.asset_dirs(), warn=self.warn)
                 return [
@@ -148,9 +159,16 @@ class Converter:
         }
 
         def wait() -> list[bytes]:
+            from concurrent.futures.process import BrokenProcessPool
+
+            from incident_kit.render.pdfpool import EngineUnavailable
+
             out = []
             for i in range(len(jobs)):
-                data, warnings = futures[i].result()
+                try:
+                    data, warnings = futures[i].result()
+                except (BrokenProcessPool, EngineUnavailable, OSError, ImportError) as exc:
+                    raise _pdf_engine_error(exc) from None
                 for message in warnings:
                     self.warn(message)
                 out.append(data)

@@ -16,16 +16,28 @@ if TYPE_CHECKING:
     from incident_kit.render.pdf import PdfRenderer
 
 _worker: PdfRenderer | None = None
+_failed: str | None = None
+
+
+class EngineUnavailable(Exception):
+    """WeasyPrint could not be loaded in a worker (its system libraries are missing)."""
 
 
 def _init_worker(asset_dirs: list[Path]) -> None:
-    global _worker
-    from incident_kit.render.pdf import PdfRenderer
-
+    global _worker, _failed
+    try:
+        from incident_kit.render.pdf import PdfRenderer
+    except (ImportError, OSError) as exc:
+        # Reported by each job instead: a failing initializer would break the pool and print
+        # a traceback from the child.
+        _failed = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return
     _worker = PdfRenderer(asset_dirs)
 
 
 def _render(html: str, form: bool, name: str) -> tuple[bytes, list[str]]:
+    if _failed is not None:
+        raise EngineUnavailable(_failed)
     assert _worker is not None
     warnings: list[str] = []
     _worker.warn = warnings.append
