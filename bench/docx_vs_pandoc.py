@@ -44,7 +44,7 @@ def main() -> None:
         text = md.read_text(encoding="utf-8")
         with no_gc_pauses():  # as the Converter does
             tokens = parse(text)
-        (tmp / "ours.docx").write_bytes(renderer.render(tokens, text, meta))
+        (tmp / "ours.docx").write_bytes(renderer.render(tokens, meta))
 
     def theirs() -> None:
         subprocess.run(

@@ -88,7 +88,7 @@ def render(markdown: str, warnings: list[str] | None = None) -> docx.document.Do
         author="Priya Shah",
         created=datetime(2022, 9, 5, 13, 20, tzinfo=UTC),
     )
-    data = renderer.render(parse(markdown), markdown, meta, name="sample.md")
+    data = renderer.render(parse(markdown), meta, name="sample.md")
     return docx.Document(io.BytesIO(data))
 
 
@@ -239,7 +239,7 @@ def test_unknown_token_is_text_with_a_warning() -> None:
     tokens.insert(3, odd)
     warnings: list[str] = []
     renderer = DocxRenderer(REFERENCE, warn=warnings.append)
-    data = renderer.render(tokens, "before\n\nafter\n", DocxMeta(title="t"), name="x.md")
+    data = renderer.render(tokens, DocxMeta(title="t"), name="x.md")
     doc = docx.Document(io.BytesIO(data))
     assert [p.text for p in doc.paragraphs] == ["before", "E = mc^2", "after"]
     assert warnings == ["x.md:2: DOCX has no rendering for Markdown 'math_block'; kept as text"]
@@ -273,7 +273,7 @@ def test_every_commonmark_example_renders(tmp_path: Path) -> None:
     failures = []
     for ex in examples:
         md = ex["markdown"]
-        data = renderer.render(parse(md), md, DocxMeta(title=f"example {ex['example']}"))
+        data = renderer.render(parse(md), DocxMeta(title=f"example {ex['example']}"))
         got = re.sub(r"\s+", "", _text(data)).replace("☐", "[]").replace("☒", "[x]")
         # A link Word cannot follow (relative, no scheme) keeps its target visibly: "(href)".
         for tok in parse(md):

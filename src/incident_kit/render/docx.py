@@ -57,10 +57,6 @@ def clean(text: str) -> str:
     return _BAD_XML.sub("\ufffd", text)
 
 
-def _t(text: str) -> str:
-    return escape(clean(text))
-
-
 @dataclass(frozen=True)
 class DocxMeta:
     """Document properties and the running header."""
@@ -114,21 +110,18 @@ class DocxRenderer:
         self.reference = reference.read_bytes()
         self.warn = warn or (lambda message: None)
 
-    def render(self, tokens: list[Token], source: str, meta: DocxMeta, *, name: str = "") -> bytes:
-        """A complete .docx for ``tokens`` (parsed from ``source``)."""
+    def render(self, tokens: list[Token], meta: DocxMeta, *, name: str = "") -> bytes:
+        """A complete .docx for ``tokens``; ``name`` (the source file) appears in warnings."""
         with no_gc_pauses():
-            return _Build(self, tokens, source.splitlines(), meta, name).build()
+            return _Build(self, tokens, meta, name).build()
 
 
 class _Build:
     """The state of one document being built."""
 
-    def __init__(
-        self, owner: DocxRenderer, tokens: list[Token], lines: list[str], meta: DocxMeta, name: str
-    ) -> None:
+    def __init__(self, owner: DocxRenderer, tokens: list[Token], meta: DocxMeta, name: str) -> None:
         self.owner = owner
         self.tokens = tokens
-        self.lines = lines
         self.meta = meta
         self.name = name
         self.doc = docx.Document(io.BytesIO(owner.reference))

@@ -213,4 +213,4 @@ class Converter:
             reference = find_asset(self.template_dirs, "reference.docx")
             self._docx = DocxRenderer(reference, warn=self.warn)
         meta = DocxMeta(title=doc.title, subject=doc.subject, author=doc.author, created=doc.date)
-        return self._docx.render(self.tokens(doc), doc.markdown, meta, name=doc.filename)
+        return self._docx.render(self.tokens(doc), meta, name=doc.filename)
