@@ -215,6 +215,11 @@ def test_status_reports_the_overdue_stakeholder_update(ws: Path) -> None:
     line = next(x for x in out.splitlines() if "stakeholder update" in x)
     assert "overdue by 5 minutes" in line
     assert "was due at 9:50 am" in line
+    assert (
+        "next in this phase (`incident check ITEM` when done):\n"
+        "  declaration.pin-summary: Post a short summary of the incident that is occurring and "
+        "pin the message to the channel.\n" in out
+    )
     assert inc(ws, "update", "--message", "Still looking.", at="2022-09-05T09:56")[0] == 0
     code, out, _ = inc(ws, "status", at="2022-09-05T09:56")
     line = next(x for x in out.splitlines() if "stakeholder update" in x)

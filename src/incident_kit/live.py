@@ -615,11 +615,16 @@ class Live:
             f"{inc.channel}: {inc.title}",
             f"severity {inc.severity} ({sev.label}) · {inc.stage} · phase: {phase}",
         ]
-        progress = []
-        for p in r.checklist(inc):
-            progress.append(f"  {p.title}: {p.done}/{len(p.items)}")
+        phases = r.checklist(inc)
         lines.append("checklist:")
-        lines.extend(progress)
+        lines.extend(f"  {p.title}: {p.done}/{len(p.items)}" for p in phases)
+        current = next((p for p in phases if p.id == phase), None)
+        left = [i for i in current.items if not i.done] if current else []
+        if left:
+            from incident_kit.render.text import to_text
+
+            lines.append("next in this phase (`incident check ITEM` when done):")
+            lines.extend(f"  {i.id}: {to_text(i.text).strip()}" for i in left[:3])
         dues = lifecycle.dues(inc, sev, self.now, tz=tz, holidays=self.workspace.holidays)
         if dues:
             lines.append("due:")
