@@ -347,11 +347,7 @@ class Renderer:
                 continue
             items = []
             for item in p.items:
-                if (
-                    sev
-                    and item.severities
-                    and not any(s.lower() == sev.lower() for s in item.severities)
-                ):
+                if not item.applies_to(sev):
                     continue
                 gid = f"{p.id}.{item.id}"
                 check = checked.get(gid)

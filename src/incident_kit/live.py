@@ -112,10 +112,11 @@ class Live:
         for phase in pb.phases:
             for item in phase.items:
                 gid = f"{phase.id}.{item.id}"
-                applies = not item.severities or incident.severity.upper() in (
-                    s.upper() for s in item.severities
-                )
-                if kind in item.ticked_by and applies and gid not in checked:
+                if (
+                    kind in item.ticked_by
+                    and item.applies_to(incident.severity)
+                    and gid not in checked
+                ):
                     tx.append(incident.id, "check", self.now, _clean({"item": gid, "by": by}))
 
     def _save(self, inc: Incident, files: list[tuple[str, bytes]]) -> list[Path]:

@@ -77,6 +77,12 @@ class Item(Strict):
         description="Record events that tick this item by themselves (e.g. `declare`).",
     )
 
+    def applies_to(self, severity: str | None) -> bool:
+        """Whether this item is on the checklist of ``severity`` (every item when None)."""
+        if not severity or not self.severities:
+            return True
+        return severity.lower() in (s.lower() for s in self.severities)
+
 
 class Phase(Strict):
     """A phase of the process, with its ordered checklist."""

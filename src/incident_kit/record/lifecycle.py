@@ -47,11 +47,7 @@ def current_phase(incident: Incident, playbook: Playbook) -> str:
     checked = incident.checked
     phases = [p for p in playbook.phases if p.during == incident.stage] or playbook.phases
     for phase in phases:
-        items = [
-            i
-            for i in phase.items
-            if not i.severities or incident.severity.upper() in (s.upper() for s in i.severities)
-        ]
+        items = [i for i in phase.items if i.applies_to(incident.severity)]
         if phase.ordered and any(f"{phase.id}.{i.id}" not in checked for i in items):
             return phase.id
     for phase in phases:
