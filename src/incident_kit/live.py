@@ -16,7 +16,7 @@ from incident_kit.documents import RenderedMessage, Renderer
 from incident_kit.errors import RefusedError, UserError
 from incident_kit.playbook.load import find_playbook, load_playbook
 from incident_kit.record import lifecycle
-from incident_kit.record.events import Pending, fold, from_incident
+from incident_kit.record.events import Pending, compact, fold, from_incident
 from incident_kit.record.file import dump_incident
 from incident_kit.record.model import Incident
 from incident_kit.record.store import Store, Transaction
@@ -101,7 +101,7 @@ class Live:
     ) -> Incident:
         """Append an event and tick the items the playbook says it performs."""
         assert incident.id
-        tx.append(incident.id, kind, self.now, _clean(data))
+        tx.append(incident.id, kind, self.now, compact(data))
         self._tick(tx, incident, TICKS.get(kind, kind), by)
         return fold(tx.events(incident.id))
 
@@ -117,7 +117,7 @@ class Live:
                     and item.applies_to(incident.severity)
                     and gid not in checked
                 ):
-                    tx.append(incident.id, "check", self.now, _clean({"item": gid, "by": by}))
+                    tx.append(incident.id, "check", self.now, compact({"item": gid, "by": by}))
 
     def _save(self, inc: Incident, files: list[tuple[str, bytes]]) -> list[Path]:
         """Write message files under ``output/<incident id>/`` (after the record committed)."""
@@ -222,7 +222,7 @@ class Live:
                 "document_url": document_url,
                 "impact_started_at": started.isoformat() if started else None,
             }
-            tx.append(incident_id, "declared", self.now, _clean(facts))
+            tx.append(incident_id, "declared", self.now, compact(facts))
             incident = fold(tx.events(incident_id))
             self._tick(tx, incident, "declare", manager)
             incident = fold(tx.events(incident_id))
@@ -297,7 +297,7 @@ class Live:
             if item in inc.checked:
                 raise RefusedError(f"'{item}' is already ticked", hint="use --undo to untick it")
             assert inc.id
-            tx.append(inc.id, "check", self.now, _clean({"item": item, "by": by}))
+            tx.append(inc.id, "check", self.now, compact({"item": item, "by": by}))
             inc = fold(tx.events(inc.id))
         return Outcome(inc, lines=[f"ticked {item}"])
 
@@ -435,7 +435,7 @@ class Live:
                     inc.id,
                     "audit",
                     self.now,
-                    _clean({"check": v.check.id, "durable": is_durable, "note": note, "by": by}),
+                    compact({"check": v.check.id, "durable": is_durable, "note": note, "by": by}),
                 )
                 verdict = "durable" if is_durable else "NOT DURABLE"
                 lines.append(
@@ -695,10 +695,6 @@ class Live:
 
 # The event a command appends → the `ticked_by` name of the playbook items it performs.
 TICKS = {"mitigated": "mitigate", "ticket_added": "ticket", "resolved": "resolve"}
-
-
-def _clean(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v not in (None, [], "")}
 
 
 def _same(a: str, b: str) -> bool:

@@ -102,7 +102,8 @@ def fold(events: Iterable[Event]) -> Incident:
         raise IncidentKitError(f"the record of {state.get('id')} does not fold: {exc}") from None
 
 
-def _clean(d: dict[str, Any]) -> dict[str, Any]:
+def compact(d: dict[str, Any]) -> dict[str, Any]:
+    """Event data without its empty fields (nothing recorded for what was not given)."""
     return {k: v for k, v in d.items() if v not in (None, [], "")}
 
 
@@ -110,23 +111,23 @@ def from_incident(incident: Incident) -> list[Pending]:
     """The events that fold back into ``incident`` (``incident import``)."""
     out: list[Pending] = []
     facts = incident.model_dump(mode="json", include=set(FACTS))
-    out.append(("declared", incident.declared_at, _clean(facts)))
+    out.append(("declared", incident.declared_at, compact(facts)))
     for n in incident.notes:
-        out.append(("note", n.at, _clean({"by": n.by, "text": n.text, "links": n.links})))
+        out.append(("note", n.at, compact({"by": n.by, "text": n.text, "links": n.links})))
     for m in incident.milestones:
-        out.append(("milestone", m.at, _clean({"by": m.by, "text": m.text})))
+        out.append(("milestone", m.at, compact({"by": m.by, "text": m.text})))
     for c in incident.checks:
-        out.append(("check", c.at, _clean({"item": c.item, "by": c.by})))
+        out.append(("check", c.at, compact({"item": c.item, "by": c.by})))
     for u in incident.updates:
         out.append(
-            ("update", u.at, _clean({"by": u.by, "message": u.message, "milestone": u.milestone}))
+            ("update", u.at, compact({"by": u.by, "message": u.message, "milestone": u.milestone}))
         )
     for cm in incident.customer_messages:
         out.append(
             (
                 "customer",
                 cm.at,
-                _clean({"by": cm.by, "kind": cm.kind, "message": cm.message, "sent": cm.sent}),
+                compact({"by": cm.by, "kind": cm.kind, "message": cm.message, "sent": cm.sent}),
             )
         )
     if incident.mitigation:
@@ -135,7 +136,7 @@ def from_incident(incident: Incident) -> list[Pending]:
             (
                 "mitigated",
                 mit.at,
-                _clean(
+                compact(
                     {"by": mit.by, "how": mit.how, "impact_ended_at": _time(mit.impact_ended_at)}
                 ),
             )
@@ -150,7 +151,7 @@ def from_incident(incident: Incident) -> list[Pending]:
                 "retro",
                 r.scheduled_at or incident.declared_at,
                 {
-                    **_clean({"at": _time(r.at), "by": r.by, "attendees": r.attendees}),
+                    **compact({"at": _time(r.at), "by": r.by, "attendees": r.attendees}),
                     **({} if r.scheduled_at else {"scheduled_at": None}),
                 },
             )
@@ -161,7 +162,7 @@ def from_incident(incident: Incident) -> list[Pending]:
                 "ticket_added",
                 t.opened_at or incident.declared_at,
                 {
-                    **_clean({"number": t.number, "title": t.title, "url": t.url, "by": t.by}),
+                    **compact({"number": t.number, "title": t.title, "url": t.url, "by": t.by}),
                     **({} if t.opened_at else {"opened_at": None}),
                 },
             )

@@ -87,10 +87,6 @@ class Converter:
                 self._tokens[key] = parse(doc.markdown)
         return self._tokens[key]
 
-    def convert(self, doc: RenderedDocument, fmt: str) -> bytes:
-        """``doc`` as ``fmt``."""
-        return self.convert_all([Job(doc, fmt)])[0]
-
     def convert_all(self, jobs: list[Job]) -> list[bytes]:
         """Every job's bytes, in order. The PDFs are handed to the workers first, so they
         are made while this process writes the Markdown, HTML and DOCX."""
