@@ -261,10 +261,7 @@ class Renderer:
         return self.workspace.settings.customer_timezone_label
 
     def _severity_name(self, incident: Incident) -> str:
-        for key in self.playbook.severities:
-            if key.lower() == incident.severity.lower():
-                return key
-        return incident.severity
+        return self.playbook.severity_key(incident.severity) or incident.severity
 
     def incident_tz(self, incident: Incident) -> tzinfo:
         """The zone internal times are shown in: the incident's own, else the workspace's."""

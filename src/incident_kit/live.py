@@ -167,7 +167,7 @@ class Live:
         """Declare an incident: create its record and the declaration messages."""
         r = self.renderer(playbook)
         pb = r.playbook
-        sev_name = next((k for k in pb.severities if k.lower() == severity.lower()), None)
+        sev_name = pb.severity_key(severity)
         if sev_name is None:
             raise UserError(
                 f"unknown severity '{severity}'", hint=f"use one of {', '.join(pb.severities)}"

@@ -250,9 +250,13 @@ class Playbook(Strict):
         """Every item's global id, ``phase.item``, in order."""
         return [f"{p.id}.{i.id}" for p in self.phases for i in p.items]
 
+    def severity_key(self, name: str) -> str | None:
+        """The playbook's own spelling of a severity name given in any case, or None."""
+        return next((k for k in self.severities if k.lower() == name.lower()), None)
+
     def severity(self, name: str) -> Severity:
         """The severity with this name (case-insensitive); KeyError otherwise."""
-        for key, value in self.severities.items():
-            if key.lower() == name.lower():
-                return value
-        raise KeyError(name)
+        key = self.severity_key(name)
+        if key is None:
+            raise KeyError(name)
+        return self.severities[key]
