@@ -126,6 +126,68 @@ def test_fillable_checklist_has_a_field_per_item_with_the_record_state(packet: P
     assert all(v.get("/V") in (None, "/Off") for v in blank.values())
 
 
+def _ink(png: Path, rect: tuple[float, float, float, float], page_height: float) -> int:
+    """Dark pixels strictly inside a field's rectangle on a page rendered at 72 dpi."""
+    from PIL import Image
+
+    left, bottom, right, top = rect
+    with Image.open(png) as img:
+        inside = img.convert("L").crop(
+            (
+                round(left) + 3,
+                round(page_height - top) + 3,
+                round(right) - 3,
+                round(page_height - bottom) - 3,
+            )
+        )
+        return sum(inside.histogram()[:128])
+
+
+def test_poppler_draws_a_ticked_box_ticked_and_an_unticked_one_empty(
+    packet: Path, tmp_path: Path
+) -> None:
+    path = packet / CHANNEL / "checklist-form.pdf"
+    reader = PdfReader(str(path))
+    found: dict[str, tuple[int, tuple[float, float, float, float]]] = {}
+    for number, page in enumerate(reader.pages, 1):
+        for annot in page.get("/Annots", []) or []:
+            field = annot.get_object()
+            if field.get("/FT") != "/Btn":
+                continue
+            assert " Tf" in str(field["/DA"])  # poppler rebuilds nothing from a fontless DA
+            assert set(field["/AP"]["/N"]) == {"/on", "/Off"}
+            x1, y1, x2, y2 = (float(v) for v in field["/Rect"])
+            rect = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+            state = "ticked" if field.get("/V") == "/on" else "unticked"
+            found.setdefault(state, (number, rect))
+    assert set(found) == {"ticked", "unticked"}
+    ink = {}
+    for state, (number, rect) in found.items():
+        done = subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "72",
+                "-f",
+                str(number),
+                "-l",
+                str(number),
+                str(path),
+                str(tmp_path / state),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "Missing 'Tf'" not in done.stderr
+        (png,) = tmp_path.glob(f"{state}*.png")
+        height = float(reader.pages[number - 1].mediabox.height)
+        ink[state] = _ink(png, rect, height)
+    assert ink["unticked"] == 0
+    assert ink["ticked"] > 10
+
+
 def test_printable_checklist_one_phase_per_page(packet: Path) -> None:
     path = packet / "checklists" / "checklist-default.pdf"
     phases = [

@@ -67,6 +67,94 @@ def _weasyprint_warnings(sink: Callable[[str], None]) -> Iterator[None]:
         logger.propagate = old_propagate
 
 
+def _lookup(pdf: Any, value: Any) -> Any:
+    """The object a pydyf reference (``b"12 0 R"``) points to, or the value itself."""
+    text = value.decode() if isinstance(value, bytes) else value
+    if isinstance(text, str) and text.endswith(" R"):
+        return pdf.objects[int(text.split()[0])]
+    return value
+
+
+def _appearance(pdf: Any, width: float, height: float, *, ticked: bool) -> bytes:
+    """A checkbox appearance: a tick drawn as a path for "on", nothing for "off" (the box
+    itself is printed on the page, so a field without appearances still shows where to tick)."""
+    import pydyf
+
+    stream = pydyf.Stream(
+        extra={
+            "Type": "/XObject",
+            "Subtype": "/Form",
+            "BBox": pydyf.Array((0, 0, width, height)),
+            "Resources": pydyf.Dictionary({}),
+        }
+    )
+    if ticked:
+        stream.push_state()
+        stream.set_color_rgb(0.1, 0.1, 0.1, stroke=True)
+        stream.set_line_width(max(1.0, min(width, height) / 7))
+        stream.set_line_cap(1)
+        stream.set_line_join(1)
+        stream.move_to(width * 0.2, height * 0.52)
+        stream.line_to(width * 0.42, height * 0.26)
+        stream.line_to(width * 0.8, height * 0.78)
+        stream.stroke()
+        stream.pop_state()
+    pdf.add_object(stream)
+    reference: bytes = stream.reference
+    return reference
+
+
+def finish_checkboxes(document: Any, pdf: Any) -> None:
+    """Give every checkbox field what viewers need to draw it themselves.
+
+    WeasyPrint writes a checkbox with an "on" appearance only, no default appearance (DA)
+    and ``NeedAppearances``, so poppler (Evince, Okular, pdftoppm) tries to rebuild the
+    appearance, fails on the DA without a font ("Missing 'Tf' operator") and shows ticked
+    boxes empty. Here each checkbox gets an "on" and an "off" appearance, a DA naming
+    ZapfDingbats (the font every viewer has for checkboxes, with ✔ as its caption), and
+    the form no longer asks viewers to regenerate what is already there.
+    """
+    import pydyf
+
+    acroform = _lookup(pdf, pdf.catalog.get("AcroForm"))
+    if not isinstance(acroform, dict):
+        return
+    zadb = pydyf.Dictionary(
+        {"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/ZapfDingbats", "Name": "/ZaDb"}
+    )
+    pdf.add_object(zadb)
+    resources = _lookup(pdf, acroform.get("DR"))
+    if isinstance(resources, dict):
+        fonts = _lookup(pdf, resources.get("Font"))
+        if not isinstance(fonts, dict):
+            fonts = pydyf.Dictionary({})
+            resources["Font"] = fonts
+        fonts["ZaDb"] = zadb.reference
+    handled = True
+    for obj in list(pdf.objects):
+        if not isinstance(obj, dict) or obj.get("Subtype") != "/Widget":
+            continue
+        if obj.get("FT") != "/Btn" or "Parent" in obj or "A" in obj:
+            handled = handled and obj.get("FT") == "/Btn"
+            continue
+        left, top, right, bottom = (float(x) for x in obj["Rect"])
+        width, height = abs(right - left), abs(top - bottom)
+        obj["AP"] = pydyf.Dictionary(
+            {
+                "N": pydyf.Dictionary(
+                    {
+                        "on": _appearance(pdf, width, height, ticked=True),
+                        "Off": _appearance(pdf, width, height, ticked=False),
+                    }
+                )
+            }
+        )
+        obj["DA"] = pydyf.String("/ZaDb 0 Tf 0.1 0.1 0.1 rg")
+        obj["MK"] = pydyf.Dictionary({"CA": pydyf.String("4")})
+    if handled:
+        acroform.pop("NeedAppearances", None)
+
+
 class PdfRenderer:
     """Renders standalone HTML (see :mod:`incident_kit.render.html`) to PDF bytes."""
 
@@ -91,6 +179,10 @@ class PdfRenderer:
         base = self.asset_dirs[0].resolve().as_uri() + "/" if self.asset_dirs else None
         with _weasyprint_warnings(self.warn):
             document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher)
-            data = document.write_pdf(pdf_forms=form or None, uncompressed_pdf=False)
+            data = document.write_pdf(
+                pdf_forms=form or None,
+                uncompressed_pdf=False,
+                finisher=finish_checkboxes if form else None,
+            )
         assert isinstance(data, bytes)
         return data
