@@ -15,8 +15,10 @@ from pathlib import Path
 import docx
 import pytest
 from conftest import FIXTURES, REPO, run
+from docx.shared import Twips
 from lxml import etree
 from markdown_it.token import Token
+from pypdf import PdfReader
 
 from incident_kit.render.docx import DocxMeta, DocxRenderer
 from incident_kit.render.markdown import parse, parser
@@ -174,7 +176,9 @@ def test_task_items_are_checkbox_content_controls(sample: docx.document.Document
     assert states == ["0", "1"]
     texts = [wtext(b.getparent()) for b in boxes]
     assert "☐" in texts[0] and "open task" in texts[0]
-    assert "☒" in texts[1] and "done task" in texts[1]
+    assert "☑" in texts[1] and "done task" in texts[1]  # reads as done, not as failed
+    checked_state = xp(boxes[1], "./w:sdtPr/w14:checkbox/w14:checkedState/@w14:val")
+    assert checked_state == ["2611"]
 
 
 def test_links_are_real_hyperlinks(sample: docx.document.Document) -> None:
@@ -274,7 +278,7 @@ def test_every_commonmark_example_renders(tmp_path: Path) -> None:
     for ex in examples:
         md = ex["markdown"]
         data = renderer.render(parse(md), DocxMeta(title=f"example {ex['example']}"))
-        got = re.sub(r"\s+", "", _text(data)).replace("☐", "[]").replace("☒", "[x]")
+        got = re.sub(r"\s+", "", _text(data)).replace("☐", "[]").replace("☑", "[x]")
         # A link Word cannot follow (relative, no scheme) keeps its target visibly: "(href)".
         for tok in parse(md):
             for child in tok.children or []:
@@ -301,6 +305,22 @@ def test_demo_documents_in_docx(tmp_path: Path) -> None:
     boxes = xp(doc.element.body, ".//w14:checked/@w14:val")
     assert boxes.count("1") >= 20 and "0" in boxes
     assert doc.tables[0].rows[1].cells[1].text == f"#{CHANNEL}"
+
+
+@pytest.mark.parametrize(("paper", "size"), [("A4", (11906, 16838)), ("Letter", (12240, 15840))])
+def test_page_size_follows_the_settings(
+    tmp_path: Path, outside: Path, paper: str, size: tuple[int, int]
+) -> None:
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).exit_code == 0
+    settings = ws / "incident-kit.yaml"
+    assert "paper: A4" in settings.read_text()
+    settings.write_text(settings.read_text().replace("paper: A4", f"paper: {paper}"))
+    out = tmp_path / "o"
+    result = run("--workspace", str(ws), "checklist", "--format", "docx", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    section = docx.Document(str(out / "checklists" / "checklist-default.docx")).sections[0]
+    assert (section.page_width, section.page_height) == tuple(Twips(x) for x in size)
 
 
 soffice = shutil.which("soffice") or shutil.which("libreoffice")
@@ -333,6 +353,12 @@ def test_demo_documents_open_in_libreoffice(tmp_path: Path) -> None:
         capture_output=True,
         timeout=600,
     )
+    checklist = PdfReader(str(pdfs / "checklist-default.pdf"))
+    phases = ["Declaration", "Respond:", "Mitigation", "Durable Resolution"]
+    assert len(checklist.pages) == len(phases)  # one phase per page
+    for page, phase in zip(checklist.pages, phases, strict=True):
+        assert phase in page.extract_text()
+        assert round(float(page.mediabox.width)) == 595  # A4, as this workspace says
     for path in docs:
         pdf = pdfs / f"{path.stem}.pdf"
         assert pdf.is_file(), f"{path.name} did not convert"
@@ -348,7 +374,7 @@ def test_demo_documents_open_in_libreoffice(tmp_path: Path) -> None:
         from incident_kit.render.text import to_text
 
         for line in to_text(source.read_text()).splitlines():
-            words = re.sub(r"\s+", " ", line.replace("☐", "").replace("☒", "")).strip()
+            words = re.sub(r"\s+", " ", line.replace("☐", "").replace("☑", "")).strip()
             if len(words) > 12 and "|" not in words:
                 words = re.sub(r" \((https?|mailto):[^)]*\)", "", words)
                 probe = words[:40].lstrip("-0123456789. >[]x").strip()

@@ -32,7 +32,7 @@ def mrkdwn_inline(children: list[Token] | None) -> str:
         elif t in ("softbreak", "hardbreak"):
             out.append("\n")
         elif t == "task_checkbox":
-            out.append("☒ " if tok.meta.get("checked") else "☐ ")
+            out.append("☑ " if tok.meta.get("checked") else "☐ ")
         elif t.endswith(("_open", "_close")) and t.rsplit("_", 1)[0] in _MARKS:
             out.append(_MARKS[t.rsplit("_", 1)[0]])
         elif t == "link_open":

@@ -33,6 +33,7 @@ from xml.sax.saxutils import escape
 import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
+from docx.shared import Twips
 from lxml import etree
 from markdown_it.token import Token
 
@@ -48,7 +49,11 @@ _LINKABLE = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
 
 INDENT = 360  # twips per list level
 BULLETS = ["•", "◦", "▪"]
-CHECKED, UNCHECKED = "☒", "☐"
+# ☑ reads as "done" everywhere; ☒ (Word's default) reads as "failed" to many people.
+CHECKED, UNCHECKED = "☑", "☐"
+CHECKBOX_FONT = "Segoe UI Symbol"
+# Page sizes and margins in twentieths of a point: (width, height, top/bottom, left/right).
+PAPER = {"a4": (11906, 16838, 1134, 907), "letter": (12240, 15840, 1134, 1080)}
 PLAIN = {"bold": False, "italic": False, "strike": False, "code": False, "link": False}
 
 
@@ -65,6 +70,7 @@ class DocxMeta:
     subject: str = ""
     author: str = ""
     created: datetime | None = None
+    paper: str = "A4"
 
 
 @dataclass
@@ -111,7 +117,8 @@ class DocxRenderer:
         self.warn = warn or (lambda message: None)
 
     def render(self, tokens: list[Token], meta: DocxMeta, *, name: str = "") -> bytes:
-        """A complete .docx for ``tokens``; ``name`` (the source file) appears in warnings."""
+        """A complete .docx for ``tokens``; ``name`` (the source file) appears in warnings;
+        the page size is ``meta.paper`` (A4 or Letter)."""
         with no_gc_pauses():
             return _Build(self, tokens, meta, name).build()
 
@@ -217,10 +224,11 @@ class _Build:
         return (
             '<w:sdt><w:sdtPr><w:alias w:val="Done"/>'
             f'<w14:checkbox><w14:checked w14:val="{1 if checked else 0}"/>'
-            '<w14:checkedState w14:val="2612" w14:font="MS Gothic"/>'
-            '<w14:uncheckedState w14:val="2610" w14:font="MS Gothic"/></w14:checkbox>'
-            "</w:sdtPr><w:sdtContent><w:r><w:rPr>"
-            '<w:rFonts w:ascii="MS Gothic" w:eastAsia="MS Gothic" w:hAnsi="MS Gothic" w:hint="eastAsia"/>'
+            f'<w14:checkedState w14:val="{ord(CHECKED):04X}" w14:font="{CHECKBOX_FONT}"/>'
+            f'<w14:uncheckedState w14:val="{ord(UNCHECKED):04X}" w14:font="{CHECKBOX_FONT}"/>'
+            "</w14:checkbox></w:sdtPr><w:sdtContent><w:r><w:rPr>"
+            f'<w:rFonts w:ascii="{CHECKBOX_FONT}" w:eastAsia="{CHECKBOX_FONT}" '
+            f'w:hAnsi="{CHECKBOX_FONT}" w:cs="{CHECKBOX_FONT}"/>'
             f"</w:rPr><w:t>{glyph}</w:t></w:r></w:sdtContent></w:sdt>"
             "<w:r><w:tab/></w:r>"
         )
@@ -508,8 +516,16 @@ class _Build:
             footer.append(el)
         section.footer.paragraphs[0].style = self.doc.styles["Footer"]
 
+    def page_setup(self) -> None:
+        width, height, vertical, horizontal = PAPER.get(self.meta.paper.lower(), PAPER["a4"])
+        section = self.doc.sections[0]
+        section.page_width, section.page_height = Twips(width), Twips(height)
+        section.top_margin = section.bottom_margin = Twips(vertical)
+        section.left_margin = section.right_margin = Twips(horizontal)
+
     def build(self) -> bytes:
         self.walk()
+        self.page_setup()
         body = self.doc.element.body
         sect = body.find(f"{{{W}}}sectPr")
         for child in list(body):

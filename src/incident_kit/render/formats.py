@@ -208,5 +208,11 @@ class Converter:
         if self._docx is None:
             reference = find_asset(self.template_dirs, "reference.docx")
             self._docx = DocxRenderer(reference, warn=self.warn)
-        meta = DocxMeta(title=doc.title, subject=doc.subject, author=doc.author, created=doc.date)
+        meta = DocxMeta(
+            title=doc.title,
+            subject=doc.subject,
+            author=doc.author,
+            created=doc.date,
+            paper=self.paper,
+        )
         return self._docx.render(self.tokens(doc), meta, name=doc.filename)
