@@ -7,7 +7,6 @@ import re
 import textwrap
 from pathlib import Path
 
-import pytest
 from conftest import DEFAULT_PLAYBOOK, FIXTURES, REPO, run
 
 from incident_kit.playbook.load import load_playbook
