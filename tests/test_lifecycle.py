@@ -205,7 +205,11 @@ def test_the_whole_process_through_the_cli(ws: Path, tmp_path: Path) -> None:
     code, out, _ = inc(ws, "list")
     assert out == "no open incidents\n"
     code, out, _ = inc(ws, "list", "--all")
-    assert out.startswith(f"{CHANNEL}  SEV1  resolved")
+    # A table: a header, aligned columns, the declared time in the workspace's zone.
+    assert out.splitlines() == [
+        "ID" + " " * (len(CHANNEL) - 2) + "  SEVERITY  STAGE     DECLARED              TITLE",
+        f"{CHANNEL}  SEV1      resolved  2022-09-05 09:20 EDT  Logging in is broken for all users",
+    ]
 
 
 def test_status_reports_the_overdue_stakeholder_update(ws: Path) -> None:
@@ -379,11 +383,6 @@ REFUSALS = [
     ),
     (
         "open",
-        ["check", "declaration.create-channel"],
-        "incident: 'declaration.create-channel' is already ticked; use --undo to untick it",
-    ),
-    (
-        "open",
         ["check", "declaration.creat-channel"],
         "incident: no checklist item 'declaration.creat-channel'; did you mean 'declaration.create-channel'?",
     ),
@@ -434,7 +433,6 @@ REFUSALS = [
         ["note", CHANNEL, "late"],
         f"incident: cannot add a note: {CHANNEL} is resolved; reopen it first with `incident reopen {CHANNEL}`",
     ),
-    ("resolved", ["resolve", CHANNEL], f"incident: {CHANNEL} is already resolved; nothing to do"),
 ]
 
 
@@ -455,6 +453,38 @@ def test_every_refusal_is_one_line_and_changes_nothing(
     assert code == 2
     assert out == ""
     assert err == line + "\n"
+    assert events(ws) == before
+
+
+ALREADY = [
+    (
+        "open",
+        ["check", "declaration.create-channel"],
+        "already ticked declaration.create-channel (--undo unticks it)",
+    ),
+    (
+        "open",
+        ["check", "--undo", "declaration.video-bridge"],
+        "already unticked declaration.video-bridge",
+    ),
+    ("mitigated", ["ticket", "done", "1"], "ticket 1 is already done"),
+    ("resolved", ["resolve", CHANNEL], f"{CHANNEL} is already resolved"),
+]
+
+
+@pytest.mark.parametrize(("setup", "command", "line"), ALREADY)
+def test_repeating_a_done_action_succeeds_and_records_nothing(
+    ws: Path, setup: str, command: list[str], line: str
+) -> None:
+    assert declare(ws)[0] == 0
+    if setup in ("mitigated", "resolved"):
+        assert inc(ws, "mitigate", "--how", "A hotfix.", at="2022-09-05T11:05")[0] == 0
+        assert inc(ws, "ticket", "add", "Write the test", at="2022-09-05T11:10")[0] == 0
+        assert inc(ws, "ticket", "done", "1", at="2022-09-05T12:00")[0] == 0
+    if setup == "resolved":
+        assert inc(ws, "resolve", at="2022-09-05T12:05")[0] == 0
+    before = events(ws)
+    assert inc(ws, *command, at="2022-09-05T12:30") == (0, line + "\n", "")
     assert events(ws) == before
 
 

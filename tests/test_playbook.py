@@ -31,7 +31,7 @@ def test_validate_without_arguments_checks_the_default(outside: Path) -> None:
 
 
 def test_json_schema_describes_the_format(outside: Path) -> None:
-    result = run("validate", "--json")
+    result = run("validate", "--schema")
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert schema["title"] == "Playbook"

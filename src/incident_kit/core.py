@@ -71,9 +71,11 @@ def export(
     out: Path,
     converter: Converter,
     extra_files: list[tuple[str, bytes]] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """Write each ``(folder, document)`` in ``formats`` under ``out``, none before all are
-    rendered; a fillable document (the checklist) also gets ``<name>-form.pdf``."""
+    rendered; a fillable document (the checklist) also gets ``<name>-form.pdf``.
+    ``progress`` hears one line per file made (``[3/24] incident-document.docx``)."""
     from incident_kit.output import write_files
     from incident_kit.render.formats import Job
 
@@ -83,8 +85,18 @@ def export(
             jobs.append((folder, Job(doc, fmt)))
             if fmt == "pdf" and doc.fillable:
                 jobs.append((folder, Job(doc, fmt, form=True)))
+    made = 0
+
+    def done(i: int) -> None:
+        nonlocal made
+        made += 1
+        if progress:
+            job = jobs[i][1]
+            stem = job.doc.filename.removesuffix(".md") + ("-form" if job.form else "")
+            progress(f"[{made}/{len(jobs)}] {stem}.{job.fmt}")
+
     try:
-        data = converter.convert_all([job for _, job in jobs])
+        data = converter.convert_all([job for _, job in jobs], done)
     finally:
         converter.close()
     files = []
@@ -122,13 +134,18 @@ def render_incident(
     formats: list[str],
     out: Path,
     warn: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """Render an incident's documents (all of them when ``documents`` is empty)."""
     from incident_kit.messages import message_files
 
     conv = converter(renderer.workspace, warn, formats)
     names = documents or list(renderer.playbook.documents)
-    rendered = [(incident.channel, renderer.render_document(n, incident)) for n in names]
+    rendered = []
+    for n in names:
+        rendered.append((incident.channel, renderer.render_document(n, incident)))
+        if progress:
+            progress(f"wrote the Markdown of {n}")
     # The whole packet also carries every message in its channel's form.
     extra = [] if documents else message_files(renderer, incident)
     return export(
@@ -137,6 +154,7 @@ def render_incident(
         out=out,
         converter=conv,
         extra_files=[(f"{incident.channel}/{rel}", data) for rel, data in extra],
+        progress=progress,
     )
 
 
@@ -166,11 +184,12 @@ def render_checklist(
     formats: list[str],
     out: Path,
     warn: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """A printable checklist: blank for the playbook, or filled for an incident."""
     conv = converter(renderer.workspace, warn, formats)
     doc = checklist_document(renderer=renderer, incident=incident, phase=phase, severity=severity)
-    return export(documents=[doc], formats=formats, out=out, converter=conv)
+    return export(documents=[doc], formats=formats, out=out, converter=conv, progress=progress)
 
 
 def demo(
@@ -179,9 +198,12 @@ def demo(
     formats: list[str],
     out: Path,
     warn: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """Play the example incident through the live commands and render its whole packet."""
     from incident_kit.demo import run_demo
 
-    outputs: list[Output] = run_demo(bundled=workspace.bundled, formats=formats, out=out, warn=warn)
+    outputs: list[Output] = run_demo(
+        bundled=workspace.bundled, formats=formats, out=out, warn=warn, progress=progress
+    )
     return outputs

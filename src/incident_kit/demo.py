@@ -155,7 +155,12 @@ def play(example_path: Path, folder: Path) -> tuple[Workspace, Incident]:
 
 
 def run_demo(
-    *, bundled: Path, formats: list[str], out: Path, warn: Callable[[str], None] | None = None
+    *,
+    bundled: Path,
+    formats: list[str],
+    out: Path,
+    warn: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Any]:
     """Play the example in a throwaway workspace and render its packet under ``out``."""
     from incident_kit import core
@@ -166,11 +171,14 @@ def run_demo(
         conv = core.converter(Workspace(root=None), warn, formats)
         try:
             workspace, incident = play(bundled / "examples" / "login-outage.yaml", folder)
+            if progress:
+                progress(f"played the example incident ({len(incident.timeline)} timeline entries)")
             r = Live(workspace).renderer(incident.playbook)
-            documents = [
-                (incident.channel, r.render_document(name, incident))
-                for name in r.playbook.documents
-            ]
+            documents = []
+            for name in r.playbook.documents:
+                documents.append((incident.channel, r.render_document(name, incident)))
+                if progress:
+                    progress(f"wrote the Markdown of {name}")
             documents.append(
                 core.checklist_document(renderer=r, incident=None, phase=None, severity=None)
             )
@@ -180,7 +188,12 @@ def run_demo(
                 (f"{incident.channel}/{rel}", data) for rel, data in message_files(r, incident)
             ]
             return core.export(
-                documents=documents, formats=formats, out=out, converter=conv, extra_files=extra
+                documents=documents,
+                formats=formats,
+                out=out,
+                converter=conv,
+                extra_files=extra,
+                progress=progress,
             )
         finally:
             conv.close()

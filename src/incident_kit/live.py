@@ -72,7 +72,13 @@ class Live:
         if given:
             if not tx.exists(given):
                 matches = [i for i in tx.incident_ids() if i.startswith(given)]
-                if len(matches) != 1:
+                if len(matches) > 1:
+                    shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
+                    raise UserError(
+                        f"'{given}' starts {len(matches)} incidents: {shown}",
+                        hint="give more of the id",
+                    )
+                if not matches:
                     raise UserError(
                         f"no incident '{given}'", hint="`incident list --all` shows them"
                     )
@@ -291,11 +297,11 @@ class Live:
                 item = short[0]
             if undo:
                 if item not in inc.checked:
-                    raise RefusedError(f"'{item}' is not ticked", hint="nothing to undo")
+                    return Outcome(inc, lines=[f"already unticked {item}"])
                 inc = self._append(tx, inc, "uncheck", {"item": item}, None)
                 return Outcome(inc, lines=[f"unticked {item}"])
             if item in inc.checked:
-                raise RefusedError(f"'{item}' is already ticked", hint="use --undo to untick it")
+                return Outcome(inc, lines=[f"already ticked {item} (--undo unticks it)"])
             assert inc.id
             tx.append(inc.id, "check", self.now, compact({"item": item, "by": by}))
             inc = fold(tx.events(inc.id))
@@ -562,7 +568,7 @@ class Live:
                 have = ", ".join(str(t.number) for t in inc.tickets) or "none"
                 raise UserError(f"no ticket {number} in {inc.id}", hint=f"tickets: {have}")
             if ticket.done_at:
-                raise RefusedError(f"ticket {number} is already done", hint="nothing to do")
+                return Outcome(inc, lines=[f"ticket {number} is already done"])
             inc = self._append(tx, inc, "ticket_done", {"number": number, "by": by}, by)
         left = len(inc.open_tickets)
         return Outcome(inc, lines=[f"ticket {number} done; {left} open"])
@@ -572,7 +578,7 @@ class Live:
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             if inc.stage == "resolved":
-                raise RefusedError(f"{inc.id} is already resolved", hint="nothing to do")
+                return Outcome(inc, lines=[f"{inc.id} is already resolved"])
             lifecycle.require_mitigated(inc, "resolve")
             reasons = lifecycle.resolve_blockers(inc, self.renderer(inc.playbook).playbook)
             if reasons:

@@ -4,15 +4,21 @@ Each command parses options, calls one core function, prints its result, and tur
 :class:`~incident_kit.errors.IncidentKitError` into one line per problem and an exit code
 (2 for bad input, 1 for other failures). The core is imported inside each command so that
 ``incident --help`` stays fast.
+
+Every command gets ``--json``, ``--quiet`` and ``--workspace`` from :class:`IncidentGroup`
+(so a command added anywhere follows the same conventions); under ``--json`` an error is one
+JSON object on stdout: ``{"error": first line, "lines": [...], "exit": code}``.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -20,16 +26,106 @@ from incident_kit import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# `incident --help` lists the commands in the order an incident needs them.
+ORDER = [
+    "init",
+    "declare",
+    "note",
+    "milestone",
+    "check",
+    "severity",
+    "role",
+    "team",
+    "bridge",
+    "doc",
+    "summary",
+    "title",
+    "update",
+    "customer",
+    "mitigate",
+    "audit",
+    "retro",
+    "ticket",
+    "resolve",
+    "reopen",
+    "status",
+    "list",
+    "render",
+    "checklist",
+    "export",
+    "import",
+    "demo",
+    "validate",
+    "doctor",
+    "completion",
+]
 
-def fail(exc: Exception) -> None:
+TOP_EPILOG = """\b
+Environment:
+  INCIDENT_WORKSPACE  the workspace folder (like --workspace; default: found by
+                      walking up from the current folder)
+  INCIDENT_NOW        the time of every action (like --at), for replays and tests
+  EDITOR, VISUAL      the editor `incident update` opens for the draft
+
+\b
+Examples:
+  incident init
+  incident declare --functionality "logging in" --state broken \\
+      --audience "all users" --severity SEV1 --manager "Priya Shah"
+  incident note Rolled back the deploy
+  incident status
+  incident render
+
+Every command: `incident COMMAND --help`. Shell completion: `incident completion --help`.
+"""
+
+
+class State:
+    """What the common options give every command."""
+
+    def __init__(self) -> None:
+        self.workspace_path: Path | None = None
+        self.json = False
+        self.quiet = False
+
+    def workspace(self) -> Any:
+        from incident_kit.workspace import open_workspace
+
+        return open_workspace(self.workspace_path)
+
+
+def state_of(ctx: click.Context | None = None) -> State:
+    """The command line's :class:`State` (created on first use, also during completion)."""
+    ctx = ctx or click.get_current_context()
+    return ctx.find_root().ensure_object(State)
+
+
+def emit_error(lines: Sequence[str], exit_code: int, *, as_json: bool | None = None) -> NoReturn:
+    """Print an error (one JSON object on stdout under ``--json``) and exit with its code."""
+    if as_json is None:
+        ctx = click.get_current_context(silent=True)
+        as_json = state_of(ctx).json if ctx else False
+    if as_json:
+        shown = [line.removeprefix("incident: ") for line in lines]
+        click.echo(
+            json.dumps(
+                {"error": shown[0] if shown else "", "lines": shown, "exit": exit_code},
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for line in lines:
+            click.echo(line, err=True)
+    sys.exit(exit_code)
+
+
+def fail(exc: Exception) -> NoReturn:
     """Print an incident-kit error and exit with its code."""
     from incident_kit.errors import IncidentKitError, ProblemsError
 
     assert isinstance(exc, IncidentKitError)
-    for line in exc.lines():
-        prefix = "" if isinstance(exc, ProblemsError) else "incident: "
-        click.echo(f"{prefix}{line}", err=True)
-    sys.exit(exc.exit_code)
+    prefix = "" if isinstance(exc, ProblemsError) else "incident: "
+    emit_error([f"{prefix}{line}" for line in exc.lines()], exc.exit_code)
 
 
 def handles_errors(func: F) -> F:
@@ -47,30 +143,155 @@ def handles_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class State:
-    """What the group's options give every command."""
-
-    def __init__(self, workspace: Path | None) -> None:
-        self.workspace_path = workspace
-
-    def workspace(self) -> Any:
-        from incident_kit.workspace import open_workspace
-
-        return open_workspace(self.workspace_path)
+def _set_workspace(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        state_of(ctx).workspace_path = value
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        state_of(ctx).json = True
+    return value
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        state_of(ctx).quiet = True
+
+
+def _workspace_option(envvar: str | None = None) -> click.Option:
+    return click.Option(
+        ["--workspace"],
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar=envvar,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_workspace,
+        metavar="DIR",
+        help="The workspace folder (default: found by walking up from here; INCIDENT_WORKSPACE).",
+    )
+
+
+def _add_common_options(cmd: click.Command) -> None:
+    """``--json``, ``--quiet`` and ``--workspace`` on a command (and its subcommands)."""
+    names = {p.name for p in cmd.params}
+    if "as_json" in names:
+        # A command that declares its own --json still tells the error boundary about it.
+        param = next(p for p in cmd.params if p.name == "as_json")
+        own = param.callback
+
+        def both(ctx: click.Context, p: click.Parameter, value: Any) -> Any:
+            _set_json(ctx, p, bool(value))
+            return own(ctx, p, value) if own else value
+
+        param.callback = both
+        param.is_eager = True
+    else:
+        cmd.params.append(
+            click.Option(
+                ["--json"],
+                is_flag=True,
+                expose_value=False,
+                is_eager=True,
+                callback=_set_json,
+                help='Machine-readable output (errors too: {"error": …, "exit": N}).',
+            )
+        )
+    if "quiet" not in names:
+        cmd.params.append(
+            click.Option(
+                ["-q", "--quiet"],
+                is_flag=True,
+                expose_value=False,
+                callback=_set_quiet,
+                help="No progress on stderr (for scripts).",
+            )
+        )
+    if "workspace" not in names:
+        cmd.params.append(_workspace_option())
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _add_common_options(sub)
+
+
+def _wants_json(args: Sequence[str]) -> bool:
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+class IncidentGroup(click.Group):
+    """The ``incident`` group: process order, common options, JSON errors."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        rank = {name: i for i, name in enumerate(ORDER)}
+        return sorted(self.commands, key=lambda n: (rank.get(n, len(ORDER)), n))
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _add_common_options(cmd)
+        super().add_command(cmd, name)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            if _wants_json(argv):
+                emit_error([exc.format_message()], exc.exit_code, as_json=True)
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            emit_error(["incident: aborted"], 1, as_json=_wants_json(argv))
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # `incident list | head`: the reader left
+                sys.stdout = None
+                sys.exit(1)
+            raise
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(
+    cls=IncidentGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=TOP_EPILOG,
+)
 @click.version_option(__version__, prog_name="incident-kit")
 @click.option(
     "--workspace",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="INCIDENT_WORKSPACE",
-    help="Workspace folder (default: found by walking up from here).",
+    expose_value=False,
+    is_eager=True,
+    callback=_set_workspace,
+    metavar="DIR",
+    help="The workspace folder (default: found by walking up from here).",
 )
-@click.pass_context
-def cli(ctx: click.Context, workspace: Path | None) -> None:
-    """incident-kit: your incident process as checklists, messages and documents."""
-    ctx.obj = State(workspace)
+@click.option(
+    "--json", is_flag=True, expose_value=False, callback=_set_json, help="Machine-readable output."
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="No progress."
+)
+def cli() -> None:
+    """incident-kit: your incident process as checklists, messages and documents.
+
+    Declare an incident, record what happens, and get what the process asks for next:
+    the checklist, what is due, and every message and document, ready to send. The incident
+    id can be left out while exactly one incident is open (or given with -i/--incident).
+    """
+    state_of()
 
 
 def main() -> None:

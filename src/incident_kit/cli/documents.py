@@ -10,6 +10,13 @@ from typing import Any, TypeVar
 import click
 
 from incident_kit.cli import State, handles_errors
+from incident_kit.cli.options import (
+    complete_document,
+    complete_incident,
+    complete_phase,
+    complete_severity,
+    progress,
+)
 from incident_kit.render.formats import DEFAULT_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -18,7 +25,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def output_options(func: F) -> F:
     """``--format`` and ``--out``, on every command that writes documents."""
     func = click.option(
-        "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        metavar="DIR",
+        help="Output folder (default: the workspace's output/).",
     )(func)
     return click.option(
         "--format",
@@ -46,7 +56,24 @@ def _warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
-def _print_outputs(outputs: list[Any], out: Path) -> None:
+def _print_outputs(outputs: list[Any], out: Path, state: State) -> None:
+    if state.json:
+        import json
+
+        click.echo(
+            json.dumps(
+                {
+                    "out": str(out),
+                    "outputs": [
+                        {"document": o.document, "format": o.format, "path": str(o.path)}
+                        for o in outputs
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
     for o in outputs:
         try:
             shown = os.path.relpath(o.path)
@@ -56,24 +83,55 @@ def _print_outputs(outputs: list[Any], out: Path) -> None:
 
 
 @click.command()
-@click.argument("source", required=False, metavar="[ID|FILE]")
-@click.option("--doc", "docs", multiple=True, help="Document to render (repeatable; default: all).")
+@click.argument("source", required=False, metavar="[ID|FILE]", shell_complete=complete_incident)
+@click.option(
+    "-i",
+    "--incident",
+    "incident_id",
+    metavar="ID",
+    shell_complete=complete_incident,
+    help="The incident (default: the one open incident).",
+)
+@click.option(
+    "--doc",
+    "docs",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=complete_document,
+    help="Document to render (repeatable; default: all).",
+)
 @output_options
 @click.pass_obj
 @handles_errors
 def render(
-    state: State, source: str | None, docs: tuple[str, ...], fmt: str, out: Path | None
+    state: State,
+    source: str | None,
+    incident_id: str | None,
+    docs: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
 ) -> None:
-    """Render an incident's documents under OUT/<incident id>/.
+    """Render an incident's documents.
 
-    The incident is an incident file (YAML), or an incident of the record store by id (the
-    open one when there is exactly one).
+    The incident manager document, messages, emails, retrospective packet and checklist,
+    under OUT/<incident id>/; progress on a terminal.
+
+    The incident is an incident of the record store by id (the open one when there is
+    exactly one), or an incident file (YAML).
+
+    \b
+    Examples:
+      incident render
+      incident render --doc incident-document --format pdf
+      incident render examples/login-outage.yaml --out /tmp/packet
     """
     from incident_kit import core
 
     ws = state.workspace()
     formats = core.parse_formats(fmt)
-    incident, r = _incident(ws, source)
+    if incident_id and source:
+        raise click.UsageError(f"two incidents given: '{source}' and -i '{incident_id}'")
+    incident, r = _incident(ws, incident_id or source)
     target = out or ws.output_dir
     outputs = core.render_incident(
         renderer=r,
@@ -82,14 +140,19 @@ def render(
         formats=formats,
         out=target,
         warn=_warn,
+        progress=progress(),
     )
-    _print_outputs(outputs, target)
+    _print_outputs(outputs, target, state)
 
 
 @click.command()
 @click.option("--playbook", "playbook", help="Playbook name or file (default: the workspace's).")
-@click.option("--phase", help="Only this phase (its id).")
-@click.option("--severity", help="Only the items that apply to this severity.")
+@click.option("--phase", shell_complete=complete_phase, help="Only this phase (its id).")
+@click.option(
+    "--severity",
+    shell_complete=complete_severity,
+    help="Only the items that apply to this severity.",
+)
 @click.option(
     "--incident",
     "source",
@@ -108,9 +171,17 @@ def checklist(
     fmt: str,
     out: Path | None,
 ) -> None:
-    """Write a printable checklist: blank for a playbook, or filled for an incident.
+    """Write a printable checklist.
+
+    Blank for a playbook (to print before anything happens), or filled from an
+    incident's record.
 
     Each phase starts a page; a fillable PDF form comes beside the PDF.
+
+    \b
+    Examples:
+      incident checklist --severity SEV1
+      incident checklist --incident inc-05-09-22 --format pdf
     """
     from incident_kit import core
 
@@ -130,8 +201,9 @@ def checklist(
         formats=formats,
         out=target,
         warn=_warn,
+        progress=progress(),
     )
-    _print_outputs(outputs, target)
+    _print_outputs(outputs, target, state)
 
 
 @click.command()
@@ -139,15 +211,28 @@ def checklist(
 @click.pass_obj
 @handles_errors
 def demo(state: State, fmt: str, out: Path | None) -> None:
-    """Render the whole packet of the example incident (logging in broken for all users)."""
+    """Play the example incident and render its packet.
+
+    Logging in broken for all users, played through the live commands in a throwaway
+    workspace: see what the toolkit makes before your first incident.
+
+    \b
+    Examples:
+      incident demo
+      incident demo --format md,pdf --out /tmp/demo
+    """
     from incident_kit import core
 
     ws = state.workspace()
     formats = core.parse_formats(fmt)
     target = out or Path.cwd() / "output"
-    outputs = core.demo(workspace=ws, formats=formats, out=target, warn=_warn)
-    click.echo(f"Rendered the example incident into {target}:")
-    _print_outputs(outputs, target)
+    show = progress()
+    if show:
+        show("playing the example incident…")
+    outputs = core.demo(workspace=ws, formats=formats, out=target, warn=_warn, progress=show)
+    if not state.json:
+        click.echo(f"Rendered the example incident into {target}:")
+    _print_outputs(outputs, target, state)
 
 
 def register(group: click.Group) -> None:

@@ -1,5 +1,10 @@
-"""The live commands: declare, note, milestone, check, update, customer, mitigate, audit,
-retro, ticket, resolve, reopen, status, list, export, import, init."""
+"""The live commands, in the order of the process: init, declare, note, milestone, check,
+update, customer, mitigate, audit, retro, ticket, resolve, reopen, status, list, export,
+import.
+
+The incident is named with ``-i/--incident ID`` (default: the one open incident); words
+after a command are its text, never an id, and ``-`` reads the text from stdin.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,24 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
-from incident_kit.cli import State, handles_errors
+from incident_kit.cli import State, handles_errors, state_of
+from incident_kit.cli.options import (
+    CUSTOMER_KINDS,
+    PlaybookHelp,
+    complete_audit_check,
+    complete_customer_kind,
+    complete_incident,
+    complete_item,
+    complete_severity,
+    incident_option,
+    progress,
+    read_option_text,
+    read_text,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,20 +57,39 @@ def _live(state: State, at: str | None) -> Any:
     return Live(state.workspace(), at=at)
 
 
-def _split(args: tuple[str, ...], names: str) -> tuple[str | None, str]:
-    """``[ID] VALUE`` → (id or None, value)."""
-    if len(args) == 1:
-        return None, args[0]
-    if len(args) == 2:
-        return args[0], args[1]
-    raise click.UsageError(f"expected [ID] {names}, got {len(args)} arguments")
+def _id_and_text(
+    state: State, incident_id: str | None, words: tuple[str, ...], what: str
+) -> tuple[str | None, str]:
+    """The incident and the typed text. Without ``-i``, a first word that is exactly the id
+    of an incident in the store is taken as the id (`note ID TEXT` as before); no other
+    word is ever taken for an id."""
+    if incident_id is None and words and words[0] != "-" and _is_incident(state, words[0]):
+        if len(words) == 1:
+            raise click.UsageError(
+                f"'{words[0]}' is an incident id and there is no {what.upper()}: "
+                f"incident {click.get_current_context().info_name} -i {words[0]} {what.upper()}"
+            )
+        incident_id, words = words[0], words[1:]
+    return incident_id, read_text(words, what)
 
 
-def _show(outcome: Any, as_json: bool, *, pages: bool | None = None) -> None:
+def _is_incident(state: State, word: str) -> bool:
+    from incident_kit.record.store import Store
+
+    ws = state.workspace()
+    if ws.root is None or not ws.store_path.exists():
+        return False
+    with Store(ws.store_path).transaction(write=False) as tx:
+        return bool(tx.exists(word))
+
+
+def _show(outcome: Any, as_json: bool | None = None, *, pages: bool | None = None) -> None:
     from incident_kit.record.file import dump_incident
     from incident_kit.render.chat import to_mrkdwn
     from incident_kit.render.text import to_text
 
+    if as_json is None:
+        as_json = state_of().json
     for warning in outcome.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -102,12 +139,34 @@ def _show(outcome: Any, as_json: bool, *, pages: bool | None = None) -> None:
         click.echo(text.rstrip("\n"))
 
 
-@click.command()
-@click.option("--functionality", required=True, help="What is broken, e.g. 'logging in'.")
-@click.option("--state", "state_", required=True, help="How it is broken, e.g. 'broken'.")
-@click.option("--audience", required=True, help="Who is affected, e.g. 'all users'.")
-@click.option("--severity", required=True, help="Severity from the playbook, e.g. SEV1.")
-@click.option("--summary", help="Impact summary, for the pinned message.")
+def _severities(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    return [
+        (
+            "Severities",
+            [
+                (k, f"{s.label}: {s.description}" + (" Pages the owning team." if s.pages else ""))
+                for k, s in playbook.severities.items()
+            ],
+        )
+    ]
+
+
+DECLARE_REQUIRED = {
+    "functionality": "--functionality",
+    "state_": "--state",
+    "audience": "--audience",
+    "severity": "--severity",
+}
+
+
+@click.command(cls=PlaybookHelp, playbook_help=_severities)
+@click.option("--functionality", help="What is broken, as people say it: 'logging in'.")
+@click.option("--state", "state_", help="How it is broken: 'broken', 'slow', 'degraded'.")
+@click.option("--audience", help="Who is affected: 'all users', 'EU customers'.")
+@click.option(
+    "--severity", shell_complete=complete_severity, help="Severity from the playbook (below)."
+)
+@click.option("--summary", help="Impact summary, for the pinned message (or - for stdin).")
 @click.option("--team", help="Owning team (default: looked up in the ownership database).")
 @click.option("--manager", help="The incident manager (you).")
 @click.option("--bridge", metavar="URL", help="The video bridge.")
@@ -120,10 +179,10 @@ def _show(outcome: Any, as_json: bool, *, pages: bool | None = None) -> None:
 @handles_errors
 def declare(
     state: State,
-    functionality: str,
-    state_: str,
-    audience: str,
-    severity: str,
+    functionality: str | None,
+    state_: str | None,
+    audience: str | None,
+    severity: str | None,
     summary: str | None,
     team: str | None,
     manager: str | None,
@@ -135,13 +194,34 @@ def declare(
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Declare an incident and print the declaration messages, ready to paste."""
+    """Declare an incident and print its first messages.
+
+    Step 1 of the process: creates the record, names the channel, and prints the
+    declaration messages (pinned summary, team page, #new-incidents notice, bridge post),
+    ready to paste. Refused when an open incident already matches: join its channel.
+    Every missing option is reported at once.
+
+    \b
+    Examples:
+      incident declare --functionality "logging in" --state broken --audience "all users" \\
+          --severity SEV1 --summary "Customers can't log in" --manager "Priya Shah"
+      incident declare --functionality checkout --state slow --audience "EU customers" \\
+          --severity SEV3 --json
+    """
+    given = {"functionality": functionality, "state_": state_, "audience": audience}
+    given["severity"] = severity
+    missing = [flag for key, flag in DECLARE_REQUIRED.items() if not given[key]]
+    if missing:
+        raise click.UsageError(
+            f"missing {', '.join(missing)} (what is broken, how, for whom, how badly)"
+        )
+    assert functionality and state_ and audience and severity
     outcome = _live(state, at).declare(
         functionality=functionality,
         state=state_,
         audience=audience,
         severity=severity,
-        summary=summary,
+        summary=read_option_text(summary),
         team=team,
         manager=manager,
         bridge=bridge,
@@ -154,7 +234,8 @@ def declare(
 
 
 @click.command()
-@click.argument("args", nargs=-1, required=True)
+@click.argument("text", nargs=-1, metavar="TEXT...")
+@incident_option
 @click.option("--link", "links", multiple=True, metavar="URL", help="Evidence (repeatable).")
 @by_option
 @clock_options
@@ -162,33 +243,69 @@ def declare(
 @handles_errors
 def note(
     state: State,
-    args: tuple[str, ...],
+    text: tuple[str, ...],
+    incident_id: str | None,
     links: tuple[str, ...],
     by: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Add a note: incident note [ID] TEXT."""
-    iid, text = _split(args, "TEXT")
-    _show(_live(state, at).note(incident_id=iid, text=text, by=by, links=list(links)), as_json)
+    """Add a note to the incident's timeline.
+
+    What someone found or did, for the incident manager document. TEXT is every word after the command (quotes not needed); `-` reads it from stdin.
+
+    \b
+    Examples:
+      incident note Rolled back the deploy
+      incident note "Emily found a metric for failing requests" --by Emily --link https://dash/1
+      pbpaste | incident note - -i inc-05-09-22
+    """
+    iid, body = _id_and_text(state, incident_id, text, "text")
+    _show(_live(state, at).note(incident_id=iid, text=body, by=by, links=list(links)), as_json)
 
 
 @click.command()
-@click.argument("args", nargs=-1, required=True)
+@click.argument("text", nargs=-1, metavar="TEXT...")
+@incident_option
 @by_option
 @clock_options
 @click.pass_obj
 @handles_errors
 def milestone(
-    state: State, args: tuple[str, ...], by: str | None, at: str | None, as_json: bool
+    state: State,
+    text: tuple[str, ...],
+    incident_id: str | None,
+    by: str | None,
+    at: str | None,
+    as_json: bool,
 ) -> None:
-    """Record a milestone: incident milestone [ID] TEXT."""
-    iid, text = _split(args, "TEXT")
-    _show(_live(state, at).milestone(incident_id=iid, text=text, by=by), as_json)
+    """Record a milestone on the timeline.
+
+    Cause identified, fix deployed…: the retrospective's timeline is built from them. TEXT is every word after the command; `-` reads it from stdin.
+
+    \b
+    Examples:
+      incident milestone Possibly identified: bad deploy causing logging in issues
+      incident milestone -i inc-05-09-22 "Fix deployed"
+    """
+    iid, body = _id_and_text(state, incident_id, text, "text")
+    _show(_live(state, at).milestone(incident_id=iid, text=body, by=by), as_json)
 
 
-@click.command()
-@click.argument("args", nargs=-1, required=True)
+def _items(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    from incident_kit.render.text import to_text
+
+    rows = []
+    for phase in playbook.phases:
+        for item in phase.items:
+            text = to_text(item.text).strip().replace("\n", " ")
+            rows.append((f"{phase.id}.{item.id}", text[:70] + ("…" if len(text) > 70 else "")))
+    return [("Items", rows)]
+
+
+@click.command(cls=PlaybookHelp, playbook_help=_items)
+@click.argument("item", metavar="ITEM", shell_complete=complete_item)
+@incident_option
 @click.option("--undo", is_flag=True, help="Untick the item.")
 @by_option
 @clock_options
@@ -196,68 +313,169 @@ def milestone(
 @handles_errors
 def check(
     state: State,
-    args: tuple[str, ...],
+    item: str,
+    incident_id: str | None,
     undo: bool,
     by: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Tick a checklist item: incident check [ID] ITEM (e.g. declaration.video-bridge)."""
-    iid, item = _split(args, "ITEM")
-    _show(_live(state, at).check(incident_id=iid, item=item, undo=undo, by=by), as_json)
+    """Tick a checklist item when it is done.
+
+    `incident status` shows the next ones. ITEM is the item's id, `phase.item`, or the item alone when that is unique. Ticking an
+    item that is already ticked says so and succeeds.
+
+    \b
+    Examples:
+      incident check declaration.video-bridge
+      incident check pin-summary --by "Priya Shah"
+    """
+    _show(_live(state, at).check(incident_id=incident_id, item=item, undo=undo, by=by), as_json)
+
+
+def _positional_id(incident_id: str | None, positional: str | None) -> str | None:
+    if incident_id and positional and incident_id != positional:
+        raise click.UsageError(f"two incidents given: '{positional}' and -i '{incident_id}'")
+    return incident_id or positional
+
+
+def _editor_available() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _edit_update(state: State, at: str | None, incident_id: str | None) -> str:
+    """The stakeholder update, written in $EDITOR from a draft; refused without a terminal."""
+    if not _editor_available():
+        raise click.UsageError(
+            "no --message: give the update with --message TEXT (or --message - to read it "
+            "from stdin); the editor opens only on a terminal"
+        )
+    incident = _live(state, at).get(incident_id=incident_id)
+    draft = (incident.summary or incident.title or "").strip()
+    marker = "# Lines starting with # are dropped. An empty message sends nothing."
+    edited = click.edit(f"{draft}\n\n{marker}\n# Stakeholder update for {incident.id}\n")
+    text = "\n".join(
+        line for line in (edited or "").splitlines() if not line.startswith("#")
+    ).strip()
+    if not text:
+        raise click.UsageError("the update is empty: nothing was sent")
+    return text
 
 
 @click.command()
-@click.argument("incident_id", required=False, metavar="[ID]")
-@click.option("--message", help="Where things stand, in plain English.")
+@click.argument("positional_id", required=False, metavar="[ID]", shell_complete=complete_incident)
+@incident_option
+@click.option(
+    "-m",
+    "--message",
+    metavar="TEXT",
+    help="Where things stand, in plain English (- reads stdin; none: opens $EDITOR).",
+)
 @by_option
 @clock_options
 @click.pass_obj
 @handles_errors
 def update(
     state: State,
+    positional_id: str | None,
     incident_id: str | None,
     message: str | None,
     by: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Send the stakeholder update: record it and print it, ready to paste."""
-    _show(_live(state, at).update(incident_id=incident_id, message=message, by=by), as_json)
+    """Send the stakeholder update.
+
+    Due on the severity's cadence (every 30 minutes at SEV1 in the default playbook):
+    records it in Latest Communication and prints the email, ready to send.
+
+    Without --message, $EDITOR opens with a draft (on a terminal only; a script must give
+    the message).
+
+    \b
+    Examples:
+      incident update -m "Customers cannot log in. We are rolling back this morning's change."
+      incident update            # opens $EDITOR with a draft
+    """
+    incident_id = _positional_id(incident_id, positional_id)
+    text = read_option_text(message)
+    if text is None:
+        text = _edit_update(state, at, incident_id)
+    _show(_live(state, at).update(incident_id=incident_id, message=text, by=by), as_json)
 
 
-KINDS = ["investigating", "identified", "monitoring", "update", "resolved"]
+def _customer_kinds(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    rows = []
+    for kind in CUSTOMER_KINDS:
+        msg = playbook.messages.get(f"customer_{kind}") or playbook.messages.get("customer_update")
+        rows.append((kind, msg.title if msg else ""))
+    return [("Kinds", rows)]
 
 
-@click.command()
-@click.argument("args", nargs=-1, required=True)
-@click.option("--message", help="The message to customers (default: the playbook's wording).")
+@click.command(cls=PlaybookHelp, playbook_help=_customer_kinds)
+@click.argument(
+    "kind", metavar="KIND", type=click.Choice(CUSTOMER_KINDS), shell_complete=complete_customer_kind
+)
+@incident_option
+@click.option(
+    "-m",
+    "--message",
+    metavar="TEXT",
+    help="What to tell customers (default: the playbook's wording; - reads stdin).",
+)
 @by_option
 @clock_options
 @click.pass_obj
 @handles_errors
 def customer(
     state: State,
-    args: tuple[str, ...],
+    kind: str,
+    incident_id: str | None,
     message: str | None,
     by: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Send a customer message: incident customer [ID] investigating|update|resolved."""
-    iid, kind = _split(args, "KIND")
-    if kind not in KINDS:
-        raise click.BadParameter(f"'{kind}' is not one of {', '.join(KINDS)}", param_hint="KIND")
-    outcome = _live(state, at).customer(incident_id=iid, kind=kind, message=message, by=by)
+    """Send a customer status message.
+
+    KIND is investigating, identified, monitoring, update or resolved (resolved only once
+    mitigated). Prints the message, and writes the status-page JSON and email under
+    output/.
+
+    \b
+    Examples:
+      incident customer investigating
+      incident customer update -m "Logging in works again for most customers."
+    """
+    outcome = _live(state, at).customer(
+        incident_id=incident_id, kind=cast(Any, kind), message=read_option_text(message), by=by
+    )
     _show(outcome, as_json)
 
 
-@click.command()
-@click.argument("incident_id", required=False, metavar="[ID]")
-@click.option("--how", required=True, help="What was done to stop the impact.")
-@click.option("--durable", "durable", multiple=True, metavar="CHECK", help="Override: durable.")
+def _checks(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    return [("Durability checks", [(c.id, c.title) for c in playbook.durability_audit])]
+
+
+@click.command(cls=PlaybookHelp, playbook_help=_checks)
+@click.argument("positional_id", required=False, metavar="[ID]", shell_complete=complete_incident)
+@incident_option
+@click.option("--how", required=True, help="What was done to stop the impact (- reads stdin).")
 @click.option(
-    "--not-durable", "not_durable", multiple=True, metavar="CHECK", help="Override: not durable."
+    "--durable",
+    "durable",
+    multiple=True,
+    metavar="CHECK",
+    shell_complete=complete_audit_check,
+    help="Overrule a durability check that flagged the mitigation: it is durable.",
+)
+@click.option(
+    "--not-durable",
+    "not_durable",
+    multiple=True,
+    metavar="CHECK",
+    shell_complete=complete_audit_check,
+    help="Flag a durability check by hand: not durable.",
 )
 @click.option("--impact-ended", metavar="TIME", help="When impact ended, if before now.")
 @by_option
@@ -266,6 +484,7 @@ def customer(
 @handles_errors
 def mitigate(
     state: State,
+    positional_id: str | None,
     incident_id: str | None,
     how: str,
     durable: tuple[str, ...],
@@ -275,10 +494,23 @@ def mitigate(
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Record mitigation, audit it for durability, print the notice and the email."""
+    """Record the mitigation and audit its durability.
+
+    The impact stopped: the fix is checked against the playbook's durability checks
+    (below), and the mitigation notice and email are printed. A fix that is not durable
+    needs a ticket before the incident resolves.
+
+    \b
+    Examples:
+      incident mitigate --how "Rolled back the session service release"
+      incident mitigate --how "Restarted the cache nightly by cron" --not-durable cron-restart
+    """
+    incident_id = _positional_id(incident_id, positional_id)
+    text = read_option_text(how)
+    assert text is not None
     outcome = _live(state, at).mitigate(
         incident_id=incident_id,
-        how=how,
+        how=text,
         by=by,
         durable=list(durable),
         not_durable=list(not_durable),
@@ -287,8 +519,9 @@ def mitigate(
     _show(outcome, as_json)
 
 
-@click.command()
-@click.argument("args", nargs=-1, required=True)
+@click.command(cls=PlaybookHelp, playbook_help=_checks)
+@click.argument("check_id", metavar="CHECK", shell_complete=complete_audit_check)
+@incident_option
 @click.option("--durable/--not-durable", "durable", required=True, help="The verdict.")
 @click.option("--note", "note_", help="Why.")
 @by_option
@@ -297,31 +530,49 @@ def mitigate(
 @handles_errors
 def audit(
     state: State,
-    args: tuple[str, ...],
+    check_id: str,
+    incident_id: str | None,
     durable: bool,
     note_: str | None,
     by: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Override a durability check: incident audit [ID] CHECK --durable|--not-durable."""
-    iid, check_id = _split(args, "CHECK")
+    """Answer one durability check of the mitigation.
+
+    Durable or not, and why; CHECK is one of the playbook's checks (below).
+
+    \b
+    Examples:
+      incident audit hotfix-untested --not-durable --note "No test covers the token refresh"
+      incident audit cron-restart --durable --note "The cron job was removed"
+    """
     outcome = _live(state, at).set_audit(
-        incident_id=iid, check=check_id, durable=durable, note=note_, by=by
+        incident_id=incident_id, check=check_id, durable=durable, note=note_, by=by
     )
     _show(outcome, as_json)
 
 
 @click.command()
-@click.argument("incident_id", required=False, metavar="[ID]")
-@click.option("--on", "on", required=True, metavar="DATE", help="Date (10:00) or time.")
-@click.option("--attendee", "attendees", multiple=True, help="Attendee (default: responders).")
+@click.argument("positional_id", required=False, metavar="[ID]", shell_complete=complete_incident)
+@incident_option
+@click.option(
+    "--on",
+    "on",
+    required=True,
+    metavar="DAY|TIME",
+    help="A day (2022-09-06: 10:00 that day, the workspace's zone) or a time (2022-09-06T14:00).",
+)
+@click.option(
+    "--attendee", "attendees", multiple=True, metavar="NAME", help="Attendee (default: responders)."
+)
 @by_option
 @clock_options
 @click.pass_obj
 @handles_errors
 def retro(
     state: State,
+    positional_id: str | None,
     incident_id: str | None,
     on: str,
     attendees: tuple[str, ...],
@@ -329,64 +580,124 @@ def retro(
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Schedule the retrospective, inside the playbook's window."""
+    """Schedule the retrospective.
+
+    Inside the severity's window (working days and the workspace's holidays counted);
+    writes the calendar invitation.
+
+    \b
+    Examples:
+      incident retro --on 2022-09-06
+      incident retro --on 2022-09-06T14:00 --attendee "Priya Shah" --attendee Emily
+    """
+    incident_id = _positional_id(incident_id, positional_id)
     outcome = _live(state, at).retro(
         incident_id=incident_id, on=on, by=by, attendees=list(attendees)
     )
     _show(outcome, as_json)
 
 
-@click.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, required=True)
-@click.option("--url", help="Link to the ticket (with add).")
+@click.group()
+def ticket() -> None:
+    """Tickets for the durable fix.
+
+    Add them, mark them done; an incident resolves only when none is open.
+
+    \b
+    Examples:
+      incident ticket add Add a test for the token refresh --url https://jira/T-1
+      incident ticket done 1
+    """
+
+
+@ticket.command(name="add")
+@click.argument("text", nargs=-1, metavar="TEXT...")
+@incident_option
+@click.option("--url", metavar="URL", help="Link to the ticket.")
 @by_option
 @clock_options
 @click.pass_obj
 @handles_errors
-def ticket(
+def ticket_add(
     state: State,
-    args: tuple[str, ...],
+    text: tuple[str, ...],
+    incident_id: str | None,
     url: str | None,
     by: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Tickets: incident ticket [ID] add TEXT | incident ticket [ID] done N."""
-    iid: str | None = None
-    rest = list(args)
-    if rest and rest[0] not in ("add", "done"):
-        iid = rest.pop(0)
-    if len(rest) != 2 or rest[0] not in ("add", "done"):
-        raise click.UsageError("expected: incident ticket [ID] add TEXT | done N")
-    live = _live(state, at)
-    if rest[0] == "add":
-        outcome = live.ticket_add(incident_id=iid, title=rest[1], url=url, by=by)
-    else:
-        try:
-            number = int(rest[1])
-        except ValueError:
-            raise click.BadParameter(
-                f"'{rest[1]}' is not a ticket number", param_hint="N"
-            ) from None
-        outcome = live.ticket_done(incident_id=iid, number=number, by=by)
-    _show(outcome, as_json)
+    """File a ticket for durable resolution work.
+
+    Prints its number, for `incident ticket done N`.
+
+    \b
+    Examples:
+      incident ticket add Add a test for the token refresh
+      incident ticket add -i inc-05-09-22 "Remove the cron restart" --url https://jira/T-2
+    """
+    iid, title = _id_and_text(state, incident_id, text, "text")
+    _show(_live(state, at).ticket_add(incident_id=iid, title=title, url=url, by=by), as_json)
+
+
+@ticket.command(name="done")
+@click.argument("number", metavar="N", type=int)
+@incident_option
+@by_option
+@clock_options
+@click.pass_obj
+@handles_errors
+def ticket_done(
+    state: State,
+    number: int,
+    incident_id: str | None,
+    by: str | None,
+    at: str | None,
+    as_json: bool,
+) -> None:
+    """Mark ticket N done.
+
+    `incident status` shows the open ones; marking a done ticket again says so.
+
+    \b
+    Examples:
+      incident ticket done 1
+    """
+    _show(_live(state, at).ticket_done(incident_id=incident_id, number=number, by=by), as_json)
 
 
 @click.command()
-@click.argument("incident_id", required=False, metavar="[ID]")
+@click.argument("positional_id", required=False, metavar="[ID]", shell_complete=complete_incident)
+@incident_option
 @by_option
 @clock_options
 @click.pass_obj
 @handles_errors
 def resolve(
-    state: State, incident_id: str | None, by: str | None, at: str | None, as_json: bool
+    state: State,
+    positional_id: str | None,
+    incident_id: str | None,
+    by: str | None,
+    at: str | None,
+    as_json: bool,
 ) -> None:
-    """Resolve: only when no ticket is open and the mitigation is durable or ticketed."""
-    _show(_live(state, at).resolve(incident_id=incident_id, by=by), as_json)
+    """Resolve the incident.
+
+    Refused while a ticket is open or a mitigation that is not durable has no ticket.
+    Resolving twice says so and succeeds.
+
+    \b
+    Examples:
+      incident resolve
+      incident resolve inc-05-09-22-logging-in-is-broken-for-all-users
+    """
+    iid = _positional_id(incident_id, positional_id)
+    _show(_live(state, at).resolve(incident_id=iid, by=by), as_json)
 
 
 @click.command()
-@click.argument("incident_id", required=False, metavar="[ID]")
+@click.argument("positional_id", required=False, metavar="[ID]", shell_complete=complete_incident)
+@incident_option
 @click.option("--reason", help="Why it is reopened.")
 @by_option
 @clock_options
@@ -394,24 +705,57 @@ def resolve(
 @handles_errors
 def reopen(
     state: State,
+    positional_id: str | None,
     incident_id: str | None,
     reason: str | None,
     by: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Reopen a resolved incident."""
-    _show(_live(state, at).reopen(incident_id=incident_id, reason=reason, by=by), as_json)
+    """Reopen a resolved incident.
+
+    It came back: its checklist and timers resume.
+
+    \b
+    Examples:
+      incident reopen --reason "Errors are back since 12:00"
+    """
+    iid = _positional_id(incident_id, positional_id)
+    _show(_live(state, at).reopen(incident_id=iid, reason=reason, by=by), as_json)
 
 
 @click.command()
-@click.argument("incident_id", required=False, metavar="[ID]")
+@click.argument("positional_id", required=False, metavar="[ID]", shell_complete=complete_incident)
+@incident_option
 @clock_options
 @click.pass_obj
 @handles_errors
-def status(state: State, incident_id: str | None, at: str | None, as_json: bool) -> None:
-    """Phase, checklist progress, and what is due (overdue called out)."""
-    _show(_live(state, at).status(incident_id=incident_id), as_json)
+def status(
+    state: State,
+    positional_id: str | None,
+    incident_id: str | None,
+    at: str | None,
+    as_json: bool,
+) -> None:
+    """Where the incident stands and what is due.
+
+    Phase, checklist progress, the next items, and what is due (overdue called out).
+
+    \b
+    Examples:
+      incident status
+      incident status --workspace ~/incidents --json
+    """
+    iid = _positional_id(incident_id, positional_id)
+    _show(_live(state, at).status(incident_id=iid), as_json)
+
+
+def _plain(text: str) -> str:
+    """Typed text for a terminal: escape sequences and control characters removed."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b.", "", text)
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 @click.command(name="list")
@@ -420,58 +764,149 @@ def status(state: State, incident_id: str | None, at: str | None, as_json: bool)
 @click.pass_obj
 @handles_errors
 def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> None:
-    """List open incidents (--all: every one)."""
-    incidents = _live(state, at).list(include_resolved=include_all)
+    """The incidents, as a table.
+
+    Open ones (--all: resolved ones too), declared times in the workspace's zone.
+
+    \b
+    Examples:
+      incident list
+      incident list --all --json
+    """
+    live = _live(state, at)
+    incidents = live.list(include_resolved=include_all)
+    tz = live.workspace.tz
     if as_json:
         click.echo(
             json.dumps(
-                [
-                    {"id": i.id, "severity": i.severity, "stage": i.stage, "title": i.title}
-                    for i in incidents
-                ],
+                {
+                    "incidents": [
+                        {
+                            "id": i.id,
+                            "severity": i.severity,
+                            "stage": i.stage,
+                            "title": i.title,
+                            "declared_at": i.declared_at.isoformat(),
+                        }
+                        for i in incidents
+                    ]
+                },
                 indent=2,
+                ensure_ascii=False,
             )
         )
         return
     if not incidents:
         click.echo("no open incidents" if not include_all else "no incidents")
+        return
+    rows = [("ID", "SEVERITY", "STAGE", "DECLARED", "TITLE")]
     for i in incidents:
-        click.echo(
-            f"{i.id}  {i.severity}  {i.stage:<9}  {i.declared_at:%Y-%m-%d %H:%M}Z  {i.title}"
+        declared = i.declared_at.astimezone(tz)
+        rows.append(
+            (
+                _plain(i.id or ""),
+                _plain(i.severity),
+                i.stage,
+                f"{declared:%Y-%m-%d %H:%M %Z}",
+                _plain(i.title),
+            )
         )
+    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+    for r in rows:
+        click.echo("  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4])
 
 
 @click.command()
-@click.argument("incident_id", required=False, metavar="[ID]")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@click.argument("positional_id", required=False, metavar="[ID]", shell_complete=complete_incident)
+@incident_option
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write the incident file here (default, or -: stdout).",
+)
+@click.option("--json", "as_json", is_flag=True, help="The incident as JSON instead of YAML.")
 @click.pass_obj
 @handles_errors
-def export(state: State, incident_id: str | None, output: Path | None) -> None:
-    """Print an incident in the incident file format (YAML)."""
+def export(
+    state: State,
+    positional_id: str | None,
+    incident_id: str | None,
+    output: str | None,
+    as_json: bool,
+) -> None:
+    """Write the record as an incident file.
+
+    The whole record as YAML (--json: JSON), for archives and hand-offs; `incident
+    import` reads it back without loss.
+
+    \b
+    Examples:
+      incident export -o inc.yaml
+      incident export -i inc-05-09-22 -o - | less
+    """
     import yaml
 
     from incident_kit.live import Live
 
-    data = Live(state.workspace()).export(incident_id=incident_id)
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    if output is None:
+    data = Live(state.workspace()).export(incident_id=_positional_id(incident_id, positional_id))
+    if as_json:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    else:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    if output in (None, "-"):
         sys.stdout.write(text)
         return
     from incident_kit.output import write_files
 
-    write_files(output.parent, [(output.name, text.encode("utf-8"))])
-    click.echo(f"wrote {output}")
+    path = Path(output)
+    write_files(path.parent, [(path.name, text.encode("utf-8"))])
+    click.echo(f"wrote {path}", err=as_json)
 
 
 @click.command(name="import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FILE|-")
 @click.pass_obj
 @handles_errors
-def import_(state: State, file: Path) -> None:
-    """Read an incident file into the record store."""
+def import_(state: State, file: str) -> None:
+    """Read an incident file into the record store.
+
+    From `incident export`, or written by hand; stored as its events. `-` reads it from
+    stdin.
+
+    \b
+    Examples:
+      incident import inc.yaml
+      ssh other-host incident export -o - | incident import -
+    """
     from incident_kit.live import Live
 
-    incident = Live(state.workspace()).import_file(path=file)
+    show = progress()
+    live = Live(state.workspace())
+    if file == "-":
+        import tempfile
+
+        data = sys.stdin.buffer.read()
+        with tempfile.TemporaryDirectory(prefix="incident-import-") as tmp:
+            path = Path(tmp) / "stdin.yaml"
+            path.write_bytes(data)
+            incident = live.import_file(path=path)
+    else:
+        incident = live.import_file(path=Path(file))
+    if show:
+        show(f"recorded {len(incident.timeline)} timeline entries")
+    if state.json:
+        click.echo(
+            json.dumps(
+                {
+                    "id": incident.id,
+                    "stage": incident.stage,
+                    "timeline_entries": len(incident.timeline),
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
     click.echo(
         f"imported {incident.id} ({incident.stage}, {len(incident.timeline)} timeline entries)"
     )
@@ -481,12 +916,35 @@ def import_(state: State, file: Path) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @handles_errors
 def init(directory: Path | None) -> None:
-    """Create a workspace (default: here) with the default playbook and templates."""
-    from incident_kit.live import init_workspace
-    from incident_kit.workspace import bundled_dir
+    """Create a workspace, here or in DIRECTORY.
 
-    target = directory or Path.cwd()
-    for path in init_workspace(target, bundled=bundled_dir()):
+    A workspace holds the settings, the default playbook, templates, an ownership database
+    and the record store. Refused inside another workspace (its commands already work
+    there).
+
+    \b
+    Examples:
+      incident init
+      incident init ~/incidents && cd ~/incidents
+    """
+    from incident_kit.live import init_workspace
+    from incident_kit.workspace import bundled_dir, find_root
+
+    target = (directory or Path.cwd()).resolve()
+    found = find_root(target)
+    if found is not None and found != target:
+        from incident_kit.errors import RefusedError
+
+        raise RefusedError(
+            f"{target} is inside the workspace {found}",
+            hint=f"its commands already work here; to make a separate one, run "
+            f"`incident init DIR` outside {found}",
+        )
+    created = init_workspace(target, bundled=bundled_dir())
+    if state_of().json:
+        click.echo(json.dumps({"workspace": str(target), "created": [str(p) for p in created]}))
+        return
+    for path in created:
         click.echo(f"created {path}")
     click.echo("next: edit ownership.yaml and incident-kit.yaml, then `incident declare …`")
 

@@ -87,16 +87,20 @@ class Converter:
                 self._tokens[key] = parse(doc.markdown)
         return self._tokens[key]
 
-    def convert_all(self, jobs: list[Job]) -> list[bytes]:
+    def convert_all(
+        self, jobs: list[Job], done: Callable[[int], None] | None = None
+    ) -> list[bytes]:
         """Every job's bytes, in order. The PDFs are handed to the workers first, so they
-        are made while this process writes the Markdown, HTML and DOCX."""
+        are made while this process writes the Markdown, HTML and DOCX. ``done(i)`` is
+        called as each job's bytes are ready (for progress)."""
+        tell = done or (lambda _i: None)
         for job in jobs:
             if job.fmt not in FORMATS:
                 raise UserError(
                     f"unknown format '{job.fmt}'", hint=f"use one of {', '.join(FORMATS)}"
                 )
         pdf = [i for i, job in enumerate(jobs) if job.fmt == "pdf"]
-        collect = self.pdfs([jobs[i] for i in pdf])
+        collect = self.pdfs([jobs[i] for i in pdf], done=lambda k: tell(pdf[k]))
         out: dict[int, bytes] = {}
         for i, job in enumerate(jobs):
             if job.fmt == "md":
@@ -105,6 +109,9 @@ class Converter:
                 out[i] = self.html(job.doc).encode("utf-8")
             elif job.fmt == "docx":
                 out[i] = self.docx(job.doc)
+            else:
+                continue
+            tell(i)
         out.update(zip(pdf, collect(), strict=True))
         return [out[i] for i in range(len(jobs))]
 
@@ -122,12 +129,16 @@ class Converter:
             self._pool.close()
             self._pool = None
 
-    def pdfs(self, jobs: list[Job]) -> Callable[[], list[bytes]]:
-        """Start making the PDFs of ``jobs``; the returned function waits for their bytes.
+    def pdfs(
+        self, jobs: list[Job], done: Callable[[int], None] | None = None
+    ) -> Callable[[], list[bytes]]:
+        """Start making the PDFs of ``jobs``; the returned function waits for their bytes
+        (calling ``done(k)`` as the k-th is ready).
 
         With several PDFs they go to the worker pool, longest first so that the workers
         finish together; a single one is made here.
         """
+        tell = done or (lambda _k: None)
         if len(jobs) > 1:
             self.start(["pdf"])
         pool = self._pool
@@ -140,10 +151,12 @@ class Converter:
                     raise _pdf_engine_error(exc) from None
 
                 renderer = PdfRenderer(self.asset_dirs(), warn=self.warn)
-                return [
-                    renderer.render(self.html(j.doc, form=j.form), form=j.form, name=j.doc.filename)
-                    for j in jobs
-                ]
+                made = []
+                for k, j in enumerate(jobs):
+                    html = self.html(j.doc, form=j.form)
+                    made.append(renderer.render(html, form=j.form, name=j.doc.filename))
+                    tell(k)
+                return made
 
             return here
         order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].doc.markdown))
@@ -168,6 +181,7 @@ class Converter:
                 for message in warnings:
                     self.warn(message)
                 out.append(data)
+                tell(i)
             return out
 
         return wait
