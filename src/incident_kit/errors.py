@@ -71,3 +71,48 @@ class RefusedError(UserError):
 
 class RenderError(IncidentKitError):
     """A template or renderer failed; the message names the template and line."""
+
+
+class EnvironmentFailure(IncidentKitError):
+    """The machine failed the command: a full disk, a permission, a held lock, an engine.
+
+    Exit 1; the message says what was and was not recorded.
+    """
+
+
+class StoreError(EnvironmentFailure):
+    """The record store cannot be read or written; names the store and what to do."""
+
+
+class RecordError(EnvironmentFailure):
+    """One incident's record cannot be read or folded; names the incident and event number.
+
+    Other incidents are not affected: commands about them go on working.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        incident: str | None = None,
+        seq: int | None = None,
+        hint: str | None = "run `incident doctor` to check the record store",
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.incident = incident
+        self.seq = seq
+
+
+class Interrupted(IncidentKitError):
+    """Ctrl-C: exit 130."""
+
+    exit_code = 130
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """Typed text quoted inside an error line: control characters escaped, long text cut."""
+    out = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in out)
+    if len(out) > limit:
+        out = f"{out[:limit]}… ({len(text):,} characters)"
+    return f"'{out}'"

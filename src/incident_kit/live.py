@@ -12,6 +12,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
+from incident_kit import inputs
 from incident_kit.documents import RenderedMessage, Renderer
 from incident_kit.errors import RefusedError, UserError
 from incident_kit.playbook.load import find_playbook, load_playbook
@@ -49,7 +50,7 @@ class Live:
     ) -> None:
         self.workspace = workspace
         self.store = Store(workspace.store_path)
-        self.now = parse_time(at, workspace.tz) if at else wall_now()
+        self.now = parse_time(at, workspace.tz, now=wall_now()) if at else wall_now()
         # Loaded playbooks, by name; a caller running many commands in one process shares it.
         self.renderers: dict[str, Renderer] = {} if renderers is None else renderers
 
@@ -107,9 +108,32 @@ class Live:
     ) -> Incident:
         """Append an event and tick the items the playbook says it performs."""
         assert incident.id
+        self._in_order(incident, kind)
         tx.append(incident.id, kind, self.now, compact(data))
         self._tick(tx, incident, TICKS.get(kind, kind), by)
         return fold(tx.events(incident.id))
+
+    def _in_order(self, inc: Incident, kind: str) -> None:
+        """Refuse an event whose time would make the record run backwards."""
+        began = min(t for t in (inc.declared_at, inc.impact_started_at) if t is not None)
+        what = kind.replace("_", " ")
+        if self.now < began:
+            raise RefusedError(
+                f"cannot record {what} at {_utc(self.now)}: {inc.id} began at {_utc(began)}",
+                hint="check --at (or INCIDENT_NOW)",
+            )
+        if kind == "resolved" and inc.mitigation and self.now < inc.mitigation.at:
+            raise RefusedError(
+                f"cannot resolve at {_utc(self.now)}: {inc.id} was mitigated later, "
+                f"at {_utc(inc.mitigation.at)}",
+                hint="check --at (or INCIDENT_NOW)",
+            )
+        if kind == "reopened" and inc.resolved_at and self.now < inc.resolved_at:
+            raise RefusedError(
+                f"cannot reopen at {_utc(self.now)}: {inc.id} was resolved later, "
+                f"at {_utc(inc.resolved_at)}",
+                hint="check --at (or INCIDENT_NOW)",
+            )
 
     def _tick(self, tx: Transaction, incident: Incident, kind: str, by: str | None) -> None:
         assert incident.id
@@ -129,6 +153,7 @@ class Live:
         """Write message files under ``output/<incident id>/`` (after the record committed)."""
         from incident_kit.output import write_files
 
+        inputs.incident_id(inc.channel)
         return write_files(self.workspace.output_dir / inc.channel, files)
 
     def _chat(self, messages: list[RenderedMessage], stamp: str = "") -> list[tuple[str, bytes]]:
@@ -171,6 +196,17 @@ class Live:
         anyway: bool = False,
     ) -> Outcome:
         """Declare an incident: create its record and the declaration messages."""
+        for name, value in (
+            ("--functionality", functionality),
+            ("--state", state),
+            ("--audience", audience),
+            ("--team", team),
+            ("--manager", manager),
+        ):
+            inputs.one_line(name, value)
+        inputs.text("summary", summary, limit=inputs.ONE_LINE_MAX * 4)
+        inputs.url("--bridge", bridge)
+        inputs.url("--document", document_url)
         r = self.renderer(playbook)
         pb = r.playbook
         sev_name = pb.severity_key(severity)
@@ -179,7 +215,9 @@ class Live:
                 f"unknown severity '{severity}'", hint=f"use one of {', '.join(pb.severities)}"
             )
         warnings: list[str] = []
-        started = parse_time(impact_started, self.workspace.tz) if impact_started else None
+        started = (
+            parse_time(impact_started, self.workspace.tz, now=self.now) if impact_started else None
+        )
         if started and started > self.now:
             raise UserError("--impact-started is in the future", hint="give when impact began")
         owner_note = None
@@ -195,6 +233,7 @@ class Live:
             severity=sev_name,
             team=team,
         )
+        inputs.incident_id(channel, source="the channel name from the playbook's channel.format")
         with self.store.transaction() as tx:
             for iid in tx.incident_ids():
                 other = fold(tx.events(iid))
@@ -264,6 +303,10 @@ class Live:
         self, *, incident_id: str | None, text: str, by: str | None, links: list[str]
     ) -> Outcome:
         """Add a note to the incident manager document."""
+        inputs.text("note", text)
+        inputs.one_line("--by", by)
+        for link in links:
+            inputs.url("--link", link)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "add a note")
@@ -272,6 +315,8 @@ class Live:
 
     def milestone(self, *, incident_id: str | None, text: str, by: str | None) -> Outcome:
         """Record a milestone."""
+        inputs.one_line("milestone", text, limit=inputs.ONE_LINE_MAX * 2)
+        inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "record a milestone")
@@ -303,12 +348,15 @@ class Live:
             if item in inc.checked:
                 return Outcome(inc, lines=[f"already ticked {item} (--undo unticks it)"])
             assert inc.id
+            self._in_order(inc, "check")
             tx.append(inc.id, "check", self.now, compact({"item": item, "by": by}))
             inc = fold(tx.events(inc.id))
         return Outcome(inc, lines=[f"ticked {item}"])
 
     def update(self, *, incident_id: str | None, message: str | None, by: str | None) -> Outcome:
         """Send a stakeholder update: render it, record it in Latest Communication."""
+        inputs.text("message", message)
+        inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "send a stakeholder update")
@@ -356,6 +404,8 @@ class Live:
         by: str | None,
     ) -> Outcome:
         """Send a customer message of ``kind``."""
+        inputs.text("message", message)
+        inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "send a customer message")
@@ -399,6 +449,8 @@ class Live:
         impact_ended: str | None,
     ) -> Outcome:
         """Record mitigation, run the durability audit, render the notice and the email."""
+        inputs.text("--how", how)
+        inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "mitigate")
@@ -415,10 +467,18 @@ class Live:
                     raise UserError(
                         f"no audit check '{name}'", hint=f"use one of {', '.join(sorted(known))}"
                     )
-            ended = parse_time(impact_ended, r.incident_tz(inc)) if impact_ended else None
+            ended = (
+                parse_time(impact_ended, r.incident_tz(inc), now=self.now) if impact_ended else None
+            )
             if ended and ended > self.now:
                 raise UserError(
                     "--impact-ended is in the future", hint="give the time impact ended"
+                )
+            if ended and ended < (inc.impact_started_at or inc.declared_at):
+                began = inc.impact_started_at or inc.declared_at
+                raise RefusedError(
+                    f"--impact-ended {_utc(ended)} is before impact began ({_utc(began)})",
+                    hint="give the time impact ended",
                 )
             inc = self._append(
                 tx,
@@ -488,6 +548,8 @@ class Live:
         by: str | None,
     ) -> Outcome:
         """Override one durability check's verdict."""
+        inputs.text("--note", note, limit=inputs.ONE_LINE_MAX * 4)
+        inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_mitigated(inc, "change the durability audit")
@@ -514,12 +576,15 @@ class Live:
         self, *, incident_id: str | None, on: str, by: str | None, attendees: list[str]
     ) -> Outcome:
         """Schedule the retrospective inside the playbook's window."""
+        inputs.one_line("--by", by)
+        for person in attendees:
+            inputs.one_line("--attendee", person)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_mitigated(inc, "schedule the retrospective")
             r = self.renderer(inc.playbook)
             tz = r.incident_tz(inc)
-            when = _parse_day_or_time(on, tz)
+            when = _parse_day_or_time(on, tz, self.now)
             sev = r.severity_of(inc)
             warnings = lifecycle.check_retro_date(
                 inc, sev, inc.severity, when, tz=tz, holidays=self.workspace.holidays
@@ -545,6 +610,9 @@ class Live:
         self, *, incident_id: str | None, title: str, url: str | None, by: str | None
     ) -> Outcome:
         """File a ticket for durable resolution work."""
+        inputs.one_line("ticket title", title, limit=inputs.ONE_LINE_MAX)
+        inputs.url("--url", url)
+        inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "add a ticket")
@@ -593,6 +661,8 @@ class Live:
 
     def reopen(self, *, incident_id: str | None, reason: str | None, by: str | None) -> Outcome:
         """Reopen a resolved incident."""
+        inputs.text("--reason", reason, limit=inputs.ONE_LINE_MAX * 4)
+        inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             if incident_id is None:
                 resolved = [
@@ -682,6 +752,7 @@ class Live:
 
         incident, _ = load_incident_file(workspace=self.workspace, path=path)
         assert incident.id
+        checked_facts(incident, str(path))
         with self.store.transaction() as tx:
             if tx.exists(incident.id):
                 raise RefusedError(
@@ -712,23 +783,35 @@ def _same(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
+def checked_facts(incident: Incident, source: str) -> None:
+    """Refuse an incident (from a file) whose id or one-line facts are unsafe to use."""
+    inputs.incident_id(incident.id or "", source=f"{source}: id")
+    for name in ("functionality", "state", "audience", "team", "manager"):
+        inputs.one_line(f"{source}: {name}", getattr(incident, name))
+    inputs.url(f"{source}: bridge", incident.bridge)
+    inputs.url(f"{source}: document_url", incident.document_url)
+
+
+def _utc(when: datetime) -> str:
+    from datetime import UTC
+
+    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def _default_update(inc: Incident) -> str:
     parts = [inc.summary or inc.title]
     return " ".join(p.strip() for p in parts if p)
 
 
-def _parse_day_or_time(text: str, tz: Any) -> datetime:
-    """A retrospective date: ``2022-09-12`` (10:00 that day) or a full time."""
+def _parse_day_or_time(text: str, tz: Any, now: datetime) -> datetime:
+    """A retrospective date: ``2022-09-12`` (10:00 that day) or a time :func:`parse_time` reads."""
     from datetime import date as _date
 
     try:
         day = _date.fromisoformat(text.strip())
     except ValueError:
-        try:
-            return parse_time(text, tz)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-    return datetime.combine(day, time(10, 0), tz).astimezone(tz)
+        return parse_time(text, tz, now=now)
+    return parse_time(datetime.combine(day, time(10, 0)).isoformat(), tz, now=now)
 
 
 def init_workspace(target: Path, *, bundled: Path) -> list[Path]:

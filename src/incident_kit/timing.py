@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from incident_kit.errors import UserError, shown
 
 _UNITS = {
     "s": 1,
@@ -63,23 +65,96 @@ def zone(name: str) -> tzinfo:
         ) from None
 
 
+class TimeError(UserError, ValueError):
+    """A time a person typed that cannot be read; the message shows how to write one."""
+
+
+EARLIEST_YEAR = 1970
+LATEST_YEAR = 2200
+TIME_EXAMPLES = "2022-09-05T13:34, 13:34 (today), -15m, 'yesterday 14:00' or now"
+_RELATIVE = re.compile(r"^([+-])\s*(\d{1,6})\s*([a-z]+?)s?(?:\s+ago)?$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_DAY_WORDS = {"today": 0, "yesterday": -1}
+
+
 def now() -> datetime:
-    """The current time in UTC, or ``INCIDENT_NOW`` when it is set."""
+    """The current time in UTC, or ``INCIDENT_NOW`` when it is set (any form :func:`parse_time`
+    reads, relative ones counted from the real clock)."""
+    real = datetime.now(UTC).replace(microsecond=0)
     fixed = os.environ.get("INCIDENT_NOW")
     if fixed:
-        return parse_time(fixed, UTC)
-    return datetime.now(UTC).replace(microsecond=0)
+        try:
+            return parse_time(fixed, UTC, now=real)
+        except TimeError as exc:
+            raise UserError(f"INCIDENT_NOW: {exc.message}", hint="fix or unset it") from None
+    return real
 
 
-def parse_time(text: str, tz: tzinfo) -> datetime:
-    """An ISO 8601 time; without an offset it is read in ``tz``. Returns UTC."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"'{text}' is not a time; write it like 2022-09-05T13:34 or 2022-09-05T13:34:00Z"
-        ) from None
-    return as_utc(value, tz)
+def parse_time(text: str, tz: tzinfo, *, now: datetime | None = None) -> datetime:
+    """A time a person typed, in UTC. :class:`TimeError` (a ValueError) says how to write one.
+
+    Accepted: ISO 8601 (without an offset it is read in ``tz``), ``HH:MM`` (today in ``tz``),
+    ``yesterday 14:00`` / ``today 09:30``, relative ``-15m`` / ``-2h`` / ``15 minutes ago``,
+    and ``now``. ``now`` (default: the real clock) anchors the relative forms. Years outside
+    1970-2200 are refused: they are typing mistakes.
+    """
+    raw = text.strip().lower()
+    anchor = now or datetime.now(UTC).replace(microsecond=0)
+    value: datetime | None = None
+    if len(raw) <= 64:
+        value = _relative(raw, anchor, tz)
+        if value is None:
+            try:
+                parsed = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
+            except ValueError:
+                parsed = None
+            if parsed is not None and not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+                raise TimeError(_year_message(text, parsed.year))
+            value = as_utc(parsed, tz) if parsed is not None else None
+    if value is None:
+        raise TimeError(f"{shown(text)} is not a time; write it like {TIME_EXAMPLES}")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise TimeError(_year_message(text, value.year))
+    return value
+
+
+def _year_message(text: str, year: int) -> str:
+    return (
+        f"{shown(text)} is in the year {year}; "
+        f"times must fall between {EARLIEST_YEAR} and {LATEST_YEAR}"
+    )
+
+
+def _relative(raw: str, anchor: datetime, tz: tzinfo) -> datetime | None:
+    if raw == "now":
+        return anchor
+    m = _RELATIVE.match(raw)
+    if m is None and raw.endswith(" ago"):
+        m = _RELATIVE.match("-" + raw)
+    if m:
+        unit = m.group(3)
+        if unit not in _UNITS:
+            return None
+        seconds = int(m.group(2)) * _UNITS[unit]
+        return anchor + timedelta(seconds=seconds if m.group(1) == "+" else -seconds)
+    day_offset = 0
+    words = raw.split(maxsplit=1)
+    if words and words[0] in _DAY_WORDS:
+        day_offset = _DAY_WORDS[words[0]]
+        if len(words) == 1:
+            raw = "00:00" if day_offset else ""
+            if not raw:
+                return anchor
+        else:
+            raw = words[1].strip()
+    c = _CLOCK.match(raw)
+    if c is None:
+        return None
+    hour, minute, second = int(c.group(1)), int(c.group(2)), int(c.group(3) or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    day = anchor.astimezone(tz).date() + timedelta(days=day_offset)
+    return datetime.combine(day, time(hour, minute, second), tz).astimezone(UTC)
 
 
 def as_utc(value: datetime, tz: tzinfo) -> datetime:

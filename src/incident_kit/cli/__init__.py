@@ -12,11 +12,12 @@ JSON object on stdout: ``{"error": first line, "lines": [...], "exit": code}``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -119,28 +120,87 @@ def emit_error(lines: Sequence[str], exit_code: int, *, as_json: bool | None = N
     sys.exit(exit_code)
 
 
-def fail(exc: Exception) -> NoReturn:
-    """Print an incident-kit error and exit with its code."""
+def report(exc: BaseException) -> tuple[list[str], int]:
+    """The lines to print and the exit code for any exception: the one boundary.
+
+    Every error a person sees passes through here. The toolkit's own errors carry their
+    message and exit code; click's usage errors, Ctrl-C and failures of the machine (an
+    ``OSError``) become one line each; anything else is a bug, shown as one line that says
+    how to see the traceback (``--debug``).
+    """
     from incident_kit.errors import IncidentKitError, ProblemsError
 
-    assert isinstance(exc, IncidentKitError)
-    prefix = "" if isinstance(exc, ProblemsError) else "incident: "
-    emit_error([f"{prefix}{line}" for line in exc.lines()], exc.exit_code)
+    if isinstance(exc, IncidentKitError):
+        prefix = "" if isinstance(exc, ProblemsError) else "incident: "
+        return [prefix + _one_line(line) for line in exc.lines()], exc.exit_code
+    if isinstance(exc, click.UsageError):
+        where = exc.ctx.command_path if exc.ctx else "incident"
+        hint = f"; see `{where} --help`" if exc.ctx else ""
+        return [f"{where}: {_one_line(exc.format_message()).rstrip('.')}{hint}"], 2
+    if isinstance(exc, click.ClickException):
+        return [f"incident: {_one_line(exc.format_message())}"], exc.exit_code
+    if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort)):
+        return [INTERRUPTED], 130
+    if isinstance(exc, MemoryError):
+        return ["incident: out of memory; nothing more was recorded or written"], 1
+    if isinstance(exc, OSError):
+        what = exc.strerror or str(exc)
+        where = f" {exc.filename}" if exc.filename else ""
+        return [
+            f"incident: cannot use{where}: {_one_line(what)}; check the disk and permissions"
+        ], 1
+    if isinstance(exc, RecursionError):
+        return ["incident: input nested too deeply; simplify it"], 2
+    return [
+        f"incident: internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]}); "
+        "run again with --debug to see where, and report it"
+    ], 1
+
+
+INTERRUPTED = "incident: interrupted; what was recorded before Ctrl-C is kept, nothing half-written"
+
+
+def _one_line(text: str) -> str:
+    """Newlines and control characters shown escaped, so an error is always one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """Print an error the way the boundary does and exit with its code."""
+    lines, code = report(exc)
+    emit_error(lines, code)
 
 
 def handles_errors(func: F) -> F:
-    """Turn the toolkit's errors into messages and exit codes; let real bugs trace."""
+    """Kept for the commands' decorators: the group's boundary handles every error."""
+    return func
 
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from incident_kit.errors import IncidentKitError
 
+def _debug() -> bool:
+    return bool(os.environ.get("INCIDENT_DEBUG"))
+
+
+def _check_text(args: list[str]) -> None:
+    """Refuse arguments that are not UTF-8 text (the shell passes such bytes as surrogates)."""
+    from incident_kit.errors import UserError, shown
+
+    for n, arg in enumerate(args, 1):
         try:
-            return func(*args, **kwargs)
-        except IncidentKitError as exc:
-            fail(exc)
-
-    return wrapper  # type: ignore[return-value]
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserError(
+                f"argument {n} ({shown(arg)}) is not UTF-8 text",
+                hint="retype it, or set a UTF-8 locale",
+            ) from None
+    for name in ("INCIDENT_NOW", "INCIDENT_WORKSPACE"):
+        value = os.environ.get(name)
+        if value is not None:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UserError(f"{name} is not UTF-8 text", hint="set it again") from None
 
 
 def _set_workspace(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
@@ -234,6 +294,15 @@ class IncidentGroup(click.Group):
         _add_common_options(cmd)
         super().add_command(cmd, name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        # Click would print a bare newline for Ctrl-C; the boundary prints one line instead.
+        from incident_kit.errors import Interrupted
+
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted(INTERRUPTED.removeprefix("incident: ")) from None
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -244,22 +313,33 @@ class IncidentGroup(click.Group):
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         if not standalone_mode:
-            return super().main(argv, prog_name, complete_var, False, **extra)
+            return super().main(argv, "incident", complete_var, False, **extra)
+        debug = "--debug" in argv or _debug()
         try:
-            code = super().main(argv, prog_name, complete_var, False, **extra)
-        except click.ClickException as exc:
-            if _wants_json(argv):
-                emit_error([exc.format_message()], exc.exit_code, as_json=True)
-            exc.show()
-            sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            emit_error(["incident: aborted"], 1, as_json=_wants_json(argv))
+            _check_text(argv)
+            code = super().main(argv, "incident", complete_var, False, **extra)
+        except SystemExit:
+            raise
         except OSError as exc:
             if exc.errno == errno.EPIPE:  # `incident list | head`: the reader left
                 sys.stdout = None
                 sys.exit(1)
-            raise
+            if debug:
+                raise
+            self._fail(exc, argv)
+        except BaseException as exc:
+            if debug and not isinstance(exc, (click.ClickException, click.exceptions.Abort)):
+                raise
+            self._fail(exc, argv)
         sys.exit(code if isinstance(code, int) else 0)
+
+    @staticmethod
+    def _fail(exc: BaseException, argv: list[str]) -> NoReturn:
+        lines, code = report(exc)
+        # When stderr is gone the exit code still tells.
+        with contextlib.suppress(OSError, ValueError):
+            emit_error(lines, code, as_json=_wants_json(argv))
+        sys.exit(code)
 
 
 @click.group(
@@ -283,6 +363,12 @@ class IncidentGroup(click.Group):
 )
 @click.option(
     "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="No progress."
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    help="Show the Python traceback of an unexpected error (or set INCIDENT_DEBUG=1).",
 )
 def cli() -> None:
     """incident-kit: your incident process as checklists, messages and documents.

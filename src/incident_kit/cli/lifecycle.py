@@ -31,6 +31,7 @@ from incident_kit.cli.options import (
     read_option_text,
     read_text,
 )
+from incident_kit.cli.params import DAY_OR_TIME, TIME
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,8 +42,9 @@ def clock_options(func: F) -> F:
     func = click.option(
         "--at",
         metavar="TIME",
-        envvar="INCIDENT_NOW",
-        help="The time of this action (ISO 8601; default now, or INCIDENT_NOW).",
+        type=TIME,
+        help="The time of this action: 2022-09-05T13:34, 13:34, -15m, 'yesterday 14:00' "
+        "(default now, or INCIDENT_NOW).",
     )(func)
     return func
 
@@ -171,7 +173,9 @@ DECLARE_REQUIRED = {
 @click.option("--manager", help="The incident manager (you).")
 @click.option("--bridge", metavar="URL", help="The video bridge.")
 @click.option("--document", "document_url", metavar="URL", help="The incident document's link.")
-@click.option("--impact-started", metavar="TIME", help="When impact began, if before now.")
+@click.option(
+    "--impact-started", metavar="TIME", type=TIME, help="When impact began, if before now."
+)
 @click.option("--playbook", help="Playbook (default: the workspace's).")
 @click.option("--anyway", is_flag=True, help="Declare even when an open incident matches.")
 @clock_options
@@ -477,7 +481,7 @@ def _checks(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
     shell_complete=complete_audit_check,
     help="Flag a durability check by hand: not durable.",
 )
-@click.option("--impact-ended", metavar="TIME", help="When impact ended, if before now.")
+@click.option("--impact-ended", metavar="TIME", type=TIME, help="When impact ended, if before now.")
 @by_option
 @clock_options
 @click.pass_obj
@@ -561,6 +565,7 @@ def audit(
     "on",
     required=True,
     metavar="DAY|TIME",
+    type=DAY_OR_TIME,
     help="A day (2022-09-06: 10:00 that day, the workspace's zone) or a time (2022-09-06T14:00).",
 )
 @click.option(

@@ -1,0 +1,374 @@
+"""The failure boundary, tried as a hostile but fair user would.
+
+Each case asserts what a person would check: the exit code, the one line on stderr, the
+record (every event, before and after) and the output folder (every file, before and after).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run
+
+T0 = "2022-09-05T09:20"
+CHANNEL = "inc-05-09-22-logging-in-is-broken-for-all-users"
+DECLARE = [
+    "declare",
+    "--functionality",
+    "logging in",
+    "--state",
+    "broken",
+    "--audience",
+    "all users",
+    "--severity",
+    "SEV1",
+    "--manager",
+    "Priya Shah",
+]
+
+
+@pytest.fixture
+def ws(tmp_path: Path, outside: Path) -> Path:
+    folder = tmp_path / "ws"
+    result = run("init", str(folder))
+    assert result.exit_code == 0, result.stderr
+    os.chdir(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def declared_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("declared") / "ws"
+    old = os.getcwd()
+    try:
+        assert run("init", str(folder)).exit_code == 0
+        os.chdir(folder)
+        result = run(*DECLARE, "--at", T0)
+        assert result.exit_code == 0, result.stderr
+    finally:
+        os.chdir(old)
+    return folder
+
+
+@pytest.fixture
+def declared(tmp_path: Path, outside: Path, declared_template: Path) -> Path:
+    """A workspace with one incident declared at T0 (a copy, made once per module)."""
+    import shutil
+
+    folder = tmp_path / "ws"
+    shutil.copytree(declared_template, folder)
+    os.chdir(folder)
+    return folder
+
+
+def events(ws: Path) -> list[tuple[Any, ...]]:
+    """Every event row of the store, as stored."""
+    db = ws / ".incident" / "records.sqlite3"
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        if "events" not in tables:
+            return []
+        return list(
+            conn.execute("SELECT seq, incident_id, kind, at, data FROM events ORDER BY seq")
+        )
+    finally:
+        conn.close()
+
+
+def outputs(ws: Path) -> dict[str, bytes]:
+    """Every file under output/, with its bytes."""
+    root = ws / "output"
+    if not root.is_dir():
+        return {}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def refused(ws: Path, args: list[str], line: str, code: int = 2, **kw: Any) -> None:
+    """``incident ARGS`` fails with exactly ``line`` and exit ``code``; nothing changes."""
+    before, files = events(ws), outputs(ws)
+    result = run(*args, **kw)
+    assert (result.exit_code, result.stderr) == (code, line + "\n"), result.stdout
+    assert "Traceback" not in result.stdout
+    assert events(ws) == before
+    assert outputs(ws) == files
+
+
+# --- the boundary: one line, exit 2 or 1, never a traceback ---------------------------------
+
+
+def test_usage_error_is_one_line(ws: Path) -> None:
+    refused(ws, ["note"], "incident note: Missing argument 'ARGS...'; see `incident note --help`")
+    refused(ws, ["bogus"], "incident: No such command 'bogus'; see `incident --help`")
+
+
+def test_an_argument_that_is_not_utf8_is_one_line(declared: Path) -> None:
+    refused(
+        declared,
+        ["note", "caf\udce9"],
+        "incident: argument 2 ('caf\\udce9') is not UTF-8 text; retype it, or set a UTF-8 locale",
+    )
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(
+    declared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incident_kit import live
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(live.Live, "status", boom)
+    refused(
+        declared,
+        ["status"],
+        "incident: internal error (ZeroDivisionError: division by zero); "
+        "run again with --debug to see where, and report it",
+        code=1,
+    )
+    with pytest.raises(ZeroDivisionError):
+        run("--debug", "status")
+
+
+def test_ctrl_c_is_exit_130_and_one_line(declared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from incident_kit.record import store
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.Transaction, "append", interrupted)
+    refused(
+        declared,
+        ["note", "mid-air"],
+        "incident: interrupted; what was recorded before Ctrl-C is kept, nothing half-written",
+        code=130,
+    )
+
+
+# --- time ------------------------------------------------------------------------------------
+
+BAD_TIME = (
+    "is not a time; write it like 2022-09-05T13:34, 13:34 (today), -15m, 'yesterday 14:00' or now"
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("garbage", f"'garbage' {BAD_TIME}"),
+        ("25:00", f"'25:00' {BAD_TIME}"),
+        ("0001-01-01", "'0001-01-01' is in the year 1; times must fall between 1970 and 2200"),
+        (
+            "9999-12-31T23:59",
+            "'9999-12-31T23:59' is in the year 9999; times must fall between 1970 and 2200",
+        ),
+    ],
+)
+def test_a_time_that_cannot_be_read_is_one_line(declared: Path, typed: str, why: str) -> None:
+    refused(
+        declared,
+        ["note", "x", "--at", typed],
+        f"incident note: Invalid value for '--at': {why}; see `incident note --help`",
+    )
+
+
+def test_incident_now_that_cannot_be_read_is_one_line(declared: Path) -> None:
+    refused(
+        declared,
+        ["status"],
+        f"incident: INCIDENT_NOW: 'yesterday at noon' {BAD_TIME}; fix or unset it",
+        env={"INCIDENT_NOW": "yesterday at noon"},
+    )
+
+
+def test_a_huge_time_is_cut_in_the_error(declared: Path) -> None:
+    huge = "9" * 1_000_000
+    refused(
+        declared,
+        ["note", "x", "--at", huge],
+        f"incident note: Invalid value for '--at': '{'9' * 60}… (1,000,000 characters)' "
+        f"{BAD_TIME}; see `incident note --help`",
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded"),
+    [
+        ("2022-09-05T10:05", "2022-09-05T10:05:00+00:00"),
+        ("10:05", "2022-09-05T10:05:00+00:00"),
+        ("-15m", "2022-09-05T10:45:00+00:00"),
+        ("15 minutes ago", "2022-09-05T10:45:00+00:00"),
+        ("now", "2022-09-05T11:00:00+00:00"),
+    ],
+)
+def test_times_people_type(declared: Path, typed: str, recorded: str) -> None:
+    result = run("note", "seen", "--at", typed, env={"INCIDENT_NOW": "2022-09-05T11:00Z"})
+    assert result.exit_code == 0, result.stderr
+    assert [e[3] for e in events(declared) if e[2] == "note"] == [recorded]
+
+
+def test_yesterday_at_a_time_is_read_in_the_workspace_zone(ws: Path) -> None:
+    settings = ws / "incident-kit.yaml"
+    settings.write_text(settings.read_text().replace("timezone: UTC", "timezone: Europe/Paris"))
+    result = run(*DECLARE, "--at", "yesterday 14:00", env={"INCIDENT_NOW": "2022-09-06T11:00Z"})
+    assert result.exit_code == 0, result.stderr
+    assert events(ws)[0][2:4] == ("declared", "2022-09-05T12:00:00+00:00")
+
+
+def test_time_does_not_run_backwards(declared: Path) -> None:
+    refused(
+        declared,
+        ["note", "before it all", "--at", "2022-09-05T09:00"],
+        f"incident: cannot record note at 2022-09-05 09:00 UTC: {CHANNEL} began at "
+        "2022-09-05 09:20 UTC; check --at (or INCIDENT_NOW)",
+    )
+    refused(
+        declared,
+        ["mitigate", "--how", "Rolled back", "--impact-ended", "2022-09-05T08:00", "--at", "10:00"],
+        "incident: --impact-ended 2022-09-05 08:00 UTC is before impact began "
+        "(2022-09-05 09:20 UTC); give the time impact ended",
+        env={"INCIDENT_NOW": "2022-09-05T12:00Z"},
+    )
+    result = run("mitigate", "--how", "Rolled back the deploy", "--at", "2022-09-05T11:00")
+    assert result.exit_code == 0, result.stderr
+    run("ticket", "add", "Fix the deploy check", "--at", "2022-09-05T11:05")
+    run("ticket", "done", "1", "--at", "2022-09-05T11:06")
+    refused(
+        declared,
+        ["resolve", "--at", "2022-09-05T10:30"],
+        f"incident: cannot resolve at 2022-09-05 10:30 UTC: {CHANNEL} was mitigated later, "
+        "at 2022-09-05 11:00 UTC; check --at (or INCIDENT_NOW)",
+    )
+
+
+def test_impact_cannot_start_in_the_future(ws: Path) -> None:
+    refused(
+        ws,
+        [*DECLARE, "--at", T0, "--impact-started", "2022-09-05T10:00"],
+        "incident: --impact-started is in the future; give when impact began",
+    )
+
+
+# --- one-line fields and ids -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "line"),
+    [
+        (
+            "--bridge",
+            "https://meet.example.com/x\n| injected | row |",
+            "incident: --bridge 'https://meet.example.com/x\\n| injected | row |' has a line "
+            "break or control character; give it on one line",
+        ),
+        (
+            "--document",
+            "javascript:alert(1)",
+            "incident: --document 'javascript:alert(1)' is not a link; give an http://, "
+            "https:// or mailto: address",
+        ),
+        (
+            "--team",
+            "Core\rServices",
+            "incident: --team 'Core\\rServices' has a line break or control character; "
+            "give it on one line",
+        ),
+        (
+            "--manager",
+            "Priya\x1b[31m",
+            "incident: --manager 'Priya\\x1b[31m' has a line break or control character; "
+            "give it on one line",
+        ),
+    ],
+)
+def test_one_line_fields_stay_one_line(ws: Path, option: str, value: str, line: str) -> None:
+    refused(ws, [*DECLARE, "--at", T0, option, value], line)
+
+
+def test_a_note_over_the_cap_says_the_cap(declared: Path) -> None:
+    refused(
+        declared,
+        ["note", "x" * 1_000_000],
+        "incident: the note is 1,000,000 characters; the limit is 65,536; "
+        "put long logs in a file or ticket and link it",
+    )
+
+
+def test_a_channel_format_that_yields_an_empty_name_is_refused(ws: Path) -> None:
+    playbook = ws / "playbooks" / "default.yaml"
+    text = playbook.read_text()
+    start = text.index("\n  format:", text.index("\nchannel:"))
+    end = text.index("\n", start + 1)
+    playbook.write_text(text[:start] + "\n  format: \"{{ '' }}\"" + text[end:])
+    refused(
+        ws,
+        [*DECLARE, "--at", T0],
+        "incident: the channel name from the playbook's channel.format '' is not a usable "
+        "incident id (letters, digits, '.', '_' and '-', starting with a letter or digit, "
+        "at most 80 characters); nothing was recorded",
+    )
+
+
+@pytest.mark.parametrize("bad", ["../../x", "/abs", "..", "a/../../b"])
+def test_an_imported_id_that_would_leave_the_workspace_is_refused(
+    declared: Path, tmp_path: Path, bad: str
+) -> None:
+    exported = run("export")
+    assert exported.exit_code == 0, exported.stderr
+    text = exported.stdout.replace(f"id: {CHANNEL}", f"id: '{bad}'", 1)
+    assert text != exported.stdout
+    source = tmp_path / "incident.yaml"
+    source.write_text(text)
+    before = events(declared)
+    result = run("import", str(source))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"incident: {source}: id '{bad}' is not a usable incident id (letters, digits, '.', "
+        "'_' and '-', starting with a letter or digit, at most 80 characters); "
+        "nothing was recorded\n",
+    )
+    assert events(declared) == before
+    assert not (tmp_path / "x").exists() and not Path("/abs").exists()
+
+
+# --- every command, three hostile arguments ----------------------------------------------------
+
+
+def _commands() -> list[str]:
+    from incident_kit.cli import cli
+
+    return sorted(cli.commands)
+
+
+HOSTILE = {
+    "garbage time": ["--at", "garbage"],
+    "not UTF-8": ["caf\udce9"],
+    "1 MB": ["x" * 1_000_000],
+    "1 MB option": ["--by", "y" * 1_000_000, "z"],
+}
+
+
+@pytest.mark.parametrize("command", _commands())
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_every_command_meets_hostile_arguments_with_one_line(
+    declared: Path, command: str, kind: str
+) -> None:
+    before = events(declared)
+    result = run(command, *HOSTILE[kind])
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "internal error" not in result.stderr, result.stderr
+    if result.exit_code:
+        assert result.exit_code in (1, 2), result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr[:2000]
+    if kind != "1 MB" or result.exit_code:
+        assert events(declared) == before
