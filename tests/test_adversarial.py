@@ -108,7 +108,11 @@ def refused(ws: Path, args: list[str], line: str, code: int = 2, **kw: Any) -> N
 
 
 def test_usage_error_is_one_line(ws: Path) -> None:
-    refused(ws, ["note"], "incident note: Missing argument 'ARGS...'; see `incident note --help`")
+    refused(
+        ws,
+        ["note"],
+        "incident note: missing TEXT (or `-` to read it from stdin); see `incident note --help`",
+    )
     refused(ws, ["bogus"], "incident: No such command 'bogus'; see `incident --help`")
 
 
