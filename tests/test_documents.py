@@ -234,7 +234,39 @@ def test_channel_name_follows_slack_rules() -> None:
         "inc-05-09-22-the-api-example-com-checkout-flow-eu-payments-is-very-slow"
     )
     assert " " not in long and "." not in long and not long.endswith("-")
-    assert slugify("  ÉCHEC -- de   Connexion ", 80) == "chec-de-connexion"
+    assert slugify("  ÉCHEC -- de   Connexion ", 80) == "echec-de-connexion"
+
+
+@pytest.mark.parametrize(
+    ("functionality", "expected"),
+    [
+        ("Paiement échoué", "inc-05-09-22-paiement-echoue-is-broken-for-all-users"),
+        ("支付", "inc-05-09-22-zhi-fu-is-broken-for-all-users"),
+        ("Вход", "inc-05-09-22-vkhod-is-broken-for-all-users"),
+    ],
+)
+def test_channel_names_transliterate_every_language(functionality: str, expected: str) -> None:
+    from incident_kit.core import open_playbook
+
+    ws = Workspace(root=None)
+    renderer = Renderer(workspace=ws, loaded=open_playbook(workspace=ws))
+    name = renderer.channel_name(
+        declared=datetime(2022, 9, 5, 13, 20, tzinfo=UTC),
+        functionality=functionality,
+        state="broken",
+        audience="all users",
+        severity="SEV1",
+        team=None,
+    )
+    assert name == expected
+
+
+def test_slugs_cut_between_words_and_fall_back_when_nothing_is_left() -> None:
+    assert slugify("checkout is broken for everyone", 22) == "checkout-is-broken-for"
+    assert slugify("checkout is broken for everyone", 21) == "checkout-is-broken"
+    assert slugify("supercalifragilistic", 10) == "supercalif"  # one word: cut inside it
+    assert slugify("🔥🔥", 80) == "incident"
+    assert slugify("Paiement échoué", 80) == "paiement-echoue"
 
 
 def test_template_errors_name_template_and_line(tmp_path: Path, outside: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from incident_kit.errors import RenderError, UserError
+from incident_kit.names import slugify
 from incident_kit.playbook.load import LoadedPlaybook
 from incident_kit.playbook.schema import Playbook, Severity
 from incident_kit.record.model import Incident
@@ -451,13 +452,6 @@ def _tidy(markdown: str) -> str:
     """No trailing spaces but hard breaks, at most one blank line in a row, one final newline."""
     lines = [line if line.endswith("\\") else line.rstrip() for line in markdown.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
-
-
-def slugify(text: str, max_length: int) -> str:
-    """Chat-safe: lower case, letters, digits, ``-`` and ``_``, at most ``max_length`` long."""
-    slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower())
-    slug = re.sub(r"-{2,}", "-", slug).strip("-")
-    return slug[:max_length].rstrip("-")
 
 
 def _long_date(value: datetime, tz: tzinfo) -> str:
