@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
@@ -87,16 +88,29 @@ def test_chat_text_uses_slack_mrkdwn(packet: Path) -> None:
     assert (packet / "messages" / "team-notification.txt").read_text().startswith("*PAGE (SEV1):*")
 
 
-def test_status_page_json(packet: Path) -> None:
-    files = sorted((packet / "status").glob("*.json"))
+def test_status_page_requests_create_once_then_update(packet: Path) -> None:
+    files = sorted((packet / "status").glob("0*.json"))
     assert [f.name for f in files] == [
         "01-investigating.json",
         "02-update.json",
         "03-resolved.json",
     ]
-    bodies = [json.loads(f.read_text())["incident"] for f in files]
+    requests = [json.loads(f.read_text()) for f in files]
+    assert requests == json.loads((packet / "status" / "requests.json").read_text())
+    assert [(r["method"], r["path"]) for r in requests] == [
+        ("POST", "/v1/pages/kctbh9vrtdwd/incidents"),
+        ("PATCH", "/v1/pages/kctbh9vrtdwd/incidents/{incident_id}"),
+        ("PATCH", "/v1/pages/kctbh9vrtdwd/incidents/{incident_id}"),
+    ]
+    bodies = [r["body"]["incident"] for r in requests]
+    assert {b["name"] for b in bodies} == {"Logging in is broken for all users"}
     assert [b["status"] for b in bodies] == ["investigating", "investigating", "resolved"]
-    assert bodies[0]["name"] == "Investigating: Logging in issue"
+    assert [b["components"] for b in bodies] == [
+        {"8kbf7d35c070": "major_outage"},
+        {"8kbf7d35c070": "major_outage"},
+        {"8kbf7d35c070": "operational"},
+    ]
+    assert bodies[0]["impact_override"] == "critical"
     assert bodies[0]["body"].endswith(
         "We will provide an update in 1 hour or as soon as more information is available."
     )
@@ -104,8 +118,151 @@ def test_status_page_json(packet: Path) -> None:
         "Logging in was broken for all users for 1 hour 55 minutes, between 9:05 am and 11:00 am "
         "Eastern Time on 09/05/2022."
     )
-    assert {b["impact_override"] for b in bodies} == {"critical"}
-    assert bodies[2]["metadata"]["incident_kit"]["sent_at"] == "2022-09-05T15:20:00+00:00"
+
+
+class FakeStatuspage:
+    """The shapes of Statuspage's documented incident endpoints, enforced:
+    POST /v1/pages/{page_id}/incidents and PATCH /v1/pages/{page_id}/incidents/{incident_id},
+    each with a body ``{"incident": {...}}``; ``status`` one of investigating, identified,
+    monitoring, resolved; ``components`` a map of component id to operational,
+    degraded_performance, partial_outage or major_outage; ``impact_override`` one of none,
+    minor, major, critical. The response is the incident, with its ``id``."""
+
+    STATUSES = frozenset({"investigating", "identified", "monitoring", "resolved"})
+    COMPONENT = frozenset({"operational", "degraded_performance", "partial_outage", "major_outage"})
+    IMPACTS = frozenset({"none", "minor", "major", "critical"})
+    KEYS = frozenset(
+        {
+            "name",
+            "status",
+            "body",
+            "deliver_notifications",
+            "impact_override",
+            "component_ids",
+            "components",
+            "metadata",
+        }
+    )
+
+    def __init__(self, page_id: str, components: set[str]) -> None:
+        self.page_id = page_id
+        self.components = dict.fromkeys(components, "operational")
+        self.incidents: dict[str, dict[str, Any]] = {}
+
+    def handle(self, method: str, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        parts = path.strip("/").split("/")
+        if parts[:3] != ["v1", "pages", self.page_id] or parts[3:4] != ["incidents"]:
+            return 404, {"error": "not found"}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return 400, {"error": "body is not JSON"}
+        incident = body.get("incident") if isinstance(body, dict) else None
+        if not isinstance(incident, dict) or set(body) != {"incident"}:
+            return 400, {"error": "body must be {'incident': {...}}"}
+        if set(incident) - self.KEYS:
+            return 400, {"error": f"unknown fields {sorted(set(incident) - self.KEYS)}"}
+        if "status" in incident and incident["status"] not in self.STATUSES:
+            return 422, {"error": f"status {incident['status']!r}"}
+        if "impact_override" in incident and incident["impact_override"] not in self.IMPACTS:
+            return 422, {"error": "impact_override"}
+        comps = incident.get("components", {})
+        if any(c not in self.components or v not in self.COMPONENT for c, v in comps.items()):
+            return 422, {"error": f"components {comps}"}
+        if not set(incident.get("component_ids", [])) <= set(self.components):
+            return 422, {"error": "component_ids"}
+        if method == "POST" and len(parts) == 4:
+            if not incident.get("name") or "status" not in incident:
+                return 422, {"error": "name and status are required"}
+            incident_id = f"inc{len(self.incidents) + 1}"
+            self.incidents[incident_id] = {"id": incident_id, "updates": [], **incident}
+        elif method == "PATCH" and len(parts) == 5 and parts[4] in self.incidents:
+            incident_id = parts[4]
+            self.incidents[incident_id].update(incident)
+        else:
+            return 404, {"error": f"no such incident: {method} {path}"}
+        stored = self.incidents[incident_id]
+        stored["updates"].append({"status": stored["status"], "body": incident.get("body")})
+        self.components.update(comps)
+        return 201 if method == "POST" else 200, {k: v for k, v in stored.items() if k != "updates"}
+
+
+def test_status_page_requests_replay_against_a_statuspage_shaped_server(packet: Path) -> None:
+    import http.server
+    import threading
+    import urllib.request
+
+    fake = FakeStatuspage("kctbh9vrtdwd", {"8kbf7d35c070", "vtnh60py4yd7"})
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            code, answer = fake.handle(self.command, self.path, raw)
+            data = json.dumps(answer).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_POST = do_PATCH = _serve
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        incident_id = None
+        for request in json.loads((packet / "status" / "requests.json").read_text()):
+            path = request["path"]
+            if "{incident_id}" in path:
+                assert incident_id is not None, "an update before the incident was created"
+                path = path.replace("{incident_id}", incident_id)
+            call = urllib.request.Request(
+                base + path,
+                data=json.dumps(request["body"]).encode(),
+                method=request["method"],
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(call, timeout=5) as response:
+                assert response.status in (200, 201)
+                answer = json.loads(response.read())
+            incident_id = incident_id or answer["id"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert list(fake.incidents) == ["inc1"]  # created once
+    (incident,) = fake.incidents.values()
+    assert incident["status"] == "resolved"
+    assert incident["name"] == "Logging in is broken for all users"
+    assert incident["component_ids"] == ["8kbf7d35c070"]
+    assert [u["status"] for u in incident["updates"]] == [
+        "investigating",
+        "investigating",
+        "resolved",
+    ]
+    assert fake.components == {"8kbf7d35c070": "operational", "vtnh60py4yd7": "operational"}
+
+
+def test_the_fake_statuspage_refuses_what_statuspage_refuses() -> None:
+    fake = FakeStatuspage("p", {"c"})
+    bad = [
+        ("POST", "/v1/pages/p/incidents", {"name": "x", "status": "investigating"}),
+        ("POST", "/v1/pages/p/incidents", {"incident": {"name": "x", "status": "update"}}),
+        (
+            "POST",
+            "/v1/pages/p/incidents",
+            {"incident": {"name": "x", "status": "resolved", "components": {"c": "down"}}},
+        ),
+        ("PATCH", "/v1/pages/p/incidents/nope", {"incident": {"status": "resolved"}}),
+        ("POST", "/v1/pages/other/incidents", {"incident": {"name": "x", "status": "resolved"}}),
+    ]
+    for method, path, body in bad:
+        code, _ = fake.handle(method, path, json.dumps(body).encode())
+        assert code >= 400, (method, path, body)
 
 
 def test_retrospective_invitation(packet: Path) -> None:
@@ -309,7 +466,9 @@ def test_update_and_customer_print_chat_text(tmp_path: Path, outside: Path) -> N
         / "status"
         / "01-investigating.json"
     )
-    assert json.loads(status.read_text())["incident"]["status"] == "investigating"
+    first = json.loads(status.read_text())
+    assert first["method"] == "POST"
+    assert first["body"]["incident"]["status"] == "investigating"
     result = run(
         *args,
         "customer",
@@ -321,3 +480,32 @@ def test_update_and_customer_print_chat_text(tmp_path: Path, outside: Path) -> N
     )
     assert result.exit_code == 0
     assert "jargon or internal terms 'pods', 'OOM'" in result.stderr
+    # Mitigated and customers told it is resolved: an "investigating" message after that
+    # takes the status page back, which the manager is told.
+    assert (
+        run(*args, "mitigate", "--how", "Rolled back", "--at", "2022-09-05T14:10:00Z").exit_code
+        == 0
+    )
+    assert run(*args, "customer", "resolved", "--at", "2022-09-05T14:20:00Z").exit_code == 0
+    result = run(*args, "customer", "investigating", "--at", "2022-09-05T14:30:00Z")
+    assert result.exit_code == 0
+    assert (
+        "customers were told this incident is resolved; this message takes the status page "
+        "back to 'investigating'" in result.stderr
+    )
+    requests = json.loads(
+        (
+            ws
+            / "output"
+            / "inc-05-09-22-checkout-is-down-for-everyone"
+            / "status"
+            / "requests.json"
+        ).read_text()
+    )
+    assert [r["method"] for r in requests] == ["POST", "PATCH", "PATCH", "PATCH"]
+    assert [r["body"]["incident"]["status"] for r in requests] == [
+        "investigating",
+        "investigating",
+        "resolved",
+        "investigating",
+    ]

@@ -31,6 +31,15 @@ people:
   Emily Chen: emily.chen@example.com
   Marcus Lee: marcus.lee@example.com
   Sam Okafor: sam.okafor@example.com
+status_page:
+  page_id: kctbh9vrtdwd
+  components:
+    - id: 8kbf7d35c070
+      name: Login
+      functionality: [logging in, sign up]
+    - id: vtnh60py4yd7
+      name: API
+      functionality: [api requests]
 """
 
 Step = tuple[datetime, int, Callable[[Live], Any]]

@@ -415,6 +415,9 @@ class Live:
                     hint="record the mitigation with `incident mitigate --how TEXT` first",
                 )
             r = self.renderer(inc.playbook)
+            from incident_kit.messages import reverses_resolution
+
+            reversal = [w for w in [reverses_resolution(inc, kind)] if w]
             template = f"customer_{kind}"
             if template not in r.playbook.messages:
                 template = "customer_update"
@@ -430,11 +433,12 @@ class Live:
             )
         from incident_kit.messages import customer_message_files
 
-        latest = customer_message_files(r, inc)[-1:]
+        # This message's request, and the whole sequence so far; earlier requests stay as sent.
+        latest = customer_message_files(r, inc)[-2:]
         return Outcome(
             inc,
             messages=[msg],
-            warnings=self._plain(inc, [msg]),
+            warnings=[*reversal, *self._plain(inc, [msg])],
             files=self._save(inc, latest),
         )
 

@@ -5,7 +5,6 @@ goes through before it is written (warnings only, never a block).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -15,8 +14,8 @@ from typing import Any
 from incident_kit.documents import RenderedMessage, Renderer
 from incident_kit.playbook.schema import PlainEnglish
 from incident_kit.record.model import Incident
-from incident_kit.render.templates import Md, escape_md
 from incident_kit.render.text import to_text
+from incident_kit.workspace import StatusPageSettings
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -83,6 +82,8 @@ def plain_english(message: RenderedMessage, rules: PlainEnglish) -> list[str]:
 
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
+# Customers are no longer affected from these statuses on: components go back to operational.
+_IMPACT_OVER = ("monitoring", "resolved")
 
 
 def status_of(incident: Incident, kind: str, *, before: int | None = None) -> str:
@@ -97,35 +98,95 @@ def status_of(incident: Incident, kind: str, *, before: int | None = None) -> st
     return "investigating"
 
 
-def status_json(
-    *,
-    incident: Incident,
-    message: RenderedMessage,
-    kind: str,
-    impact: str | None,
-    sent_at: datetime,
-    index: int | None = None,
-) -> bytes:
-    """The body of one status-page API call (Atlassian Statuspage's incident shape): POST it
-    to create the incident, PATCH the same body to post an update."""
-    body: dict[str, Any] = {
-        "incident": {
-            "name": message.subject or incident.title,
-            "status": status_of(incident, kind, before=index),
-            "body": to_text(message.body).strip(),
+@dataclass(frozen=True)
+class StatusRequest:
+    """One call to the status page's API, as an integration replays it. ``{page_id}`` is
+    the settings' page; ``{incident_id}`` is the ``id`` the first request's response gave."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+    kind: str
+    sent_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "body": self.body}
+
+
+def affected_components(settings: StatusPageSettings, incident: Incident) -> list[str]:
+    """Ids of the status page's components the incident's functionality impairs."""
+    wanted = incident.functionality.strip().lower()
+    return [
+        c.id for c in settings.components if wanted in (f.strip().lower() for f in c.functionality)
+    ]
+
+
+def status_requests(renderer: Renderer, incident: Incident) -> list[StatusRequest]:
+    """The customer messages of the record as Statuspage API calls, in the order sent: the
+    first creates the incident (POST), every later one updates that same incident (PATCH),
+    under one name, with the status its kind maps to and its components' status."""
+    page = renderer.workspace.settings.status_page
+    impact = renderer.severity_of(incident).status_page_impact
+    components = affected_components(page, incident)
+    impaired = page.impact_status.get(impact or "none", "major_outage")
+    out: list[StatusRequest] = []
+    for n, sent in enumerate(incident.customer_messages):
+        template = f"customer_{sent.kind}"
+        if template not in renderer.playbook.messages:
+            template = "customer_update"
+        msg = renderer.message(template, incident, message=sent.message or "", sent_at=sent.at)
+        text = sent.sent if sent.sent else to_text(msg.body).strip()
+        status = status_of(incident, sent.kind, before=n)
+        body: dict[str, Any] = {
+            "name": incident.title,
+            "status": status,
+            "body": text,
             "deliver_notifications": True,
-            "metadata": {
-                "incident_kit": {
-                    "incident": incident.id,
-                    "kind": kind,
-                    "sent_at": sent_at.isoformat(),
-                }
-            },
+            "metadata": {"incident_kit": {"incident": incident.id, "kind": sent.kind}},
         }
-    }
-    if impact:
-        body["incident"]["impact_override"] = impact
-    return (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        if components:
+            state = "operational" if status in _IMPACT_OVER else impaired
+            body["component_ids"] = components
+            body["components"] = {c: state for c in components}
+        if n == 0:
+            if impact:
+                body["impact_override"] = impact
+            method, path = "POST", f"/v1/pages/{page.page_id}/incidents"
+        else:
+            method, path = "PATCH", f"/v1/pages/{page.page_id}/incidents/{{incident_id}}"
+        out.append(StatusRequest(method, path, {"incident": body}, sent.kind, sent.at))
+    return out
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def customer_message_files(renderer: Renderer, incident: Incident) -> list[tuple[str, bytes]]:
+    """The status page's requests: one file per customer message, named by its place and
+    kind (``status/02-update.json``), and ``status/requests.json``, the whole sequence to
+    replay in order."""
+    requests = status_requests(renderer, incident)
+    files = [
+        (f"status/{n:02d}-{r.kind}.json", _json(r.as_json())) for n, r in enumerate(requests, 1)
+    ]
+    if requests:
+        files.append(("status/requests.json", _json([r.as_json() for r in requests])))
+    return files
+
+
+def reverses_resolution(incident: Incident, kind: str) -> str | None:
+    """A warning when a customer message of ``kind`` would take the status page back from
+    ``resolved`` without the incident having been reopened since."""
+    if not incident.customer_messages or kind == "resolved":
+        return None
+    last = incident.customer_messages[-1]
+    if status_of(incident, last.kind) != "resolved" or status_of(incident, kind) == "resolved":
+        return None
+    return (
+        "customers were told this incident is resolved; this message takes the status page "
+        f"back to '{status_of(incident, kind)}'"
+    )
 
 
 @dataclass(frozen=True)
@@ -196,33 +257,6 @@ def retro_invite(
 def _people(workspace_people: dict[str, str], names: list[str]) -> list[Invitee]:
     lookup = {k.lower(): v for k, v in workspace_people.items()}
     return [Invitee(n, lookup.get(n.lower())) for n in names]
-
-
-def customer_message_files(renderer: Renderer, incident: Incident) -> list[tuple[str, bytes]]:
-    """One status-page JSON per customer message in the record, in the order sent."""
-    impact = renderer.severity_of(incident).status_page_impact
-    files = []
-    for n, sent in enumerate(incident.customer_messages, 1):
-        template = f"customer_{sent.kind}"
-        if template not in renderer.playbook.messages:
-            template = "customer_update"
-        msg = renderer.message(template, incident, message=sent.message or "", sent_at=sent.at)
-        if sent.sent:
-            msg = dataclasses.replace(msg, body=Md(escape_md(sent.sent)))
-        files.append(
-            (
-                f"status/{n:02d}-{sent.kind}.json",
-                status_json(
-                    incident=incident,
-                    message=msg,
-                    kind=sent.kind,
-                    impact=impact,
-                    sent_at=sent.at,
-                    index=n - 1,
-                ),
-            )
-        )
-    return files
 
 
 def eml(renderer: Renderer, incident: Incident, message: RenderedMessage, date: datetime) -> bytes:

@@ -37,6 +37,43 @@ def bundled_dir() -> Path:
     return here.parent.parent
 
 
+ComponentStatus = Literal["operational", "degraded_performance", "partial_outage", "major_outage"]
+_IMPACT_STATUS: dict[str, ComponentStatus] = {
+    "critical": "major_outage",
+    "major": "partial_outage",
+    "minor": "degraded_performance",
+    "none": "operational",
+}
+
+
+class StatusComponent(BaseModel):
+    """A component of the status page, and which incidents affect it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="The component's id on the status page.")
+    name: str = Field(default="", description="Its name, for people reading the requests.")
+    functionality: list[str] = Field(
+        default_factory=list,
+        description="Functionality that, when it is impaired, impairs this component.",
+    )
+
+
+class StatusPageSettings(BaseModel):
+    """The status page the customer messages go to (Atlassian Statuspage's API)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    page_id: str = Field(
+        default="{page_id}", description="The page's id; a placeholder until it is set."
+    )
+    components: list[StatusComponent] = Field(default_factory=list)
+    impact_status: dict[str, ComponentStatus] = Field(
+        default_factory=lambda: dict(_IMPACT_STATUS),
+        description="Component status while customers are affected, by the severity's impact.",
+    )
+
+
 class Settings(BaseModel):
     """The workspace's settings file, ``incident-kit.yaml``."""
 
@@ -69,6 +106,7 @@ class Settings(BaseModel):
         default_factory=dict,
         description="Email addresses by name, for retrospective invitations.",
     )
+    status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
 
     @field_validator("timezone", "customer_timezone")
     @classmethod
