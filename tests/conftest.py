@@ -36,3 +36,24 @@ def outside(tmp_path: Path) -> Iterator[Path]:
 def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
     """Run ``incident ARGS`` in-process, stderr kept apart."""
     return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[object]:
+    """A throwaway PostgreSQL server for the whole session (tests/pgcluster.py).
+
+    Skipped, with the reason, only when PostgreSQL's binaries are not installed; CI installs
+    them (.ci/run), so there it always runs.
+    """
+    from pgcluster import Cluster, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql); CI installs it")
+    cluster = Cluster(bindir)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()

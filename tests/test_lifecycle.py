@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,13 +18,18 @@ CHANNEL = "inc-05-09-22-logging-in-is-broken-for-all-users"
 T0 = "2022-09-05T09:20"  # times without an offset are read in the workspace's zone
 
 
-@pytest.fixture
-def ws(tmp_path: Path, outside: Path) -> Path:
+@pytest.fixture(params=["sqlite", "postgres"])
+def ws(request: pytest.FixtureRequest, tmp_path: Path, outside: Path) -> Path:
+    """A workspace whose record is in its own SQLite file, or in a fresh PostgreSQL database
+    (the same tests run against both stores)."""
     folder = tmp_path / "ws"
     result = run("init", str(folder))
     assert result.exit_code == 0, result.stderr
     settings = folder / "incident-kit.yaml"
-    settings.write_text(settings.read_text().replace("timezone: UTC", "timezone: America/New_York"))
+    text = settings.read_text().replace("timezone: UTC", "timezone: America/New_York")
+    if request.param == "postgres":
+        text += f"store: {request.getfixturevalue('pg').new_database()}\n"
+    settings.write_text(text)
     return folder
 
 
@@ -41,15 +45,20 @@ def record(ws: Path, incident_id: str | None = None) -> Incident:
     return Incident.model_validate(yaml.safe_load(out))
 
 
+def location(ws: Path) -> str:
+    from incident_kit.record.location import sqlite_path, workspace_location
+    from incident_kit.workspace import open_workspace
+
+    where = workspace_location(open_workspace(ws))
+    return where if "://" in where else str(sqlite_path(where, ws))
+
+
 def events(ws: Path) -> int:
-    db = ws / ".incident" / "records.sqlite3"
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        if "events" not in tables:
-            return 0
-        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+    """Every event of the workspace's record, read through the store's interface."""
+    from incident_kit.record.location import open_location
+
+    with open_location(location(ws)).transaction(write=False) as tx:
+        return sum(len(tx.events(i)) for i in tx.incident_ids())
 
 
 def document(ws: Path, tmp_path: Path) -> str:
@@ -312,6 +321,8 @@ def test_retro_eight_days_later_is_refused(ws: Path) -> None:
     assert record(ws).retrospective is None
 
 
+# On PostgreSQL, tests/test_team.py runs 2 × 20 concurrent notes from two workspaces.
+@pytest.mark.parametrize("ws", ["sqlite"], indirect=True)
 def test_twenty_concurrent_notes_lose_none(ws: Path) -> None:
     assert declare(ws)[0] == 0
     env = {**os.environ, "INCIDENT_NOW": "2022-09-05T13:40:00Z"}
@@ -338,15 +349,13 @@ def test_a_killed_command_leaves_the_record_as_it_was(ws: Path) -> None:
         "import os, sys\n"
         "from datetime import datetime, UTC\n"
         "from pathlib import Path\n"
-        "from incident_kit.record.store import Store\n"
-        "store = Store(Path(sys.argv[1]))\n"
+        "from incident_kit.record.location import open_location\n"
+        "store = open_location(sys.argv[1])\n"
         "with store.transaction() as tx:\n"
         "    tx.append(sys.argv[2], 'note', datetime.now(UTC), {'text': 'half-written'})\n"
         "    os._exit(9)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(ws / ".incident" / "records.sqlite3"), CHANNEL]
-    )
+    done = subprocess.run([sys.executable, "-c", script, location(ws), CHANNEL])
     assert done.returncode == 9
     assert events(ws) == before
     assert record(ws).notes == []

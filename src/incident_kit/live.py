@@ -19,8 +19,9 @@ from incident_kit.playbook.load import find_playbook, load_playbook
 from incident_kit.record import lifecycle
 from incident_kit.record.events import Pending, compact, fold, from_incident
 from incident_kit.record.file import dump_incident
+from incident_kit.record.location import open_store
 from incident_kit.record.model import Incident
-from incident_kit.record.store import Store, Transaction
+from incident_kit.record.store import Transaction
 from incident_kit.timing import now as wall_now
 from incident_kit.timing import parse_time
 from incident_kit.workspace import SETTINGS_FILE, Workspace
@@ -49,7 +50,7 @@ class Live:
         renderers: dict[str, Renderer] | None = None,
     ) -> None:
         self.workspace = workspace
-        self.store = Store(workspace.store_path)
+        self.store = open_store(workspace)
         self.now = parse_time(at, workspace.tz, now=wall_now()) if at else wall_now()
         # Loaded playbooks, by name; a caller running many commands in one process shares it.
         self.renderers: dict[str, Renderer] = {} if renderers is None else renderers

@@ -108,6 +108,28 @@ class Settings(BaseModel):
     )
     status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
 
+    store: str | None = Field(
+        default=None,
+        description=(
+            "Where the record is kept: a PostgreSQL URL or conninfo without a password "
+            "(`postgresql://db.example.com/incidents`, `service=incidents`) for a team, or an "
+            "SQLite file. Default: the workspace's `.incident/records.sqlite3`. "
+            "`INCIDENT_DATABASE_URL` overrides it."
+        ),
+    )
+
+    @field_validator("store")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        from incident_kit.record.location import password_in
+
+        if value and password_in(value):
+            raise ValueError(
+                "holds a password: this file is shared; keep the password in ~/.pgpass, "
+                "PGPASSWORD or INCIDENT_DATABASE_URL"
+            )
+        return value
+
     @field_validator("timezone", "customer_timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
