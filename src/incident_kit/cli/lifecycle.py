@@ -76,12 +76,12 @@ def _id_and_text(
 
 
 def _is_incident(state: State, word: str) -> bool:
-    from incident_kit.record.store import Store
+    from incident_kit.record.location import has_record, open_store
 
     ws = state.workspace()
-    if ws.root is None or not ws.store_path.exists():
+    if not has_record(ws):
         return False
-    with Store(ws.store_path).transaction(write=False) as tx:
+    with open_store(ws).transaction(write=False) as tx:
         return bool(tx.exists(word))
 
 

@@ -37,9 +37,10 @@ def _quietly(func: Callable[[click.Context], list[CompletionItem]]) -> Any:
 
 def _store_incidents(ctx: click.Context, *, include_resolved: bool = True) -> list[Any]:
     from incident_kit.live import Live
+    from incident_kit.record.location import has_record
 
     ws = state_of(ctx).workspace()
-    if not ws.store_path.exists():
+    if not has_record(ws):
         return []
     return Live(ws).list(include_resolved=include_resolved)
 
@@ -54,10 +55,11 @@ def _the_incident(ctx: click.Context) -> Any:
 def _playbook(ctx: click.Context) -> Any:
     """The playbook the command line is about: --playbook, the incident's, or the default."""
     from incident_kit.core import open_playbook
+    from incident_kit.record.location import has_record
 
     ws = state_of(ctx).workspace()
     name = ctx.params.get("playbook")
-    if not name and ws.root is not None and ws.store_path.exists():
+    if not name and has_record(ws):
         try:
             name = _the_incident(ctx).playbook
         except Exception:

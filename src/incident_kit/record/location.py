@@ -80,3 +80,11 @@ def open_location(location: str, base: Path | None = None) -> Any:
 def open_store(workspace: Workspace) -> Any:
     """The store holding this workspace's incidents."""
     return open_location(workspace_location(workspace), workspace.root)
+
+
+def has_record(workspace: Workspace) -> bool:
+    """Whether there may be incidents to read (an SQLite file that exists, or a server)."""
+    if os.environ.get(ENV, "").strip() or workspace.settings.store:
+        where = workspace_location(workspace)
+        return is_postgres(where) or sqlite_path(where, workspace.root).exists()
+    return workspace.root is not None and workspace.store_path.exists()
