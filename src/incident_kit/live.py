@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from incident_kit import inputs
 from incident_kit.documents import RenderedMessage, Renderer
@@ -52,6 +52,8 @@ class Live:
         self.workspace = workspace
         self.store = open_store(workspace)
         self.now = parse_time(at, workspace.tz, now=wall_now()) if at else wall_now()
+        # What the ownership lookup of `declare` matched, said to the person.
+        self.owner_match: str | None = None
         # Loaded playbooks, by name; a caller running many commands in one process shares it.
         self.renderers: dict[str, Renderer] = {} if renderers is None else renderers
 
@@ -278,7 +280,7 @@ class Live:
             incident,
             messages=messages,
             warnings=warnings,
-            lines=[incident.channel],
+            lines=[incident.channel, *([self.owner_match] if self.owner_match else [])],
             data={"pages": pb.severities[sev_name].pages},
             files=self._save(incident, self._chat(messages)),
         )
@@ -298,6 +300,11 @@ class Live:
                 f"no team in {path.name} owns '{functionality}': find the owner by hand "
                 "and pass --team"
             )
+        self.owner_match = (
+            f"owning team: {owner.name} ({path.name}: '{owner.matched}'"
+            + ("" if owner.exact else f" matched '{functionality}'")
+            + ")"
+        )
         return owner.name, None
 
     def note(
@@ -400,7 +407,7 @@ class Live:
         self,
         *,
         incident_id: str | None,
-        kind: Literal["investigating", "identified", "monitoring", "update", "resolved"],
+        kind: str,
         message: str | None,
         by: str | None,
     ) -> Outcome:
@@ -410,6 +417,11 @@ class Live:
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "send a customer message")
+            kinds = customer_kinds(self.renderer(inc.playbook).playbook)
+            if kind not in kinds:
+                raise UserError(
+                    f"unknown customer message kind '{kind}'", hint=f"use one of {', '.join(kinds)}"
+                )
             if kind == "resolved" and inc.stage == "open":
                 raise RefusedError(
                     "cannot tell customers it is resolved: the incident is not mitigated yet",
@@ -777,6 +789,15 @@ class Live:
 
 # The event a command appends → the `ticked_by` name of the playbook items it performs.
 TICKS = {"mitigated": "mitigate", "ticket_added": "ticket", "resolved": "resolve"}
+
+
+def customer_kinds(playbook: Any) -> list[str]:
+    """The kinds of customer message a playbook sends (its ``customer_kinds``, or the
+    seed process's five)."""
+    declared = getattr(playbook, "customer_kinds", None)
+    if declared:
+        return [getattr(k, "id", k) for k in declared]
+    return ["investigating", "identified", "monitoring", "update", "resolved"]
 
 
 def _same(a: str, b: str) -> bool:

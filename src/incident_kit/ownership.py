@@ -42,14 +42,28 @@ class Ownership(BaseModel):
 
 @dataclass(frozen=True)
 class Owner:
-    """The team found for a functionality."""
+    """The team found for a functionality, and the name in the database that matched."""
 
     name: str
     team: Team
+    matched: str
+    exact: bool
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z0-9]+", text.lower()))
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _stems(text: str) -> list[str]:
+    """English stems of the words: 'logging in' → ['log', 'in'], 'payments' → ['payment']."""
+    import snowballstemmer
+
+    return list(snowballstemmer.stemmer("english").stemWords(_words(text)))
+
+
+def _runs(stems: list[str]) -> set[str]:
+    """Every run of adjacent stems, written together: 'log in' gives 'log', 'in', 'login'."""
+    return {"".join(stems[i:j]) for i in range(len(stems)) for j in range(i + 1, len(stems) + 1)}
 
 
 def load_ownership(path: Path) -> Ownership:
@@ -62,14 +76,24 @@ def load_ownership(path: Path) -> Ownership:
 
 
 def find_owner(db: Ownership, functionality: str) -> Owner | None:
-    """The team owning ``functionality``: an exact name first, then the most words shared."""
-    wanted = " ".join(sorted(_words(functionality)))
-    best: tuple[int, str] | None = None
+    """The team owning ``functionality``: the same words first; else the owned name whose
+    word stems all appear in it, written apart or together ('login' owns 'logging in' and
+    'log in'; 'passwords' owns 'password reset'), the longest such name winning."""
+    wanted = _words(functionality)
+    stems = _stems(functionality)
+    runs = _runs(stems)
+    best: tuple[int, str, str] | None = None
     for name, team in db.teams.items():
         for owned in team.owns:
-            if " ".join(sorted(_words(owned))) == wanted:
-                return Owner(name, team)
-            shared = len(_words(owned) & _words(functionality))
-            if shared and shared == len(_words(owned)) and (best is None or shared > best[0]):
-                best = (shared, name)
-    return Owner(best[1], db.teams[best[1]]) if best else None
+            if _words(owned) == wanted:
+                return Owner(name, team, owned, exact=True)
+            owned_stems = _stems(owned)
+            if not owned_stems:
+                continue
+            together = "".join(owned_stems)
+            found = together in runs or set(owned_stems) <= set(stems)
+            if found and (best is None or len(together) > best[0]):
+                best = (len(together), name, owned)
+    if best is None:
+        return None
+    return Owner(best[1], db.teams[best[1]], best[2], exact=False)

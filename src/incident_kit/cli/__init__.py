@@ -382,7 +382,7 @@ def cli() -> None:
 
 def main() -> None:
     """Console entry point."""
-    cli()
+    cli(prog_name="incident")
 
 
 # The command modules are light (click only); each imports the core inside its commands.

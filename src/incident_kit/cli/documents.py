@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,7 +57,15 @@ def _warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
-def _print_outputs(outputs: list[Any], out: Path, state: State) -> None:
+def _rel(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _print_outputs(outputs: list[Any], out: Path, state: State, *, shown: bool = False) -> None:
+    """Where each file went; after progress on the same terminal, one line per folder."""
     if state.json:
         import json
 
@@ -74,12 +83,16 @@ def _print_outputs(outputs: list[Any], out: Path, state: State) -> None:
             )
         )
         return
+    if shown and sys.stdout.isatty():
+        folders: dict[Path, list[Any]] = {}
+        for o in outputs:
+            folders.setdefault(o.path.parent, []).append(o)
+        for folder, files in folders.items():
+            kinds = ", ".join(sorted({o.format for o in files}))
+            click.echo(f"{len(files):>3} files ({kinds}) in {_rel(folder)}/")
+        return
     for o in outputs:
-        try:
-            shown = os.path.relpath(o.path)
-        except ValueError:
-            shown = str(o.path)
-        click.echo(f"{o.document:<24} {o.format:<5} {shown}")
+        click.echo(f"{o.document:<24} {o.format:<5} {_rel(o.path)}")
 
 
 @click.command()
@@ -140,9 +153,9 @@ def render(
         formats=formats,
         out=target,
         warn=_warn,
-        progress=progress(),
+        progress=(show := progress()),
     )
-    _print_outputs(outputs, target, state)
+    _print_outputs(outputs, target, state, shown=show is not None)
 
 
 @click.command()
@@ -201,9 +214,9 @@ def checklist(
         formats=formats,
         out=target,
         warn=_warn,
-        progress=progress(),
+        progress=(show := progress()),
     )
-    _print_outputs(outputs, target, state)
+    _print_outputs(outputs, target, state, shown=show is not None)
 
 
 @click.command()
@@ -232,7 +245,7 @@ def demo(state: State, fmt: str, out: Path | None) -> None:
     outputs = core.demo(workspace=ws, formats=formats, out=target, warn=_warn, progress=show)
     if not state.json:
         click.echo(f"Rendered the example incident into {target}:")
-    _print_outputs(outputs, target, state)
+    _print_outputs(outputs, target, state, shown=show is not None)
 
 
 def register(group: click.Group) -> None:

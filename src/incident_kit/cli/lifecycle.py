@@ -13,13 +13,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import click
 
 from incident_kit.cli import State, handles_errors, state_of
 from incident_kit.cli.options import (
-    CUSTOMER_KINDS,
     PlaybookHelp,
     complete_audit_check,
     complete_customer_kind,
@@ -409,17 +408,17 @@ def update(
 
 
 def _customer_kinds(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    from incident_kit.live import customer_kinds
+
     rows = []
-    for kind in CUSTOMER_KINDS:
+    for kind in customer_kinds(playbook):
         msg = playbook.messages.get(f"customer_{kind}") or playbook.messages.get("customer_update")
         rows.append((kind, msg.title if msg else ""))
     return [("Kinds", rows)]
 
 
 @click.command(cls=PlaybookHelp, playbook_help=_customer_kinds)
-@click.argument(
-    "kind", metavar="KIND", type=click.Choice(CUSTOMER_KINDS), shell_complete=complete_customer_kind
-)
+@click.argument("kind", metavar="KIND", shell_complete=complete_customer_kind)
 @incident_option
 @click.option(
     "-m",
@@ -442,8 +441,8 @@ def customer(
 ) -> None:
     """Send a customer status message.
 
-    KIND is investigating, identified, monitoring, update or resolved (resolved only once
-    mitigated). Prints the message, and writes the status-page JSON and email under
+    KIND is one of the playbook's kinds (below; resolved only once mitigated). Prints the
+    message, and writes the status-page JSON and email under
     output/.
 
     \b
@@ -452,7 +451,7 @@ def customer(
       incident customer update -m "Logging in works again for most customers."
     """
     outcome = _live(state, at).customer(
-        incident_id=incident_id, kind=cast(Any, kind), message=read_option_text(message), by=by
+        incident_id=incident_id, kind=kind, message=read_option_text(message), by=by
     )
     _show(outcome, as_json)
 

@@ -113,11 +113,11 @@ def complete_phase(ctx: click.Context) -> list[CompletionItem]:
     return [CompletionItem(p.id, help=p.title) for p in playbook.phases]
 
 
-def complete_customer_kind(ctx: click.Context, _p: click.Parameter, incomplete: str) -> Any:
-    return [CompletionItem(k) for k in CUSTOMER_KINDS if k.startswith(incomplete)]
+@_quietly
+def complete_customer_kind(ctx: click.Context) -> list[CompletionItem]:
+    from incident_kit.live import customer_kinds
 
-
-CUSTOMER_KINDS = ["investigating", "identified", "monitoring", "update", "resolved"]
+    return [CompletionItem(k) for k in customer_kinds(_playbook(ctx))]
 
 
 # --- the incident id and typed text -------------------------------------------------------
