@@ -65,7 +65,8 @@ TOP_EPILOG = """\b
 Environment:
   INCIDENT_WORKSPACE  the workspace folder (like --workspace; default: found by
                       walking up from the current folder)
-  INCIDENT_NOW        the time of every action (like --at), for replays and tests
+  INCIDENT_NOW        the time of every action (like --at, but UTC when it has no
+                      offset), for replays and tests
   EDITOR, VISUAL      the editor `incident update` opens for the draft
 
 \b
