@@ -376,3 +376,169 @@ def test_every_command_meets_hostile_arguments_with_one_line(
         assert result.stderr.count("\n") == 1, result.stderr[:2000]
     if kind != "1 MB" or result.exit_code:
         assert events(declared) == before
+
+
+# --- record first, files after, truthfully ---------------------------------------------------
+
+UPDATE = ["update", "--message", "Rolled back the deploy; watching", "--at", "2022-09-05T09:40"]
+STAMP = "stakeholder-update-20220905-0940"
+MESSAGES = f"{CHANNEL}/messages"
+
+
+def _mount(target: Path, *options: str) -> None:
+    import subprocess
+
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join(["size=64k", *options]), "tmpfs", str(target)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+
+
+def _umount(target: Path) -> None:
+    import subprocess
+
+    subprocess.run(["umount", str(target)], check=False)
+
+
+def updates(ws: Path) -> int:
+    return sum(1 for e in events(ws) if e[2] == "update")
+
+
+def test_update_on_a_full_disk_records_nothing_then_exactly_once(declared: Path) -> None:
+    import contextlib
+    import shutil
+
+    out = declared / "output"
+    shutil.rmtree(out)
+    _mount(out)
+    try:
+        with open(out / "fill", "wb") as fh, contextlib.suppress(OSError):
+            fh.write(b"\0" * 70_000)  # the disk is now full
+        for _ in range(3):
+            refused(
+                declared,
+                UPDATE,
+                f"incident: cannot write output/{MESSAGES}/{STAMP}.txt: No space left on "
+                "device; nothing was recorded or written; free space or fix the folder's "
+                "permissions and run it again",
+                code=1,
+            )
+        assert not [p for p in out.rglob("*.tmp")]
+        (out / "fill").unlink()
+        result = run(*UPDATE)
+        assert result.exit_code == 0, result.stderr
+        assert f"wrote output/{MESSAGES}/{STAMP}.txt" in result.stdout
+        assert (out / MESSAGES / f"{STAMP}.txt").is_file()
+        assert updates(declared) == 1
+    finally:
+        _umount(out)
+
+
+def test_update_into_a_read_only_output_records_nothing(declared: Path) -> None:
+    import subprocess
+
+    out = declared / "output"
+    _mount(out)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro", str(out)], check=True)
+        for _ in range(2):
+            refused(
+                declared,
+                UPDATE,
+                f"incident: cannot write output/{MESSAGES}/{STAMP}.txt: Read-only file system; "
+                "nothing was "
+                "recorded or written; free space or fix the folder's permissions and run it "
+                "again",
+                code=1,
+            )
+    finally:
+        _umount(out)
+    assert updates(declared) == 0
+    result = run(*UPDATE)
+    assert result.exit_code == 0, result.stderr
+    assert updates(declared) == 1
+
+
+def test_update_through_a_symlinked_file_is_refused_and_records_nothing(
+    declared: Path, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = declared / "output" / MESSAGES / f"{STAMP}.txt"
+    link.symlink_to(victim)
+    for _ in range(2):
+        refused(
+            declared,
+            UPDATE,
+            f"incident: refusing to write '{link}': '{link}' is a symbolic link; remove the "
+            "link or choose another --out; nothing was written",
+        )
+    assert victim.read_text() == "keep me"
+    link.unlink()
+    assert run(*UPDATE).exit_code == 0
+    assert updates(declared) == 1
+
+
+def test_a_symlinked_output_folder_is_refused_by_live_commands_too(
+    declared: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    elsewhere = tmp_path / "elsewhere-out"
+    shutil.move(declared / "output", elsewhere)
+    (declared / "output").symlink_to(elsewhere)
+    out = declared / "output"
+    for args in (UPDATE, ["render", "--format", "md"]):
+        result = run(*args)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.count("\n") == 1
+        assert f"'{out}' is a symbolic link" in result.stderr
+    assert updates(declared) == 0
+
+
+def test_a_retried_update_is_recorded_once_and_says_so(declared: Path) -> None:
+    first = run(*UPDATE)
+    assert first.exit_code == 0, first.stderr
+    again = run(*UPDATE[:-1], "2022-09-05T09:43")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.startswith(
+        "the same update was recorded at 9:40 am; not recorded again "
+        "(give another --message to send a new one)\n"
+    )
+    assert f"wrote output/{MESSAGES}/{STAMP}.txt" in again.stdout
+    assert updates(declared) == 1
+    later = run(*UPDATE[:-1], "2022-09-05T10:10")
+    assert later.exit_code == 0 and updates(declared) == 2
+
+
+def test_declare_run_again_after_its_commit_shows_the_incident(declared: Path) -> None:
+    before = events(declared)
+    result = run(*DECLARE, "--at", "2022-09-05T09:22")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(
+        f"{CHANNEL}\nalready declared at 9:20 am (the same declaration); not declared again\n"
+    )
+    assert events(declared) == before
+
+
+def test_files_respect_the_umask_and_stale_temp_files_are_swept(declared: Path) -> None:
+    folder = declared / "output" / MESSAGES
+    stale = folder / f".{STAMP}.txt.999999999.abc123.tmp"
+    stale.write_text("half")
+    old = os.umask(0o022)
+    try:
+        assert run(*UPDATE).exit_code == 0
+    finally:
+        os.umask(old)
+    assert (folder / f"{STAMP}.txt").stat().st_mode & 0o777 == 0o644
+    assert not stale.exists()
+    old = os.umask(0o077)
+    try:
+        assert run("render", "--format", "md").exit_code == 0
+    finally:
+        os.umask(old)
+    assert (declared / "output" / CHANNEL / "incident-document.md").stat().st_mode & 0o777 == 0o600

@@ -6,15 +6,19 @@ appends events, and returns an :class:`Outcome` for the CLI to print. Nothing he
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from incident_kit import inputs
 from incident_kit.documents import RenderedMessage, Renderer
-from incident_kit.errors import RefusedError, UserError
+from incident_kit.errors import EnvironmentFailure, RefusedError, UserError
+from incident_kit.output import PartlyWritten, Staged
 from incident_kit.playbook.load import find_playbook, load_playbook
 from incident_kit.record import lifecycle
 from incident_kit.record.events import Pending, compact, fold, from_incident
@@ -152,12 +156,57 @@ class Live:
                 ):
                     tx.append(incident.id, "check", self.now, compact({"item": gid, "by": by}))
 
+    @contextmanager
+    def _unit(self) -> Iterator[Transaction]:
+        """One command as one unit: its event and its files.
+
+        Files are staged (written beside their targets) inside the transaction with
+        :meth:`_save`, so a full disk or a read-only folder fails the command before its event
+        commits; they are renamed into place after the commit. Should that last step fail, the
+        command says exactly which files are missing and how to get them.
+        """
+        self._staged: list[Staged] = []
+        self._recorded: str | None = None
+        self._recorded_id = ""
+        try:
+            with self.store.transaction() as tx:
+                yield tx
+        except BaseException:
+            for staged in self._staged:
+                staged.discard()
+            raise
+        missing: list[Path] = []
+        reason = ""
+        for staged in self._staged:
+            try:
+                staged.publish()
+            except PartlyWritten as exc:
+                missing += exc.missing
+                reason = exc.reason
+        if missing:
+            names = ", ".join(os.path.relpath(p) for p in missing)
+            raise EnvironmentFailure(
+                f"{self._recorded or 'recorded'}, but could not write {names} ({reason})",
+                hint=f"`incident render {self._recorded_id}` writes every file again",
+            )
+
     def _save(self, inc: Incident, files: list[tuple[str, bytes]]) -> list[Path]:
-        """Write message files under ``output/<incident id>/`` (after the record committed)."""
-        from incident_kit.output import write_files
+        """Stage message files under ``output/<incident id>/``, in place after the commit."""
+        from incident_kit.output import stage
 
         inputs.incident_id(inc.channel)
-        return write_files(self.workspace.output_dir / inc.channel, files)
+        out = self.workspace.output_dir
+        try:
+            staged = stage(out / inc.channel, files, base=out)
+        except EnvironmentFailure as exc:
+            raise EnvironmentFailure(
+                exc.message,
+                hint="nothing was recorded or written; free space or fix the folder's "
+                "permissions and run it again",
+            ) from None
+        self._staged.append(staged)
+        self._recorded_id = inc.channel
+        return staged.targets
 
     def _chat(self, messages: list[RenderedMessage], stamp: str = "") -> list[tuple[str, bytes]]:
         from incident_kit.render.chat import to_mrkdwn
@@ -169,10 +218,27 @@ class Live:
             if "chat" in m.channels
         ]
 
-    def _stamp(self, inc: Incident) -> str:
-        return self.now.astimezone(self.renderer(inc.playbook).incident_tz(inc)).strftime(
-            "%Y%m%d-%H%M"
+    def _stamp(self, inc: Incident, when: datetime | None = None) -> str:
+        return (
+            (when or self.now)
+            .astimezone(self.renderer(inc.playbook).incident_tz(inc))
+            .strftime("%Y%m%d-%H%M")
         )
+
+    def _retried(
+        self, tx: Transaction, inc: Incident, kind: str, data: dict[str, Any]
+    ) -> datetime | None:
+        """When the same ``kind`` event with the same ``data`` is the incident's latest event
+        (ticks aside) and was recorded a moment ago, its time: this command is a retry."""
+        assert inc.id
+        for ev in reversed(tx.events(inc.id)):
+            if ev.kind == "check":
+                continue
+            same = ev.kind == kind and ev.data == compact(data)
+            if same and abs(self.now - ev.at) <= RETRY_WINDOW:
+                return ev.at
+            return None
+        return None
 
     def _plain(self, inc: Incident, messages: list[RenderedMessage]) -> list[str]:
         from incident_kit.messages import plain_english
@@ -237,12 +303,37 @@ class Live:
             team=team,
         )
         inputs.incident_id(channel, source="the channel name from the playbook's channel.format")
-        with self.store.transaction() as tx:
+        names = ["pinned_summary", "team_notification", "new_incidents_notice", "bridge_post"]
+        with self._unit() as tx:
             for iid in tx.incident_ids():
                 other = fold(tx.events(iid))
                 if other.stage == "resolved":
                     continue
                 same = _same(other.functionality, functionality) or other.channel == channel
+                again = (
+                    (other.functionality, other.state, other.audience, other.severity)
+                    == (functionality, state, audience, sev_name)
+                    and abs(self.now - other.declared_at) <= RETRY_WINDOW
+                    and not anyway
+                )
+                if again:
+                    # The same declaration a moment ago (a retry, or Ctrl-C after the commit):
+                    # show what it made instead of refusing it as a second incident.
+                    messages = [r.message(n, other, sent_at=other.declared_at) for n in names]
+                    self._recorded = f"{other.channel} was declared"
+                    files = self._save(other, self._chat(messages))
+                    return Outcome(
+                        other,
+                        messages=messages,
+                        warnings=warnings,
+                        lines=[
+                            other.channel,
+                            f"already declared at {self._clock(other, other.declared_at)} "
+                            "(the same declaration); not declared again",
+                        ],
+                        data={"pages": pb.severities[sev_name].pages},
+                        files=files,
+                    )
                 if same and not anyway:
                     raise RefusedError(
                         f"an open incident already matches: #{other.channel} "
@@ -274,15 +365,16 @@ class Live:
             incident = fold(tx.events(incident_id))
             self._tick(tx, incident, "declare", manager)
             incident = fold(tx.events(incident_id))
-        names = ["pinned_summary", "team_notification", "new_incidents_notice", "bridge_post"]
-        messages = [r.message(n, incident, sent_at=self.now) for n in names]
+            messages = [r.message(n, incident, sent_at=self.now) for n in names]
+            self._recorded = f"declared {incident.channel}"
+            files = self._save(incident, self._chat(messages))
         return Outcome(
             incident,
             messages=messages,
             warnings=warnings,
             lines=[incident.channel, *([self.owner_match] if self.owner_match else [])],
             data={"pages": pb.severities[sev_name].pages},
-            files=self._save(incident, self._chat(messages)),
+            files=files,
         )
 
     def _owner(self, functionality: str) -> tuple[str | None, str | None]:
@@ -365,18 +457,25 @@ class Live:
         """Send a stakeholder update: render it, record it in Latest Communication."""
         inputs.text("message", message)
         inputs.one_line("--by", by)
-        with self.store.transaction() as tx:
+        from incident_kit.messages import eml
+
+        lines = []
+        with self._unit() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "send a stakeholder update")
             r = self.renderer(inc.playbook)
             text = message or _default_update(inc)
-            inc = self._append(
-                tx,
-                inc,
-                "update",
-                {"message": text, "milestone": inc.latest_milestone, "by": by or inc.manager},
-                by or inc.manager,
-            )
+            data = {"message": text, "milestone": inc.latest_milestone, "by": by or inc.manager}
+            previous = self._retried(tx, inc, "update", data)
+            if previous is not None:
+                lines.append(
+                    f"the same update was recorded at {self._clock(inc, previous)}; "
+                    "not recorded again (give another --message to send a new one)"
+                )
+                sent_at = previous
+            else:
+                inc = self._append(tx, inc, "update", data, by or inc.manager)
+                sent_at = self.now
             sent = inc.updates[-1]
             msg = r.message(
                 "stakeholder_update",
@@ -384,23 +483,26 @@ class Live:
                 message=sent.message,
                 milestone=sent.milestone or "",
                 responder=sent.by or "",
-                sent_at=self.now,
+                sent_at=sent_at,
             )
             sev = r.severity_of(inc)
-        from incident_kit.messages import eml
-
-        nxt = self.now + sev.stakeholder_update_every
-        stamp = self._stamp(inc)
-        files = self._chat([msg], stamp)
-        if "email" in msg.channels:
-            files.append((f"messages/stakeholder-update-{stamp}.eml", eml(r, inc, msg, self.now)))
+            nxt = sent_at + sev.stakeholder_update_every
+            stamp = self._stamp(inc, sent_at)
+            files = self._chat([msg], stamp)
+            if "email" in msg.channels:
+                files.append(
+                    (f"messages/stakeholder-update-{stamp}.eml", eml(r, inc, msg, sent_at))
+                )
+            self._recorded = f"recorded the update in {inc.channel}"
+            paths = self._save(inc, files)
+        lines.append(f"next stakeholder update due at {self._clock(inc, nxt)}")
         return Outcome(
             inc,
             messages=[msg],
             warnings=self._plain(inc, [msg]),
-            lines=[f"next stakeholder update due at {self._clock(inc, nxt)}"],
+            lines=lines,
             data={"next_update_at": nxt.isoformat()},
-            files=self._save(inc, files),
+            files=paths,
         )
 
     def customer(
@@ -414,7 +516,8 @@ class Live:
         """Send a customer message of ``kind``."""
         inputs.text("message", message)
         inputs.one_line("--by", by)
-        with self.store.transaction() as tx:
+        lines = []
+        with self._unit() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "send a customer message")
             kinds = customer_kinds(self.renderer(inc.playbook).playbook)
@@ -437,22 +540,28 @@ class Live:
             msg = r.message(template, inc, message=message or "", sent_at=self.now)
             from incident_kit.render.text import to_text
 
-            inc = self._append(
-                tx,
-                inc,
-                "customer",
-                {"kind": kind, "message": message, "sent": to_text(msg.body).strip(), "by": by},
-                by,
-            )
-        from incident_kit.messages import customer_message_files
+            data = {"kind": kind, "message": message, "sent": to_text(msg.body).strip(), "by": by}
+            previous = self._retried(tx, inc, "customer", data)
+            if previous is not None:
+                lines.append(
+                    f"the same customer message was recorded at {self._clock(inc, previous)}; "
+                    "not recorded again"
+                )
+            else:
+                inc = self._append(tx, inc, "customer", data, by)
+            from incident_kit.messages import customer_message_files
 
-        # This message's request, and the whole sequence so far; earlier requests stay as sent.
-        latest = customer_message_files(r, inc)[-2:]
+            # This message's request, and the whole sequence so far; earlier requests stay
+            # as sent.
+            latest = customer_message_files(r, inc)[-2:]
+            self._recorded = f"recorded the customer message in {inc.channel}"
+            paths = self._save(inc, latest)
         return Outcome(
             inc,
             messages=[msg],
             warnings=[*reversal, *self._plain(inc, [msg])],
-            files=self._save(inc, latest),
+            lines=lines,
+            files=paths,
         )
 
     def mitigate(
@@ -468,7 +577,9 @@ class Live:
         """Record mitigation, run the durability audit, render the notice and the email."""
         inputs.text("--how", how)
         inputs.one_line("--by", by)
-        with self.store.transaction() as tx:
+        from incident_kit.messages import eml
+
+        with self._unit() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_not_resolved(inc, "mitigate")
             if inc.mitigation:
@@ -531,14 +642,14 @@ class Live:
                 r.message("mitigation_notice", inc, message=how, sent_at=self.now),
                 r.message("mitigated_email", inc, message=how, sent_at=self.now),
             ]
-        from incident_kit.messages import eml
-
-        files = self._chat(messages)
-        files += [
-            (f"messages/{m.name.replace('_', '-')}.eml", eml(r, inc, m, self.now))
-            for m in messages
-            if "email" in m.channels
-        ]
+            files = self._chat(messages)
+            files += [
+                (f"messages/{m.name.replace('_', '-')}.eml", eml(r, inc, m, self.now))
+                for m in messages
+                if "email" in m.channels
+            ]
+            self._recorded = f"recorded the mitigation of {inc.channel}"
+            paths = self._save(inc, files)
         weak = [a.check for a in inc.audit if not a.durable]
         if weak:
             lines.append(
@@ -552,7 +663,7 @@ class Live:
             messages=messages,
             lines=lines,
             warnings=self._plain(inc, messages),
-            files=self._save(inc, files),
+            files=paths,
         )
 
     def set_audit(
@@ -596,7 +707,9 @@ class Live:
         inputs.one_line("--by", by)
         for person in attendees:
             inputs.one_line("--attendee", person)
-        with self.store.transaction() as tx:
+        from incident_kit.messages import invite
+
+        with self._unit() as tx:
             inc = self._incident(tx, incident_id)
             lifecycle.require_mitigated(inc, "schedule the retrospective")
             r = self.renderer(inc.playbook)
@@ -606,21 +719,17 @@ class Live:
             warnings = lifecycle.check_retro_date(
                 inc, sev, inc.severity, when, tz=tz, holidays=self.workspace.holidays
             )
-            inc = self._append(
-                tx,
-                inc,
-                "retro",
-                {"at": when.isoformat(), "by": by, "attendees": attendees or inc.responders},
-                by,
-            )
-        from incident_kit.messages import invite
-
+            data = {"at": when.isoformat(), "by": by, "attendees": attendees or inc.responders}
+            if self._retried(tx, inc, "retro", data) is None:
+                inc = self._append(tx, inc, "retro", data, by)
+            self._recorded = f"scheduled the retrospective of {inc.channel}"
+            paths = self._save(inc, [("retrospective.ics", invite(r, inc))])
         local = when.astimezone(tz)
         return Outcome(
             inc,
             warnings=warnings,
             lines=[f"retrospective scheduled for {local:%A %-d %B %Y %H:%M} {local.tzname()}"],
-            files=self._save(inc, [("retrospective.ics", invite(r, inc))]),
+            files=paths,
         )
 
     def ticket_add(
@@ -786,6 +895,9 @@ class Live:
 
         return clock(when or self.now, self.renderer(inc.playbook).incident_tz(inc))
 
+
+# A command repeated within this time with the same content is a retry, not a second event.
+RETRY_WINDOW = timedelta(minutes=10)
 
 # The event a command appends → the `ticked_by` name of the playbook items it performs.
 TICKS = {"mitigated": "mitigate", "ticket_added": "ticket", "resolved": "resolve"}
