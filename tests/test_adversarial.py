@@ -308,19 +308,32 @@ def test_a_note_over_the_cap_says_the_cap(declared: Path) -> None:
     )
 
 
-def test_a_channel_format_that_yields_an_empty_name_is_refused(ws: Path) -> None:
+def test_a_channel_format_that_yields_nothing_never_makes_an_unsafe_id(ws: Path) -> None:
     playbook = ws / "playbooks" / "default.yaml"
     text = playbook.read_text()
     start = text.index("\n  format:", text.index("\nchannel:"))
     end = text.index("\n", start + 1)
-    playbook.write_text(text[:start] + "\n  format: \"{{ '' }}\"" + text[end:])
-    refused(
-        ws,
-        [*DECLARE, "--at", T0],
-        "incident: the channel name from the playbook's channel.format '' is not a usable "
-        "incident id (letters, digits, '.', '_' and '-', starting with a letter or digit, "
-        "at most 80 characters); nothing was recorded",
-    )
+    playbook.write_text(text[:start] + "\n  format: \"{{ '' }}/../..\"" + text[end:])
+    result = run(*DECLARE, "--at", T0)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "incident"
+    assert sorted(outputs(ws)) == [
+        f"incident/messages/{name}.txt"
+        for name in ("bridge-post", "new-incidents-notice", "pinned-summary", "team-notification")
+    ]
+
+
+@pytest.mark.parametrize("bad", ["", "..", "../../x", "/abs", "a b", "-x"])
+def test_one_id_rule_refuses_unsafe_ids(bad: str) -> None:
+    from incident_kit import inputs
+    from incident_kit.errors import UserError
+
+    with pytest.raises(UserError) as caught:
+        inputs.incident_id(bad, source="the channel name")
+    assert caught.value.lines() == [
+        f"the channel name '{bad}' is not a usable incident id (letters, digits, '.', '_' and "
+        "'-', starting with a letter or digit, at most 80 characters); nothing was recorded"
+    ]
 
 
 @pytest.mark.parametrize("bad", ["../../x", "/abs", "..", "a/../../b"])
