@@ -361,6 +361,7 @@ NEEDS = {
     "severity": "`incident severity` and `declare` without --severity (p9a)",
     "events": "`export` with the events list (p9a)",
     "tickets": "ticket kinds with owner and due date (issue 9 item 4; owner: see log.md)",
+    "packet-words": "the .ics invitation's words from the playbook, not 'Retrospective' (p11)",
 }
 
 
@@ -647,6 +648,8 @@ class Rendered:
     docx: dict[str, str]
     pdf: dict[str, str]
     failure: str | None = None
+    # Everything else the packet holds (chat text, .eml, status-page JSON, .ics), by path.
+    others: dict[str, str] = field(default_factory=dict)
 
 
 def full_run(ws: Ws, process: Process) -> None:
@@ -702,6 +705,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ren
                 md={p.stem: p.read_text() for p in incident_dir.glob("*.md")},
                 docx={p.stem: docx_text(p) for p in incident_dir.glob("*.docx")},
                 pdf={p.stem: pdf_text(p) for p in incident_dir.glob("*.pdf")},
+                others={
+                    str(p.relative_to(incident_dir)): p.read_text(errors="replace")
+                    for p in sorted(incident_dir.rglob("*"))
+                    if p.is_file() and p.suffix in (".txt", ".eml", ".json", ".ics")
+                },
             )
         except Exception as exc:  # reported by each test that needs it
             out[process.name] = Rendered({}, {}, {}, failure=f"{type(exc).__name__}: {exc}")
@@ -744,3 +752,17 @@ def test_every_document_of_the_playbook_is_rendered_in_every_format(
     }
     assert incident_docs <= set(result.md)
     assert set(result.md) == set(result.docx) == set(result.pdf)
+
+
+@needs(*ALL, "severity", "tickets", "packet-words")
+@pytest.mark.parametrize("process", PROCESSES, ids=ids)
+def test_the_packets_other_files_have_none_of_the_defaults_words(
+    rendered: dict[str, Rendered], process: Process
+) -> None:
+    result = rendered[process.name]
+    assert result.failure is None, result.failure
+    assert result.others
+    for path, text in result.others.items():
+        flat = " ".join(text.split()).lower()
+        for phrase in DEFAULT_PHRASES:
+            assert phrase.lower() not in flat, f"default phrase {phrase!r} in {path}"
