@@ -509,3 +509,129 @@ def test_update_and_customer_print_chat_text(tmp_path: Path, outside: Path) -> N
         "resolved",
         "investigating",
     ]
+
+
+def _declared_workspace(tmp_path: Path, settings: str = "") -> list[str]:
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).exit_code == 0
+    if settings:
+        path = ws / "incident-kit.yaml"
+        path.write_text(path.read_text() + settings)
+    args = ["--workspace", str(ws)]
+    declared = run(
+        *args,
+        "declare",
+        "--functionality",
+        "checkout",
+        "--state",
+        "down",
+        "--audience",
+        "everyone",
+        "--severity",
+        "SEV2",
+        "--manager",
+        "Ana Ruiz",
+        "--at",
+        "2022-09-05T13:20:00Z",
+    )
+    assert declared.exit_code == 0, declared.stderr
+    return args
+
+
+OUT = Path("output") / "inc-05-09-22-checkout-is-down-for-everyone"
+
+
+def test_emails_of_one_incident_thread_together(tmp_path: Path, outside: Path) -> None:
+    args = _declared_workspace(
+        tmp_path, "sender: Ana Ruiz <ana@shop.example>\npeople:\n  Ana Ruiz: ana@shop.example\n"
+    )
+    for at in ("13:45", "14:15"):
+        result = run(*args, "update", "--message", "Still down.", "--at", f"2022-09-05T{at}:00Z")
+        assert result.exit_code == 0, result.stderr
+    assert (
+        run(*args, "mitigate", "--how", "Rolled back", "--at", "2022-09-05T14:30:00Z").exit_code
+        == 0
+    )
+    folder = tmp_path / "ws" / OUT / "messages"
+    first, second = (
+        _eml(folder / f"stakeholder-update-20220905-{t}.eml") for t in ("1345", "1415")
+    )
+    mitigated = _eml(folder / "mitigated-email.eml")
+    for msg in (first, second, mitigated):
+        assert msg["From"] == "Ana Ruiz <ana@shop.example>"
+        assert msg["Message-ID"].endswith("@shop.example>")
+        assert msg["Thread-Topic"] == "Checkout is down for everyone"
+    ids = [str(m["Message-ID"]) for m in (first, second, mitigated)]
+    assert len(set(ids)) == 3
+    assert first["In-Reply-To"] is None and first["References"] is None
+    assert str(second["In-Reply-To"]) == ids[0]
+    assert str(second["References"]) == ids[0]
+    assert str(mitigated["In-Reply-To"]) == ids[1]
+    assert str(mitigated["References"]).split() == ids[:2]
+    # Rendering again writes the same ids: the thread does not break.
+    assert run(*args, "render", "--format", "md").exit_code == 0
+    assert str(_eml(folder / "mitigated-email.eml")["Message-ID"]) == ids[2]
+
+
+def _ics(path: Path) -> tuple[icalendar.Calendar, Any]:
+    cal = icalendar.Calendar.from_ical(path.read_bytes())
+    (event,) = cal.walk("VEVENT")
+    return cal, event
+
+
+def test_retrospective_changes_count_up_and_a_cancel_cancels(tmp_path: Path, outside: Path) -> None:
+    args = _declared_workspace(
+        tmp_path,
+        "sender: Ana Ruiz <ana@shop.example>\npeople:\n  Ana Ruiz: ana@shop.example\n"
+        "  Bo Chen: bo@shop.example\n",
+    )
+    assert (
+        run(*args, "mitigate", "--how", "Rolled back", "--at", "2022-09-05T14:30:00Z").exit_code
+        == 0
+    )
+    ics = tmp_path / "ws" / OUT / "retrospective.ics"
+    seen = []
+    for day in ("2022-09-06", "2022-09-07T15:00", "2022-09-07T16:00"):
+        result = run(
+            *args, "retro", "--on", day, "--attendee", "Bo Chen", "--at", "2022-09-05T15:00:00Z"
+        )
+        assert result.exit_code == 0, result.stderr
+        cal, event = _ics(ics)
+        assert str(cal["method"]) == "REQUEST"
+        assert str(event["organizer"]) == "mailto:ana@shop.example"
+        attendees = event["attendee"]
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        assert [str(a) for a in attendees] == ["mailto:bo@shop.example"]
+        seen.append((int(event["sequence"]), str(event["uid"])))
+    assert [s for s, _ in seen] == [0, 1, 2]
+    assert {u for _, u in seen} == {
+        "inc-05-09-22-checkout-is-down-for-everyone-retrospective@shop.example"
+    }
+    result = run(*args, "retro", "--cancel", "--reason", "merged with another review")
+    assert result.exit_code == 0, result.stderr
+    assert "cancelled" in result.stdout
+    cal, event = _ics(ics)
+    assert str(cal["method"]) == "CANCEL"
+    assert str(event["status"]) == "CANCELLED"
+    assert int(event["sequence"]) == 3
+    assert str(event["uid"]) == seen[0][1]
+    assert "Cancelled: merged with another review." in str(event["description"])
+    assert run(*args, "retro", "--cancel").exit_code == 0  # already cancelled: nothing to do
+    refused = run(*args, "retro")
+    assert refused.exit_code == 2
+    assert "say when with --on DAY, or cancel with --cancel" in refused.stderr
+
+
+def test_an_invitation_without_addresses_is_published_not_requested(
+    tmp_path: Path, outside: Path
+) -> None:
+    args = _declared_workspace(tmp_path)
+    assert (
+        run(*args, "mitigate", "--how", "Rolled back", "--at", "2022-09-05T14:30:00Z").exit_code
+        == 0
+    )
+    assert run(*args, "retro", "--on", "2022-09-06", "--at", "2022-09-05T15:00:00Z").exit_code == 0
+    cal, event = _ics(tmp_path / "ws" / OUT / "retrospective.ics")
+    assert str(cal["method"]) == "PUBLISH"
+    assert "attendee" not in event
+    assert str(event["uid"]).endswith("@example-org.invalid")

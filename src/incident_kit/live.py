@@ -732,6 +732,31 @@ class Live:
             files=paths,
         )
 
+    def retro_cancel(
+        self, *, incident_id: str | None, reason: str | None, by: str | None
+    ) -> Outcome:
+        """Cancel the scheduled retrospective: the invitation becomes a cancellation."""
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            retro = inc.retrospective
+            if retro is None:
+                raise RefusedError(
+                    f"{inc.id} has no retrospective to cancel",
+                    hint="schedule one with `incident retro --on DAY`",
+                )
+            if retro.cancelled_at is not None:
+                return Outcome(inc, lines=["the retrospective is already cancelled"])
+            r = self.renderer(inc.playbook)
+            inc = self._append(tx, inc, "retro_cancelled", {"reason": reason, "by": by}, by)
+        from incident_kit.messages import invite
+
+        local = retro.at.astimezone(r.incident_tz(inc))
+        return Outcome(
+            inc,
+            lines=[f"retrospective of {local:%A %-d %B %Y %H:%M} {local.tzname()} cancelled"],
+            files=self._save(inc, [("retrospective.ics", invite(r, inc))]),
+        )
+
     def ticket_add(
         self, *, incident_id: str | None, title: str, url: str | None, by: str | None
     ) -> Outcome:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from incident_kit.documents import RenderedMessage, Renderer
@@ -205,19 +206,32 @@ def retro_invite(
     length: timedelta = timedelta(hours=1),
     document_url: str | None,
     org: str,
+    domain: str,
 ) -> bytes:
-    """An iCalendar invitation to the retrospective."""
+    """An iCalendar object for the retrospective, as calendar clients take it.
+
+    One UID per incident under the organisation's domain, so every version replaces the
+    last; SEQUENCE counts the changes (0, 1, 2, …). With an organizer and attendees that
+    have addresses it is an invitation (METHOD:REQUEST); without, an event to add to a
+    calendar (METHOD:PUBLISH, no attendees). A cancelled retrospective is METHOD:CANCEL
+    with STATUS:CANCELLED.
+    """
     import icalendar
 
     assert incident.retrospective is not None
     retro = incident.retrospective
+    invited = [a for a in attendees if a.email]
+    inviting = bool(organizer and organizer.email and invited)
+    cancelled = retro.cancelled_at is not None
     cal = icalendar.Calendar()
     cal.add("prodid", "-//incident-kit//Retrospective//EN")
     cal.add("version", "2.0")
-    cal.add("method", "REQUEST")
+    cal.add("method", "CANCEL" if cancelled else ("REQUEST" if inviting else "PUBLISH"))
     event = icalendar.Event()
-    event.add("uid", f"{incident.id}-retrospective@incident-kit")
-    event.add("dtstamp", retro.scheduled_at or incident.declared_at)
+    event.add("uid", f"{incident.id}-retrospective@{domain}")
+    event.add("sequence", retro.sequence)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("dtstamp", retro.cancelled_at or retro.scheduled_at or incident.declared_at)
     event.add("dtstart", retro.at)
     event.add("dtend", retro.at + length)
     event.add("summary", f"Retrospective: {incident.title} ({incident.severity})")
@@ -225,6 +239,9 @@ def retro_invite(
         f"Retrospective of {incident.id}: {incident.title}.",
         f"Severity {incident.severity}; owning team {incident.team or 'not recorded'}.",
     ]
+    if cancelled:
+        reason = retro.cancel_reason
+        lines.insert(0, "Cancelled" + (f": {reason}." if reason else "."))
     if incident.mitigation:
         lines.append(f"Mitigation: {incident.mitigation.how}")
     if document_url:
@@ -242,8 +259,8 @@ def retro_invite(
             icalendar.vCalAddress(f"mailto:{organizer.email}"),
             parameters={"CN": organizer.name},
         )
-    for person in attendees:
-        if person.email:
+    if inviting or cancelled:
+        for person in invited:
             event.add(
                 "attendee",
                 icalendar.vCalAddress(f"mailto:{person.email}"),
@@ -259,16 +276,78 @@ def _people(workspace_people: dict[str, str], names: list[str]) -> list[Invitee]
     return [Invitee(n, lookup.get(n.lower())) for n in names]
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One email of an incident's thread: which message, when, and its Message-ID."""
+
+    name: str
+    at: datetime
+    message_id: str
+
+
+def email_thread(renderer: Renderer, incident: Incident) -> list[Sent]:
+    """Every email the record shows as sent, in order, each with a Message-ID made from the
+    incident, the message and its time, so a draft written again keeps its id."""
+    domain = renderer.workspace.settings.mail_domain
+    sent = [("stakeholder_update", u.at) for u in incident.updates]
+    if incident.mitigation:
+        sent.append(("mitigated_email", incident.mitigation.at))
+    emails = [
+        (name, at)
+        for name, at in sorted(sent, key=lambda x: x[1])
+        if name in renderer.playbook.messages
+        and "email" in renderer.playbook.messages[name].channels
+    ]
+    return [Sent(name, at, _message_id(incident, name, at, domain)) for name, at in emails]
+
+
+def _message_id(incident: Incident, name: str, at: datetime, domain: str, extra: str = "") -> str:
+    # Short enough for one header line: the incident as a hash, the message, the second.
+    import hashlib
+
+    digest = hashlib.sha256((incident.id or "").encode("utf-8")).hexdigest()[:10]
+    stamp = at.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    return f"<{stamp}.{name.replace('_', '-')}{extra}.{digest}@{domain}>"
+
+
+def sender_of(renderer: Renderer, incident: Incident) -> str | None:
+    """The From of email drafts: the settings' sender, else the manager's address on file."""
+    settings = renderer.workspace.settings
+    if settings.sender:
+        return settings.sender
+    manager = incident.manager
+    if manager:
+        address = {k.lower(): v for k, v in settings.people.items()}.get(manager.lower())
+        if address:
+            return formataddr((manager, address))
+    return None
+
+
 def eml(renderer: Renderer, incident: Incident, message: RenderedMessage, date: datetime) -> bytes:
-    """An email draft of ``message`` to the stakeholder email group."""
+    """An email draft of ``message`` to the stakeholder email group, threaded with the
+    incident's earlier emails (In-Reply-To the one before, References all of them)."""
     from incident_kit.render.email import build_eml
 
+    thread = email_thread(renderer, incident)
+    position = next(
+        (n for n, s in enumerate(thread) if s.name == message.name and s.at == date), None
+    )
+    if position is None:  # a draft of a message not (yet) sent: it follows the thread
+        domain = renderer.workspace.settings.mail_domain
+        own = _message_id(incident, message.name, date, domain, ".draft")
+        earlier = [s.message_id for s in thread if s.at <= date]
+    else:
+        own = thread[position].message_id
+        earlier = [s.message_id for s in thread[:position]]
     return build_eml(
         to=renderer.contacts()["email_group"] or "",
         subject=message.subject or message.title,
         markdown=message.body,
         date=date,
-        sender=renderer.workspace.settings.sender,
+        sender=sender_of(renderer, incident),
+        message_id=own,
+        references=earlier,
+        topic=incident.title,
     )
 
 
@@ -276,19 +355,25 @@ def invite(renderer: Renderer, incident: Incident) -> bytes:
     """The retrospective invitation of ``incident`` (which must have one scheduled)."""
     retro = incident.retrospective
     assert retro is not None
-    people = renderer.workspace.settings.people
+    settings = renderer.workspace.settings
+    people = settings.people
     names = retro.attendees or incident.responders
-    organizer = (
-        _people(people, [retro.by or incident.manager or ""])[0]
-        if (retro.by or incident.manager)
-        else None
-    )
+    chosen = settings.organizer or settings.sender
+    organizer: Invitee | None
+    if chosen:
+        name, address = parseaddr(chosen)
+        organizer = Invitee(name or address, address or None)
+    elif retro.by or incident.manager:
+        organizer = _people(people, [retro.by or incident.manager or ""])[0]
+    else:
+        organizer = None
     return retro_invite(
         incident=incident,
         organizer=organizer,
         attendees=_people(people, names),
         document_url=incident.document_url,
-        org=renderer.workspace.settings.organisation,
+        org=settings.organisation,
+        domain=settings.mail_domain,
     )
 
 

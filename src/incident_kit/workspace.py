@@ -107,6 +107,31 @@ class Settings(BaseModel):
         description="Email addresses by name, for retrospective invitations.",
     )
     status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
+    domain: str | None = Field(
+        default=None,
+        description="The organisation's domain, for calendar UIDs and email Message-IDs "
+        "(default: the domain of `sender`).",
+    )
+    organizer: str | None = Field(
+        default=None,
+        description="Organizer of retrospective invitations, `Name <address>` (default: `sender`).",
+    )
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain UIDs and Message-IDs end in: ``domain``, else the sender's, else one
+        made from the organisation's name under ``.invalid`` (never a real host)."""
+        if self.domain:
+            return self.domain
+        from email.utils import parseaddr
+
+        for who in (self.sender, self.organizer):
+            address = parseaddr(who or "")[1]
+            if "@" in address:
+                return address.rsplit("@", 1)[1].lower()
+        from incident_kit.names import slugify
+
+        return f"{slugify(self.organisation, 60)}.invalid"
 
     store: str | None = Field(
         default=None,

@@ -562,7 +562,6 @@ def audit(
 @click.option(
     "--on",
     "on",
-    required=True,
     metavar="DAY|TIME",
     type=DAY_OR_TIME,
     help="A day (2022-09-06: 10:00 that day, the workspace's zone) or a time (2022-09-06T14:00).",
@@ -570,6 +569,12 @@ def audit(
 @click.option(
     "--attendee", "attendees", multiple=True, metavar="NAME", help="Attendee (default: responders)."
 )
+@click.option(
+    "--cancel",
+    is_flag=True,
+    help="Cancel the scheduled retrospective (the invitation becomes a cancellation).",
+)
+@click.option("--reason", metavar="TEXT", help="Why it is cancelled (with --cancel).")
 @by_option
 @clock_options
 @click.pass_obj
@@ -578,23 +583,39 @@ def retro(
     state: State,
     positional_id: str | None,
     incident_id: str | None,
-    on: str,
+    on: str | None,
     attendees: tuple[str, ...],
+    cancel: bool,
+    reason: str | None,
     by: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Schedule the retrospective.
+    """Schedule, move or cancel the retrospective.
 
     Inside the severity's window (working days and the workspace's holidays counted);
-    writes the calendar invitation.
+    writes the calendar invitation, a new version of it on every change (SEQUENCE 1, 2, …),
+    and a cancellation with --cancel.
 
     \b
     Examples:
       incident retro --on 2022-09-06
       incident retro --on 2022-09-06T14:00 --attendee "Priya Shah" --attendee Emily
+      incident retro --cancel --reason "merged with the review of inc-04-09-22-…"
     """
     incident_id = _positional_id(incident_id, positional_id)
+    if cancel == (on is not None):
+        from incident_kit.errors import UserError
+
+        raise UserError(
+            "say when with --on DAY, or cancel with --cancel",
+            hint="`incident retro --help` shows both",
+        )
+    if cancel:
+        outcome = _live(state, at).retro_cancel(incident_id=incident_id, reason=reason, by=by)
+        _show(outcome, as_json)
+        return
+    assert on is not None
     outcome = _live(state, at).retro(
         incident_id=incident_id, on=on, by=by, attendees=list(attendees)
     )

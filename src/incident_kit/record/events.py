@@ -82,7 +82,16 @@ def fold(events: Iterable[Event]) -> Incident:
             lists["audit"] = [a for a in lists["audit"] if a["check"] != d["check"]]
             lists["audit"].append(d)
         elif ev.kind == "retro":
-            state["retrospective"] = {"scheduled_at": at, **d}
+            previous = state.get("retrospective")
+            sequence = previous.get("sequence", 0) + 1 if previous else 0
+            state["retrospective"] = {"scheduled_at": at, **d, "sequence": sequence}
+        elif ev.kind == "retro_cancelled" and state.get("retrospective"):
+            retro = state["retrospective"]
+            retro.update(
+                sequence=retro.get("sequence", 0) + 1,
+                cancelled_at=at,
+                cancel_reason=d.get("reason"),
+            )
         elif ev.kind == "ticket_added":
             lists["tickets"].append({"opened_at": at, **d})
         elif ev.kind == "ticket_done":
@@ -156,6 +165,8 @@ def from_incident(incident: Incident) -> list[Pending]:
                 },
             )
         )
+        if r.cancelled_at:
+            out.append(("retro_cancelled", r.cancelled_at, compact({"reason": r.cancel_reason})))
     for t in incident.tickets:
         out.append(
             (

@@ -109,6 +109,11 @@ class Retrospective(Part):
     scheduled_at: Time | None = None
     by: str | None = None
     attendees: list[str] = Field(default_factory=list)
+    sequence: int = Field(
+        default=0, ge=0, description="0 when first scheduled; one more per change or cancel."
+    )
+    cancelled_at: Time | None = None
+    cancel_reason: str | None = None
 
 
 class Ticket(Part):
@@ -233,6 +238,16 @@ class Incident(Part):
                     "retro",
                     "Retrospective scheduled",
                     self.retrospective.by,
+                )
+            )
+        if self.retrospective and self.retrospective.cancelled_at:
+            reason = self.retrospective.cancel_reason
+            out.append(
+                Entry(
+                    self.retrospective.cancelled_at,
+                    "retro",
+                    "Retrospective cancelled" + (f": {reason}" if reason else ""),
+                    None,
                 )
             )
         for t in self.tickets:
