@@ -266,6 +266,7 @@ def test_slugs_cut_between_words_and_fall_back_when_nothing_is_left() -> None:
     assert slugify("checkout is broken for everyone", 21) == "checkout-is-broken"
     assert slugify("supercalifragilistic", 10) == "supercalif"  # one word: cut inside it
     assert slugify("🔥🔥", 80) == "incident"
+    assert slugify("  ", 80) == ""  # nothing was there: the caller refuses it
     assert slugify("Paiement échoué", 80) == "paiement-echoue"
 
 

@@ -3,7 +3,8 @@
 Letters outside ASCII are transliterated, not dropped: "Paiement échoué" gives
 ``paiement-echoue`` and "支付" gives ``zhi-fu`` (text-unidecode's tables). A name longer than
 its limit is cut at the last word boundary that fits; a name with nothing left after
-transliteration (emoji only, say) becomes :data:`FALLBACK`.
+transliteration (emoji only, say) becomes :data:`FALLBACK`; empty text stays empty (a
+format that yields nothing is a mistake to report, not to paper over).
 """
 
 from __future__ import annotations
