@@ -24,7 +24,9 @@ def transliterate(text: str) -> str:
 
 def slugify(text: str, max_length: int) -> str:
     """Lower case ASCII letters, digits, ``-`` and ``_``, at most ``max_length`` long, cut
-    between words; :data:`FALLBACK` when nothing is left."""
+    between words; :data:`FALLBACK` when text was there but nothing of it is left."""
+    if not text.strip():
+        return ""
     slug = re.sub(r"[^a-z0-9_-]+", "-", transliterate(text).lower())
     slug = re.sub(r"-{2,}", "-", slug).strip("-_")
     if len(slug) > max_length:
