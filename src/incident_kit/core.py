@@ -103,7 +103,13 @@ def export(
     for (folder, job), content in zip(jobs, data, strict=True):
         stem = job.doc.filename.removesuffix(".md") + ("-form" if job.form else "")
         files.append((f"{folder}/{stem}.{job.fmt}", content))
-    more = extra_files or []
+    # A Markdown document's figures are files beside it, which its image links name.
+    figures: dict[str, bytes] = {}
+    for folder, job in jobs:
+        if job.fmt == "md":
+            for name, svg in converter.picture_files(job.doc):
+                figures.setdefault(f"{folder}/{name}", svg)
+    more = [*figures.items(), *(extra_files or [])]
     paths = write_files(out, files + more)
     written = [
         Output(j.doc.name + ("-form" if j.form else ""), j.doc.title, j.fmt, p)

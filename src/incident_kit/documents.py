@@ -20,6 +20,7 @@ from incident_kit.names import slugify
 from incident_kit.playbook.load import LoadedPlaybook
 from incident_kit.playbook.schema import Playbook, Severity
 from incident_kit.record.model import Incident
+from incident_kit.render.figure import Picture, timeline_of, timeline_picture
 from incident_kit.render.templates import (
     Md,
     describe_error,
@@ -58,6 +59,7 @@ class RenderedDocument:
     date: datetime | None = None
     severity: str = ""
     fillable: bool = False
+    pictures: tuple[Picture, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -379,6 +381,7 @@ class Renderer:
         *,
         phase: str | None = None,
         severity: str | None = None,
+        pictures: tuple[Picture, ...] = (),
     ) -> dict[str, Any]:
         doc = self.playbook.documents[name]
         ctx: dict[str, Any] = (
@@ -409,9 +412,24 @@ class Renderer:
                 "phases": self.checklist(incident, phase=phase, severity=severity),
                 "metrics": metrics(incident) if incident else {},
                 "filter": {"phase": phase, "severity": severity},
+                "figures": {
+                    p.file.rsplit(".", 1)[0].replace("-", "_"): Md(p.markdown()) for p in pictures
+                },
             }
         )
         return ctx
+
+    def pictures(self, incident: Incident | None) -> tuple[Picture, ...]:
+        """The figures a document of ``incident`` may show (``figures.timeline`` …)."""
+        if incident is None:
+            return ()
+        tz = self.incident_tz(incident)
+        return (
+            timeline_picture(timeline_of(incident, self.playbook, tz), "timeline.svg"),
+            timeline_picture(
+                timeline_of(incident, self.playbook, tz, compact=True), "timeline-compact.svg"
+            ),
+        )
 
     def render_document(
         self,
@@ -433,7 +451,10 @@ class Renderer:
         if phase and phase not in [p.id for p in self.playbook.phases]:
             known = ", ".join(p.id for p in self.playbook.phases)
             raise UserError(f"unknown phase '{phase}'", hint=f"use one of {known}")
-        ctx = self.document_context(name, incident, phase=phase, severity=severity)
+        pictures = self.pictures(incident)
+        ctx = self.document_context(
+            name, incident, phase=phase, severity=severity, pictures=pictures
+        )
         text = render_file(self._md_env, doc.template, ctx)
         return RenderedDocument(
             name=name,
@@ -445,6 +466,7 @@ class Renderer:
             date=incident.declared_at if incident else None,
             severity=self._severity_name(incident) if incident else (severity or "").upper(),
             fillable=doc.fillable,
+            pictures=pictures,
         )
 
 

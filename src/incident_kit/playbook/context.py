@@ -101,6 +101,7 @@ DOCUMENT_CONTEXT: Spec = {
     "checklist": None,
     "metrics": None,
     "filter": None,
+    "figures": frozenset({"timeline", "timeline_compact"}),
 }
 
 # Messages the commands send; a playbook must define every one.

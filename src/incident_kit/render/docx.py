@@ -15,7 +15,8 @@ What Markdown can say and how it lands in Word:
 - code → Source Code / Verbatim Char; block quotes → Block Text; rules → Horizontal Rule;
 - a paragraph that is exactly ``\\newpage`` → a page break.
 
-Images are never fetched: they become ``[image: alt]``. Text that XML cannot hold is
+Images are never fetched: the document's own figures are embedded as PNG at print
+resolution with their alt text as the description; any other image becomes ``[image: alt]``. Text that XML cannot hold is
 replaced by U+FFFD, visibly. A token this renderer does not know is rendered as plain text
 and reported with its source line.
 """
@@ -24,10 +25,11 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import docx
@@ -39,10 +41,19 @@ from markdown_it.token import Token
 
 from incident_kit.render.markdown import no_gc_pauses
 
+if TYPE_CHECKING:
+    from incident_kit.render.figure import Drawn
+
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NSDECLS = f'xmlns:w="{W}" xmlns:w14="{W14}" xmlns:r="{R}"'
+WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+PIC = "http://schemas.openxmlformats.org/drawingml/2006/picture"
+NSDECLS = (
+    f'xmlns:w="{W}" xmlns:w14="{W14}" xmlns:r="{R}" xmlns:wp="{WP}" xmlns:a="{A}" xmlns:pic="{PIC}"'
+)
+EMU_PER_INCH = 914400
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _LINKABLE = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
@@ -116,18 +127,35 @@ class DocxRenderer:
         self.reference = reference.read_bytes()
         self.warn = warn or (lambda message: None)
 
-    def render(self, tokens: list[Token], meta: DocxMeta, *, name: str = "") -> bytes:
+    def render(
+        self,
+        tokens: list[Token],
+        meta: DocxMeta,
+        *,
+        name: str = "",
+        pictures: Mapping[str, Drawn] | None = None,
+    ) -> bytes:
         """A complete .docx for ``tokens``; ``name`` (the source file) appears in warnings;
-        the page size is ``meta.paper`` (A4 or Letter)."""
+        the page size is ``meta.paper`` (A4 or Letter). An image whose source is one of
+        ``pictures`` is embedded as PNG."""
         with no_gc_pauses():
-            return _Build(self, tokens, meta, name).build()
+            return _Build(self, tokens, meta, name, pictures or {}).build()
 
 
 class _Build:
     """The state of one document being built."""
 
-    def __init__(self, owner: DocxRenderer, tokens: list[Token], meta: DocxMeta, name: str) -> None:
+    def __init__(
+        self,
+        owner: DocxRenderer,
+        tokens: list[Token],
+        meta: DocxMeta,
+        name: str,
+        pictures: Mapping[str, Drawn],
+    ) -> None:
         self.owner = owner
+        self.pictures = pictures
+        self.pictures_drawn = 0
         self.tokens = tokens
         self.meta = meta
         self.name = name
@@ -233,6 +261,35 @@ class _Build:
             "<w:r><w:tab/></w:r>"
         )
 
+    def drawing(self, png: bytes, alt: str) -> str:
+        """A PNG inline, as wide as the text column (never wider than printed at
+        ``PRINT_DPI``), with ``alt`` as its description for screen readers."""
+        from incident_kit.render.figure import PRINT_DPI
+
+        rid, _ = self.doc.part.get_or_add_image(io.BytesIO(png))
+        px_w = int.from_bytes(png[16:20], "big")
+        px_h = int.from_bytes(png[20:24], "big")
+        section = self.doc.sections[0]
+        column = (
+            (section.page_width or 0) - (section.left_margin or 0) - (section.right_margin or 0)
+        )
+        cx = min(int(column) or 6 * EMU_PER_INCH, px_w * EMU_PER_INCH // PRINT_DPI)
+        cy = cx * px_h // max(px_w, 1)
+        self.pictures_drawn += 1
+        n = self.pictures_drawn
+        text = escape(clean(alt), {'"': "&quot;"})
+        return (
+            f'<w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0">'
+            f'<wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="{n}" name="Figure {n}" descr="{text}"/>'
+            f'<wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect="1"/></wp:cNvGraphicFramePr>'
+            f'<a:graphic><a:graphicData uri="{PIC}"><pic:pic>'
+            f'<pic:nvPicPr><pic:cNvPr id="{n}" name="figure-{n}.png" descr="{text}"/><pic:cNvPicPr/></pic:nvPicPr>'
+            f'<pic:blipFill><a:blip r:embed="{rid}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+            f'<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+            f'<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr>'
+            f"</pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r>"
+        )
+
     def hyperlink_id(self, href: str) -> str:
         # python-docx's relate_to() scans every relationship on each call (quadratic for a
         # long timeline); each distinct target is added once here, under ids of our own.
@@ -281,7 +338,11 @@ class _Build:
                     out.append(self.run(f" ({href})", **{**fmt, "link": False}))
             elif t == "image":
                 alt = child.content or "image"
-                out.append(self.run(f"[image: {alt}]", **{**fmt, "italic": True}))
+                picture = self.pictures.get(str(child.attrGet("src") or ""))
+                if picture is not None:
+                    out.append(self.drawing(picture.png(), alt))
+                else:
+                    out.append(self.run(f"[image: {alt}]", **{**fmt, "italic": True}))
             elif t == "task_checkbox":
                 out.append(self.checkbox(bool(child.meta.get("checked"))))
             elif t == "html_inline":
@@ -524,8 +585,8 @@ class _Build:
         section.left_margin = section.right_margin = Twips(horizontal)
 
     def build(self) -> bytes:
+        self.page_setup()  # first: a figure is as wide as the text column
         self.walk()
-        self.page_setup()
         body = self.doc.element.body
         sect = body.find(f"{{{W}}}sectPr")
         for child in list(body):

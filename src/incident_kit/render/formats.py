@@ -22,6 +22,7 @@ from incident_kit.errors import IncidentKitError, UserError
 if TYPE_CHECKING:
     from incident_kit.documents import RenderedDocument
     from incident_kit.render.docx import DocxRenderer
+    from incident_kit.render.figure import Drawn
     from incident_kit.render.pdfpool import PdfPool
 
 FORMATS = ("md", "html", "docx", "pdf")
@@ -76,6 +77,7 @@ class Converter:
         self._tokens: dict[int, list[Token]] = {}
         self._css: str | None = None
         self._pool: PdfPool | None = None
+        self._drawn: dict[int, dict[str, Drawn]] = {}
 
     def tokens(self, doc: RenderedDocument) -> list[Token]:
         """The document's tokens, parsed once for every format."""
@@ -86,6 +88,26 @@ class Converter:
             with no_gc_pauses():
                 self._tokens[key] = parse(doc.markdown)
         return self._tokens[key]
+
+    def pictures(self, doc: RenderedDocument) -> dict[str, Drawn]:
+        """The document's figures by the file name its Markdown refers to, each drawn at
+        most once per format."""
+        from incident_kit.render.figure import Drawn
+
+        key = id(doc)
+        if key not in self._drawn:
+            self._drawn[key] = {p.file: Drawn(p) for p in doc.pictures}
+        return self._drawn[key]
+
+    def picture_files(self, doc: RenderedDocument) -> list[tuple[str, bytes]]:
+        """The SVG files a Markdown document refers to, to be written beside it."""
+        if not doc.pictures:
+            return []
+        from incident_kit.render.figure import image_sources
+
+        drawn = self.pictures(doc)
+        used = dict.fromkeys(s for s in image_sources(self.tokens(doc)) if s in drawn)
+        return [(name, drawn[name].svg()) for name in used]
 
     def convert_all(
         self, jobs: list[Job], done: Callable[[int], None] | None = None
@@ -204,7 +226,11 @@ class Converter:
         from incident_kit.render.html import HtmlRenderer, Page, body_html, standalone
 
         body = body_html(
-            self.tokens(doc), form=form, name=doc.filename, renderer=HtmlRenderer(self.warn)
+            self.tokens(doc),
+            form=form,
+            name=doc.filename,
+            renderer=HtmlRenderer(self.warn),
+            pictures=self.pictures(doc),
         )
         page = Page(
             title=doc.title,
@@ -229,4 +255,6 @@ class Converter:
             created=doc.date,
             paper=self.paper,
         )
-        return self._docx.render(self.tokens(doc), meta, name=doc.filename)
+        return self._docx.render(
+            self.tokens(doc), meta, name=doc.filename, pictures=self.pictures(doc)
+        )

@@ -2,23 +2,27 @@
 
 markdown-it-py's own HTML renderer, one method per token type, with what incident-kit adds:
 task-list checkboxes (printed boxes, or form fields for the fillable checklist), page
-breaks, and images shown as their alt text (the PDF engine never fetches them). Raw HTML is
+breaks, the document's own figures drawn inline as SVG, and any other image shown as its alt
+text (the PDF engine never fetches them). Raw HTML is
 off in the parser, so nothing a person typed reaches the page as markup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from incident_kit.render.markdown import parser
+
+if TYPE_CHECKING:
+    from incident_kit.render.figure import Drawn
 
 
 class HtmlRenderer(RendererHTML):
@@ -49,6 +53,15 @@ class HtmlRenderer(RendererHTML):
 
     def image(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         alt = self.renderInlineAsText(tokens[idx].children, options, env)
+        picture = env.get("pictures", {}).get(str(tokens[idx].attrGet("src") or ""))
+        if picture is not None:
+            # The document's own figure, drawn now and carried in the page: nothing is fetched.
+            from incident_kit.render.figure import data_uri
+
+            return (
+                f'<img class="figure" src="{data_uri(picture.svg())}" alt="{escape(alt)}" '
+                'style="width: 100%; height: auto">'
+            )
         return f'<span class="image-alt">[image: {escape(alt or "image")}]</span>'
 
     def renderToken(
@@ -65,11 +78,17 @@ class HtmlRenderer(RendererHTML):
 
 
 def body_html(
-    tokens: list[Token], *, form: bool = False, name: str = "", renderer: HtmlRenderer | None = None
+    tokens: list[Token],
+    *,
+    form: bool = False,
+    name: str = "",
+    renderer: HtmlRenderer | None = None,
+    pictures: Mapping[str, Drawn] | None = None,
 ) -> str:
-    """The HTML of a token stream (no ``<html>`` around it)."""
+    """The HTML of a token stream (no ``<html>`` around it); an image whose source is one
+    of ``pictures`` is drawn inline, any other shows its alt text."""
     r = renderer or HtmlRenderer()
-    env: dict[str, Any] = {"form": form, "name": name}
+    env: dict[str, Any] = {"form": form, "name": name, "pictures": pictures or {}}
     return str(r.render(tokens, parser().options, env))
 
 

@@ -2,12 +2,14 @@
 
 The PDF engine reads no file but the toolkit's own assets (the template folders) and
 fetches nothing from the network: every other URL (``file:///etc/passwd``, ``http://…``,
-``data:``) is refused, redirects included, and listed as a warning. WeasyPrint is imported
+``data:`` but the figures' SVG and PNG) is refused, redirects included, and listed as a
+warning. WeasyPrint is imported
 here only, so commands that do not make PDFs never load it.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import mimetypes
 from collections.abc import Callable, Iterator
@@ -19,6 +21,8 @@ from urllib.parse import unquote, urlparse
 import weasyprint
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+FIGURES = ("data:image/svg+xml;base64,", "data:image/png;base64,")
+
 
 class AssetsOnlyFetcher(URLFetcher):  # type: ignore[misc]
     """A URL fetcher that serves files under the asset folders and refuses everything else."""
@@ -29,6 +33,14 @@ class AssetsOnlyFetcher(URLFetcher):  # type: ignore[misc]
         self.refused = refused
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        if url.startswith(FIGURES):
+            # incident-kit's own figures, carried in the page (the HTML renderer shows any
+            # other image as its alt text); what an SVG refers to comes back through here.
+            head, _, payload = url.partition(",")
+            kind = head.removeprefix("data:").split(";")[0]
+            return URLFetcherResponse(
+                url, body=base64.b64decode(payload), headers={"Content-Type": kind}
+            )
         parsed = urlparse(url)
         if parsed.scheme == "file" and parsed.netloc in ("", "localhost"):
             path = Path(unquote(parsed.path)).resolve()

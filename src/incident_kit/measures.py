@@ -1,0 +1,179 @@
+"""What the pictures and the report measure in one incident's record.
+
+The key moments (impact, declaration, milestones, mitigation, resolution, severity changes,
+role handoffs) and every update measured against the deadline of the timer it answered.
+Pure functions of (incident, playbook); no plotting library is imported here, so the report's
+numbers and the figure's marks come from the same place.
+
+The timer deadlines an update was measured against are computed in :func:`timer_runs` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from incident_kit.playbook.schema import Playbook
+from incident_kit.record.model import Incident
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A moment on the timeline: ``kind`` is impact-start, impact-end, declared, milestone,
+    mitigated, resolved, severity or role."""
+
+    at: datetime
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One update, and the deadline it answered (None: its timer set none then)."""
+
+    timer: str
+    number: int
+    at: datetime
+    due: datetime | None
+
+    @property
+    def late(self) -> timedelta | None:
+        """How late it was; None when on time or not measured."""
+        if self.due is None or self.at <= self.due:
+            return None
+        return self.at - self.due
+
+    @property
+    def gid(self) -> str:
+        """A stable name for the figure's element: ``stakeholder-update-2``."""
+        return f"{self.timer}-{self.number}"
+
+
+@dataclass(frozen=True)
+class TimerRun:
+    """One timer over the incident: what was sent and which deadlines passed unanswered."""
+
+    id: str
+    title: str
+    sent: list[Sent] = field(default_factory=list)
+    missed: list[datetime] = field(default_factory=list)
+
+    @property
+    def measured(self) -> list[Sent]:
+        return [s for s in self.sent if s.due is not None]
+
+    @property
+    def on_time(self) -> int:
+        return sum(1 for s in self.measured if s.late is None)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for s in self.measured if s.late is not None)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A timer as the record is measured against it."""
+
+    id: str
+    title: str
+    times: list[datetime]
+    first: timedelta | None
+    every: Callable[[datetime], timedelta | None]
+    start: datetime
+    end: datetime | None
+
+
+def _rules(incident: Incident, playbook: Playbook) -> list[_Rule]:
+    """The timers of the playbook at the incident's severity.
+
+    Both cadences run while the incident is open (from declaration until mitigation); the
+    stakeholder update is first due one cadence after the declaration, the customer update
+    one cadence after the previous customer message.
+    """
+    sev = playbook.severity(incident.severity)
+    end = incident.mitigated_at or incident.resolved_at
+    stakeholder = sev.stakeholder_update_every
+    customer = sev.customer_update_every
+    return [
+        _Rule(
+            "stakeholder-update",
+            "stakeholder update",
+            [u.at for u in incident.updates],
+            stakeholder,
+            lambda _at: stakeholder,
+            incident.declared_at,
+            end,
+        ),
+        _Rule(
+            "customer-update",
+            "customer update",
+            [c.at for c in incident.customer_messages],
+            None,
+            lambda _at: customer,
+            incident.declared_at,
+            end,
+        ),
+    ]
+
+
+def timer_runs(incident: Incident, playbook: Playbook) -> list[TimerRun]:
+    """Every update measured against the deadline its timer had set when it was sent."""
+    out = []
+    for rule in _rules(incident, playbook):
+        sent: list[Sent] = []
+        missed: list[datetime] = []
+        due = rule.start + rule.first if rule.first is not None else None
+        for number, at in enumerate(sorted(rule.times), start=1):
+            running = at >= rule.start and (rule.end is None or at <= rule.end)
+            sent.append(Sent(rule.id, number, at, due if running else None))
+            if running:
+                step = rule.every(at)
+                due = at + step if step is not None else None
+        if due is not None and rule.end is not None and due < rule.end:
+            missed.append(due)
+        out.append(TimerRun(rule.id, rule.title, sent, missed))
+    return out
+
+
+def marks(incident: Incident) -> list[Mark]:
+    """The key moments of the incident, in time order."""
+    out: list[Mark] = []
+    start = incident.impact_started_at
+    if start is not None:
+        out.append(Mark(start, "impact-start", "Impact started"))
+    out.append(Mark(incident.declared_at, "declared", "Declared"))
+    out += [Mark(m.at, "milestone", m.text) for m in incident.milestones]
+    if incident.mitigation is not None:
+        ended = incident.mitigation.impact_ended_at
+        if ended is not None and ended != incident.mitigation.at:
+            out.append(Mark(ended, "impact-end", "Impact ended"))
+        out.append(Mark(incident.mitigation.at, "mitigated", "Mitigated"))
+    for entry in incident.timeline:
+        # Severity changes and role handoffs, once the record has such events.
+        if entry.kind in ("severity", "severity_changed"):
+            out.append(Mark(entry.at, "severity", entry.text))
+        elif entry.kind in ("role", "role_handed"):
+            out.append(Mark(entry.at, "role", entry.text))
+    if incident.resolved_at is not None:
+        out.append(Mark(incident.resolved_at, "resolved", "Resolved"))
+    return sorted(out, key=lambda m: m.at)
+
+
+def impact(incident: Incident) -> tuple[datetime, datetime | None]:
+    """When customers began and stopped feeling it (None: not yet stopped)."""
+    start = incident.impact_started_at or incident.declared_at
+    if incident.mitigation is None:
+        return start, None
+    return start, incident.mitigation.impact_ended_at or incident.mitigation.at
+
+
+def span(incident: Incident) -> tuple[datetime, datetime]:
+    """The figure's time axis: impact start (or declaration) to resolution (or the last
+    thing recorded)."""
+    times = [m.at for m in marks(incident)]
+    times += [u.at for u in incident.updates] + [c.at for c in incident.customer_messages]
+    begin = min([impact(incident)[0], *times])
+    end = incident.resolved_at or max(times)
+    return begin, max(end, *times)

@@ -1,0 +1,215 @@
+"""The timeline figure: what it marks, in every format, and the same bytes every time."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run
+from lxml import etree
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+# Declared 13:20 UTC, SEV2 (stakeholder update every 30 minutes, customer every hour).
+# Stakeholder updates: 13:50 (due 13:50, on time), 14:32 (due 14:20: 12 minutes late),
+# 14:55 (due 15:02, on time). Customer: 13:30 (no deadline yet), 14:25 (due 14:30, on time).
+LATE_ONE = textwrap.dedent(
+    """
+    functionality: search
+    state: slow
+    audience: some users
+    severity: SEV2
+    timezone: UTC
+    impact_started_at: 2022-09-05T13:05:00Z
+    declared_at: 2022-09-05T13:20:00Z
+    milestones:
+      - {at: 2022-09-05T14:00:00Z, text: Found the slow query}
+    updates:
+      - {at: 2022-09-05T13:50:00Z, message: Looking.}
+      - {at: 2022-09-05T14:32:00Z, message: Still looking.}
+      - {at: 2022-09-05T14:55:00Z, message: Fixed soon.}
+    customer_messages:
+      - {at: 2022-09-05T13:30:00Z, kind: investigating}
+      - {at: 2022-09-05T14:25:00Z, kind: update}
+    mitigation: {at: 2022-09-05T15:10:00Z, how: Added the missing index}
+    resolved_at: 2022-09-05T15:40:00Z
+    """
+).lstrip()
+
+
+def _render(tmp_path: Path, text: str, *formats: str, doc: str = "retrospective-packet") -> Path:
+    path = tmp_path / "incident.yaml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = run(
+        "render", str(path), "--doc", doc, "--format", ",".join(formats), "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    return next(out.iterdir())
+
+
+def _groups(svg: bytes, prefix: str) -> list[str]:
+    root = etree.fromstring(svg)
+    return sorted(
+        str(g.get("id")) for g in root.iter(f"{SVG}g") if str(g.get("id", "")).startswith(prefix)
+    )
+
+
+def _text_of(svg: bytes, gid: str) -> str:
+    root = etree.fromstring(svg)
+    (group,) = [g for g in root.iter(f"{SVG}g") if g.get("id") == gid]
+    return "".join(group.itertext()).strip()
+
+
+def test_the_one_late_stakeholder_update_is_marked_late_and_by_how_much(
+    tmp_path: Path, outside: Path
+) -> None:
+    folder = _render(tmp_path, LATE_ONE, "md")
+    svg = (folder / "timeline.svg").read_bytes()
+    # Exactly one update is drawn as late: the second stakeholder update.
+    assert _groups(svg, "late-stakeholder") == ["late-stakeholder-update-2"]
+    assert _groups(svg, "late-customer") == []
+    assert _groups(svg, "late-label-") == ["late-label-stakeholder-update-2"]
+    assert _text_of(svg, "late-label-stakeholder-update-2") == "12 min late"
+    # The others are on time, against their own deadlines; the first customer message had none.
+    assert _groups(svg, "on-time-") == [
+        "on-time-customer-update-2",
+        "on-time-stakeholder-update-1",
+        "on-time-stakeholder-update-3",
+    ]
+    assert _groups(svg, "sent-") == ["sent-customer-update-1"]
+    assert len(_groups(svg, "due-")) == 4
+    # The lateness is drawn in colour AND as a shape and words (black and white).
+    late = etree.fromstring(svg)
+    assert "#b03a2e" in etree.tostring(late).decode()
+    md = (folder / "retrospective-packet.md").read_text()
+    alt = re.search(r"!\[([^\]]*)\]\(timeline\.svg\)", md)
+    assert alt is not None
+    assert "3 stakeholder updates, late: 2:32 pm (12 minutes late)" in alt.group(1)
+    assert "declared at 1:20 pm, 15 minutes after impact began" in alt.group(1)
+
+
+def test_key_moments_are_marked_and_labelled(tmp_path: Path, outside: Path) -> None:
+    folder = _render(tmp_path, LATE_ONE, "md")
+    svg = (folder / "timeline.svg").read_bytes()
+    for gid, label in [
+        ("label-declared-1", "Declared 1:20 pm"),
+        ("label-milestone-1", "Found the slow query 2:00 pm"),
+        ("label-mitigated-1", "Mitigated 3:10 pm"),
+        ("label-resolved-1", "Resolved 3:40 pm"),
+    ]:
+        assert _text_of(svg, gid) == label
+    assert _groups(svg, "impact") == ["impact", "impact-start-1"]
+
+
+def test_the_figure_is_in_every_format(tmp_path: Path, outside: Path) -> None:
+    folder = _render(tmp_path, LATE_ONE, "md", "html", "docx")
+    md = (folder / "retrospective-packet.md").read_text()
+    assert "](timeline.svg)" in md
+    html = (folder / "retrospective-packet.html").read_text()
+    img = re.search(
+        r'<img class="figure" src="data:image/svg\+xml;base64,[^"]+" alt="([^"]+)"', html
+    )
+    assert img is not None and "12 minutes late" in img.group(1)
+    with zipfile.ZipFile(folder / "retrospective-packet.docx") as z:
+        media = [n for n in z.namelist() if n.startswith("word/media/")]
+        assert len(media) == 1 and media[0].endswith(".png")
+        png = z.read(media[0])
+        body = z.read("word/document.xml").decode()
+    assert 'descr="Timeline of the incident' in body and "12 minutes late" in body
+    # Print resolution: at least 200 pixels per inch at the size it is placed.
+    width_px = int.from_bytes(png[16:20], "big")
+    (cx,) = re.findall(r'<wp:extent cx="(\d+)"', body)
+    assert width_px / (int(cx) / 914400) >= 199
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler) is missing")
+def test_the_pdf_shows_the_late_update(tmp_path: Path, outside: Path) -> None:
+    folder = _render(tmp_path, LATE_ONE, "pdf")
+    text = subprocess.run(
+        ["pdftotext", str(folder / "retrospective-packet.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "12 min late" in text and "Declared 1:20 pm" in text
+
+
+def test_the_same_record_draws_the_same_bytes(tmp_path: Path) -> None:
+    """Two separate processes draw the figure byte for byte the same (no dates, fixed ids)."""
+    path = tmp_path / "incident.yaml"
+    path.write_text(LATE_ONE, encoding="utf-8")
+    files = []
+    for n in (1, 2):
+        out = tmp_path / f"out{n}"
+        env = {**os.environ, "PYTHONHASHSEED": str(n)}
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "incident_kit", "--workspace", str(REPO)),
+                *("render", str(path), "--format", "md,docx", "--out", str(out)),
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        folder = next(out.iterdir())
+        with zipfile.ZipFile(folder / "incident-document.docx") as z:
+            png = z.read(next(n for n in z.namelist() if n.startswith("word/media/")))
+        files.append(
+            (
+                (folder / "timeline.svg").read_bytes(),
+                (folder / "timeline-compact.svg").read_bytes(),
+                png,
+            )
+        )
+    assert files[0] == files[1]
+    svg = files[0][0].decode()
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+
+
+def test_a_long_incident_compresses_its_quiet_stretches(tmp_path: Path, outside: Path) -> None:
+    long = LATE_ONE.replace(
+        "resolved_at: 2022-09-05T15:40:00Z", "resolved_at: 2022-09-08T11:00:00Z"
+    )
+    folder = _render(tmp_path, long, "md")
+    svg = (folder / "timeline.svg").read_bytes()
+    assert _groups(svg, "gap") == ["gap"]
+    assert _text_of(svg, "gap") == "2 d 19 h later"
+    # The busy hours keep their width: the ticks of the first day are every 15 minutes.
+    ticks = [t for t in etree.fromstring(svg).itertext() if re.fullmatch(r"\d+:\d\d [ap]m", t)]
+    assert {"1:15 pm", "1:30 pm", "1:45 pm", "2:00 pm"} <= set(ticks)
+
+
+def test_drawing_is_lazy(tmp_path: Path) -> None:
+    """Commands that do not draw never import matplotlib."""
+    code = (
+        "import sys; from incident_kit.cli import cli; import incident_kit.documents; "
+        "print('matplotlib' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
+
+
+def test_picture_bytes_are_valid_png(tmp_path: Path) -> None:
+    from datetime import UTC
+
+    from incident_kit.core import load_incident_file
+    from incident_kit.render.figure import draw_timeline, timeline_of
+    from incident_kit.workspace import open_workspace
+
+    path = tmp_path / "incident.yaml"
+    path.write_text(LATE_ONE, encoding="utf-8")
+    ws = open_workspace(REPO)
+    incident, renderer = load_incident_file(workspace=ws, path=path)
+    png = draw_timeline(timeline_of(incident, renderer.playbook, UTC, compact=True), "png")
+    assert png.startswith(b"\x89PNG") and len(io.BytesIO(png).getvalue()) > 1000
