@@ -88,6 +88,17 @@ def test_note_dash_reads_stdin(ws: Path) -> None:
     assert notes(ws) == ["Emily found the failing metric"]
 
 
+def test_echo_into_note_dash_through_a_shell_pipe(ws: Path) -> None:
+    declared(ws)
+    command = (
+        f"echo 'Rolled back the deploy' | {sys.executable} -m incident_kit note - --workspace {ws}"
+    )
+    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"noted in {CHANNEL} at ")
+    assert notes(ws) == ["Rolled back the deploy"]
+
+
 def test_the_id_as_an_option_or_exactly_as_the_first_word(ws: Path) -> None:
     declared(ws)
     assert inc(ws, "note", "-i", "inc-05", "first")[0] == 0
@@ -171,7 +182,7 @@ def test_update_without_a_message_opens_the_editor_with_a_draft(
     monkeypatch.setattr(click, "edit", edit)
     code, _, err = inc(ws, "update")
     assert code == 0, err
-    assert seen[0].startswith("Customers can't log in.\n")
+    assert seen[0].startswith("Customers can't log in.\n")  # the summary, no update yet
     assert [u.message for u in record(ws).updates] == [
         "We rolled back the change; logging in works again."
     ]
@@ -446,6 +457,7 @@ def test_commands_are_listed_in_the_order_of_the_process(outside: Path) -> None:
     assert listed == [n for n in ORDER if n in cli.commands]
     assert listed[:3] == ["init", "declare", "note"]
     assert "INCIDENT_WORKSPACE" in text and "INCIDENT_NOW" in text
+    assert "ARGS..." not in text and "ARGS..." not in _help("ticket")
 
 
 def test_help_shows_the_playbooks_values(outside: Path) -> None:

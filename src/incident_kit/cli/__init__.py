@@ -47,6 +47,7 @@ ORDER = [
     "audit",
     "retro",
     "ticket",
+    "move",
     "resolve",
     "reopen",
     "status",
@@ -345,6 +346,7 @@ class IncidentGroup(click.Group):
 
 @click.group(
     cls=IncidentGroup,
+    subcommand_metavar="COMMAND [ARGUMENTS AND OPTIONS]",
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=TOP_EPILOG,
 )

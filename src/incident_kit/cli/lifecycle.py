@@ -354,7 +354,9 @@ def _edit_update(state: State, at: str | None, incident_id: str | None) -> str:
             "from stdin); the editor opens only on a terminal"
         )
     incident = _live(state, at).get(incident_id=incident_id)
-    draft = (incident.summary or incident.title or "").strip()
+    # The draft is the last update sent (edit what changed), or the impact summary.
+    last = incident.updates[-1].message if incident.updates else None
+    draft = (last or incident.summary or incident.title or "").strip()
     marker = "# Lines starting with # are dropped. An empty message sends nothing."
     edited = click.edit(f"{draft}\n\n{marker}\n# Stakeholder update for {incident.id}\n")
     text = "\n".join(
@@ -622,7 +624,7 @@ def retro(
     _show(outcome, as_json)
 
 
-@click.group()
+@click.group(subcommand_metavar="add TEXT... | done N")
 def ticket() -> None:
     """Tickets for the durable fix.
 
