@@ -21,11 +21,11 @@ from incident_kit.errors import EnvironmentFailure, RefusedError, UserError
 from incident_kit.output import PartlyWritten, Staged
 from incident_kit.playbook.load import find_playbook, load_playbook
 from incident_kit.record import lifecycle
-from incident_kit.record.events import Pending, compact, fold, from_incident
+from incident_kit.record.base import EventStore, EventTransaction
+from incident_kit.record.events import Declared, Event, fold, from_incident, make
 from incident_kit.record.file import dump_incident
 from incident_kit.record.location import open_store
 from incident_kit.record.model import Incident
-from incident_kit.record.store import Transaction
 from incident_kit.timing import now as wall_now
 from incident_kit.timing import parse_time
 from incident_kit.workspace import SETTINGS_FILE, Workspace
@@ -54,7 +54,7 @@ class Live:
         renderers: dict[str, Renderer] | None = None,
     ) -> None:
         self.workspace = workspace
-        self.store = open_store(workspace)
+        self.store: EventStore = open_store(workspace)
         self.now = parse_time(at, workspace.tz, now=wall_now()) if at else wall_now()
         # What the ownership lookup of `declare` matched, said to the person.
         self.owner_match: str | None = None
@@ -72,7 +72,9 @@ class Live:
             self.renderers[name] = Renderer(workspace=self.workspace, loaded=loaded)
         return self.renderers[name]
 
-    def _incident(self, tx: Transaction, given: str | None, *, reading: bool = False) -> Incident:
+    def _incident(
+        self, tx: EventTransaction, given: str | None, *, reading: bool = False
+    ) -> Incident:
         """The incident named by ``given``, or the only open one.
 
         A command that only reads also takes the only incident there is, resolved or not.
@@ -110,14 +112,27 @@ class Live:
         ids = ", ".join(i.channel for i in open_)
         raise UserError(f"{len(open_)} incidents are open ({ids})", hint="say which one")
 
+    def _record(
+        self, tx: EventTransaction, incident_id: str, kind: str, data: dict[str, Any]
+    ) -> Event:
+        """Append one event of ``kind`` now (its data checked against the kind)."""
+        event = make(kind, self.now, data)
+        tx.append(incident_id, kind, event.at, event.payload())
+        return event
+
     def _append(
-        self, tx: Transaction, incident: Incident, kind: str, data: dict[str, Any], by: str | None
+        self,
+        tx: EventTransaction,
+        incident: Incident,
+        kind: str,
+        data: dict[str, Any],
+        by: str | None,
     ) -> Incident:
         """Append an event and tick the items the playbook says it performs."""
         assert incident.id
         self._in_order(incident, kind)
-        tx.append(incident.id, kind, self.now, compact(data))
-        self._tick(tx, incident, TICKS.get(kind, kind), by)
+        event = self._record(tx, incident.id, kind, data)
+        self._tick(tx, incident, event.ticks(), by)
         return fold(tx.events(incident.id))
 
     def _in_order(self, inc: Incident, kind: str) -> None:
@@ -142,7 +157,9 @@ class Live:
                 hint="check --at (or INCIDENT_NOW)",
             )
 
-    def _tick(self, tx: Transaction, incident: Incident, kind: str, by: str | None) -> None:
+    def _tick(
+        self, tx: EventTransaction, incident: Incident, names: tuple[str, ...], by: str | None
+    ) -> None:
         assert incident.id
         pb = self.renderer(incident.playbook).playbook
         checked = incident.checked
@@ -150,14 +167,14 @@ class Live:
             for item in phase.items:
                 gid = f"{phase.id}.{item.id}"
                 if (
-                    kind in item.ticked_by
+                    any(n in item.ticked_by for n in names)
                     and item.applies_to(incident.severity)
                     and gid not in checked
                 ):
-                    tx.append(incident.id, "check", self.now, compact({"item": gid, "by": by}))
+                    self._record(tx, incident.id, "check", {"item": gid, "by": by})
 
     @contextmanager
-    def _unit(self) -> Iterator[Transaction]:
+    def _unit(self) -> Iterator[EventTransaction]:
         """One command as one unit: its event and its files.
 
         Files are staged (written beside their targets) inside the transaction with
@@ -226,7 +243,7 @@ class Live:
         )
 
     def _retried(
-        self, tx: Transaction, inc: Incident, kind: str, data: dict[str, Any]
+        self, tx: EventTransaction, inc: Incident, kind: str, data: dict[str, Any]
     ) -> datetime | None:
         """When the same ``kind`` event with the same ``data`` is the incident's latest event
         (ticks aside) and was recorded a moment ago, its time: this command is a retry."""
@@ -234,7 +251,7 @@ class Live:
         for ev in reversed(tx.events(inc.id)):
             if ev.kind == "check":
                 continue
-            same = ev.kind == kind and ev.data == compact(data)
+            same = ev.kind == kind and ev.data == make(kind, self.now, data).payload()
             if same and abs(self.now - ev.at) <= RETRY_WINDOW:
                 return ev.at
             return None
@@ -361,9 +378,9 @@ class Live:
                 "document_url": document_url,
                 "impact_started_at": started.isoformat() if started else None,
             }
-            tx.append(incident_id, "declared", self.now, compact(facts))
+            declared = self._record(tx, incident_id, "declared", facts)
             incident = fold(tx.events(incident_id))
-            self._tick(tx, incident, "declare", manager)
+            self._tick(tx, incident, declared.ticks(), manager)
             incident = fold(tx.events(incident_id))
             messages = [r.message(n, incident, sent_at=self.now) for n in names]
             self._recorded = f"declared {incident.channel}"
@@ -449,7 +466,7 @@ class Live:
                 return Outcome(inc, lines=[f"already ticked {item} (--undo unticks it)"])
             assert inc.id
             self._in_order(inc, "check")
-            tx.append(inc.id, "check", self.now, compact({"item": item, "by": by}))
+            self._record(tx, inc.id, "check", {"item": item, "by": by})
             inc = fold(tx.events(inc.id))
         return Outcome(inc, lines=[f"ticked {item}"])
 
@@ -540,7 +557,12 @@ class Live:
             msg = r.message(template, inc, message=message or "", sent_at=self.now)
             from incident_kit.render.text import to_text
 
-            data = {"kind": kind, "message": message, "sent": to_text(msg.body).strip(), "by": by}
+            data = {
+                "message_kind": kind,
+                "message": message,
+                "sent": to_text(msg.body).strip(),
+                "by": by,
+            }
             previous = self._retried(tx, inc, "customer", data)
             if previous is not None:
                 lines.append(
@@ -625,11 +647,11 @@ class Live:
                     is_durable, note = True, "marked durable by the manager"
                 if v.check.id in not_durable:
                     is_durable, note = False, "marked not durable by the manager"
-                tx.append(
+                self._record(
+                    tx,
                     inc.id,
                     "audit",
-                    self.now,
-                    compact({"check": v.check.id, "durable": is_durable, "note": note, "by": by}),
+                    {"check": v.check.id, "durable": is_durable, "note": note, "by": by},
                 )
                 verdict = "durable" if is_durable else "NOT DURABLE"
                 lines.append(
@@ -719,7 +741,7 @@ class Live:
             warnings = lifecycle.check_retro_date(
                 inc, sev, inc.severity, when, tz=tz, holidays=self.workspace.holidays
             )
-            data = {"at": when.isoformat(), "by": by, "attendees": attendees or inc.responders}
+            data = {"on": when, "by": by, "attendees": attendees or inc.responders}
             if self._retried(tx, inc, "retro", data) is None:
                 inc = self._append(tx, inc, "retro", data, by)
             self._recorded = f"scheduled the retrospective of {inc.channel}"
@@ -910,9 +932,10 @@ class Live:
                     f"{incident.id} is already in the record store", hint="nothing was imported"
                 )
             tx.create(incident.id, incident.declared_at)
-            pending: list[Pending] = from_incident(incident)
-            for kind, at, data in pending:
-                tx.append(incident.id, kind, at, data)
+            for event in from_incident(incident):
+                if isinstance(event, Declared) and event.id != incident.id:
+                    event = event.model_copy(update={"id": incident.id})
+                tx.append(incident.id, event.kind, event.at, event.payload())
             return fold(tx.events(incident.id))
 
     def _clock(self, inc: Incident, when: datetime | None = None) -> str:
@@ -923,9 +946,6 @@ class Live:
 
 # A command repeated within this time with the same content is a retry, not a second event.
 RETRY_WINDOW = timedelta(minutes=10)
-
-# The event a command appends → the `ticked_by` name of the playbook items it performs.
-TICKS = {"mitigated": "mitigate", "ticket_added": "ticket", "resolved": "resolve"}
 
 
 def customer_kinds(playbook: Any) -> list[str]:

@@ -7,9 +7,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from incident_kit.errors import Problem, ProblemsError
+from incident_kit.errors import Problem, ProblemsError, RecordError
 from incident_kit.playbook.load import schema_problems
 from incident_kit.playbook.schema import Playbook
+from incident_kit.record.events import fold_events
 from incident_kit.record.model import Incident, validation_context
 from incident_kit.workspace import Workspace
 from incident_kit.yamlsrc import Source, load_file
@@ -26,7 +27,47 @@ def read_incident_source(path: Path, workspace: Workspace) -> tuple[Incident, So
         )
     except ValidationError as exc:
         raise ProblemsError(schema_problems(exc, src, Incident)) from None
+    if incident.events:
+        _check_events(incident, src)
     return incident, src
+
+
+def _check_events(incident: Incident, src: Source) -> None:
+    """A file with ``events:``: the events are the record, and the state written above
+    them must be what they fold into (an edit to one and not the other is refused)."""
+    try:
+        folded = fold_events(incident.events, incident.id)
+    except RecordError as exc:
+        raise ProblemsError([src.problem(("events",), exc.message)]) from None
+    written, derived = _state(incident), _state(folded)
+    if "id" not in written:
+        derived.pop("id", None)
+    for key in dict.fromkeys([*derived, *written]):
+        if written.get(key) != derived.get(key):
+            where: tuple[str | int, ...] = (key,) if key in (src.data or {}) else ("events",)
+            raise ProblemsError(
+                [
+                    src.problem(
+                        where,
+                        f"does not match the events below (they say {_show(derived.get(key))})"
+                        if key in (src.data or {})
+                        else f"'{key}' is missing; the events say {_show(derived.get(key))}",
+                    )
+                ],
+                hint="the events are the record: change them, or remove `events:` to import "
+                "the state as written",
+            )
+
+
+def _state(incident: Incident) -> dict[str, Any]:
+    data = dump_incident(incident)
+    data.pop("events", None)
+    return data
+
+
+def _show(value: Any) -> str:
+    text = "nothing" if value is None else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def check_against_playbook(incident: Incident, src: Source, playbook: Playbook) -> None:
@@ -71,5 +112,13 @@ def check_against_playbook(incident: Incident, src: Source, playbook: Playbook) 
 
 
 def dump_incident(incident: Incident) -> dict[str, Any]:
-    """The incident file's data for ``incident``: what ``incident export`` writes."""
-    return incident.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    """The incident file's data for ``incident``: what ``incident export`` writes.
+
+    The state first, for people, then ``events:``, the record itself; ``import`` replays the
+    events, so export → import → export gives the same bytes.
+    """
+    data = incident.model_dump(
+        mode="json", exclude_defaults=True, exclude_none=True, by_alias=True, exclude={"events"}
+    )
+    data["events"] = [e.record() for e in incident.history]
+    return data

@@ -19,9 +19,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from incident_kit.record.base import EventStore
     from incident_kit.workspace import Workspace
 
 ENV = "INCIDENT_DATABASE_URL"
@@ -66,7 +67,7 @@ def workspace_location(workspace: Workspace) -> str:
     return f"sqlite:{workspace.store_path}"
 
 
-def open_location(location: str, base: Path | None = None) -> Any:
+def open_location(location: str, base: Path | None = None) -> EventStore:
     """The store at ``location`` (an SQLite or PostgreSQL store; both have one interface)."""
     if is_postgres(location):
         from incident_kit.record.pgstore import PgStore
@@ -77,7 +78,7 @@ def open_location(location: str, base: Path | None = None) -> Any:
     return Store(sqlite_path(location, base))
 
 
-def open_store(workspace: Workspace) -> Any:
+def open_store(workspace: Workspace) -> EventStore:
     """The store holding this workspace's incidents."""
     return open_location(workspace_location(workspace), workspace.root)
 

@@ -8,22 +8,17 @@ written without an offset is read in the incident's time zone.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
-from typing import Annotated, Any, Literal
+from datetime import datetime, tzinfo
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from incident_kit.timing import as_utc, zone
+from incident_kit.record.events import AnyEvent, Entry, RoleHanded, from_incident, replay
+from incident_kit.record.types import Text, Time
+from incident_kit.timing import zone
 
+__all__ = ["Entry", "Incident", "Text", "Time", "validation_context"]
 
-def _utc(value: datetime, info: ValidationInfo) -> datetime:
-    tz = (info.context or {}).get("tz", UTC)
-    return as_utc(value, tz)
-
-
-Time = Annotated[datetime, AfterValidator(_utc)]
-Text = Annotated[str, Field(min_length=1)]
 Stage = Literal["open", "mitigated", "resolved"]
 CustomerKind = Literal["investigating", "identified", "monitoring", "update", "resolved"]
 
@@ -127,12 +122,35 @@ class Ticket(Part):
     by: str | None = None
 
 
+class RoleHolder(Part):
+    """Who holds a role of the playbook, and since when."""
+
+    name: str | None = Field(default=None, description="Who holds it (none: nobody yet).")
+    since: Time | None = Field(default=None, description="When they took it.")
+    by: str | None = Field(default=None, description="Who handed it to them.")
+    # What the playbook says the role is; filled in for templates, never recorded.
+    title: str | None = Field(default=None, exclude=True)
+    description: str | None = Field(default=None, exclude=True)
+
+
 class Incident(Part):
-    """An incident's record, folded into its current state."""
+    """An incident's record, folded into its current state.
+
+    ``events`` is the record itself; every other field is what the events leave. A
+    hand-written file may give only the state; it is read as the events that lead to it.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     incident_kit: Literal[1] = Field(default=1, description="Version of this file format.")
     id: str | None = Field(default=None, description="The channel name (derived when absent).")
     playbook: str = Field(default="default", description="Playbook name or path.")
+    playbook_version: int | None = Field(
+        default=None, description="The playbook's version when the incident was declared."
+    )
+    playbook_hash: str | None = Field(
+        default=None, description="sha256 of the playbook file when the incident was declared."
+    )
     timezone: str | None = Field(
         default=None, description="Zone of times written without an offset, and of display."
     )
@@ -140,13 +158,26 @@ class Incident(Part):
     state: Text
     audience: Text
     severity: Text
+    custom_title: str | None = Field(
+        default=None, alias="title", description="The title, when set instead of derived."
+    )
     summary: str | None = None
     team: str | None = None
-    manager: str | None = None
+    roles: dict[str, RoleHolder] = Field(
+        default_factory=dict,
+        description="Who holds each role (`manager: NAME` is short for the manager role).",
+    )
     bridge: str | None = None
     document_url: str | None = None
     declared_at: Time
     impact_started_at: Time | None = None
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="The playbook's extra declaration fields."
+    )
+    stage_id: str | None = Field(
+        default=None, alias="stage", description="The playbook stage it is in, when recorded."
+    )
+    stage_since: Time | None = Field(default=None, description="When it entered that stage.")
     notes: list[Note] = Field(default_factory=list)
     milestones: list[Milestone] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)
@@ -157,6 +188,23 @@ class Incident(Part):
     retrospective: Retrospective | None = None
     tickets: list[Ticket] = Field(default_factory=list)
     resolved_at: Time | None = None
+    events: list[AnyEvent] = Field(
+        default_factory=list,
+        description="The record: every event, in the order it was recorded.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _manager_shorthand(cls, data: Any) -> Any:
+        """``manager: NAME`` in a hand-written file: the manager role, since declaration."""
+        if isinstance(data, dict) and "manager" in data:
+            data = dict(data)
+            name = data.pop("manager")
+            if name is not None:
+                roles = dict(data.get("roles") or {})
+                roles.setdefault("manager", {"name": name, "since": data.get("declared_at")})
+                data["roles"] = roles
+        return data
 
     @field_validator("timezone")
     @classmethod
@@ -172,7 +220,15 @@ class Incident(Part):
         return self.id or ""
 
     @property
+    def manager(self) -> str | None:
+        """Who holds the manager role."""
+        holder = self.roles.get("manager")
+        return holder.name if holder else None
+
+    @property
     def title(self) -> str:
+        if self.custom_title:
+            return self.custom_title
         what = self.functionality[:1].upper() + self.functionality[1:]
         return f"{what} is {self.state} for {self.audience}"
 
@@ -181,7 +237,10 @@ class Incident(Part):
         return self.mitigation.at if self.mitigation else None
 
     @property
-    def stage(self) -> Stage:
+    def stage(self) -> str:
+        """The stage id: as recorded by the events, else open, mitigated or resolved."""
+        if self.stage_id:
+            return self.stage_id
         if self.resolved_at:
             return "resolved"
         if self.mitigation:
@@ -199,7 +258,10 @@ class Incident(Part):
     @property
     def responders(self) -> list[str]:
         seen: dict[str, None] = {}
-        for who in [self.manager, *(n.by for n in self.notes), *(m.by for m in self.milestones)]:
+        holders = [h.name for h in self.roles.values()]
+        handed = [e.holder for e in self.events if isinstance(e, RoleHanded)]
+        people = [*holders, *handed, *(n.by for n in self.notes), *(m.by for m in self.milestones)]
+        for who in people:
             if who:
                 seen.setdefault(who, None)
         return list(seen)
@@ -213,64 +275,19 @@ class Incident(Part):
         return {c.item: c for c in self.checks}
 
     @property
+    def history(self) -> list[AnyEvent]:
+        """The events, or, for a state with none recorded, the events that lead to it."""
+        return self.events or from_incident(self)  # type: ignore[return-value]
+
+    @property
     def timeline(self) -> list[Entry]:
-        """Everything that happened, in time order: the retrospective's timeline."""
-        out = [
-            Entry(self.declared_at, "declared", f"Incident declared: {self.title}", self.manager)
-        ]
-        if self.impact_started_at:
-            out.append(Entry(self.impact_started_at, "impact", "Impact started", None))
-        out += [Entry(n.at, "note", n.text, n.by, n.links) for n in self.notes]
-        out += [Entry(m.at, "milestone", m.text, m.by) for m in self.milestones]
-        out += [Entry(u.at, "update", u.message, u.by) for u in self.updates]
-        out += [
-            Entry(c.at, "customer", f"Customer {c.kind} message: {c.text}", c.by)
-            for c in self.customer_messages
-        ]
-        if self.mitigation:
-            out.append(
-                Entry(self.mitigation.at, "mitigated", self.mitigation.how, self.mitigation.by)
-            )
-        if self.retrospective and self.retrospective.scheduled_at:
-            out.append(
-                Entry(
-                    self.retrospective.scheduled_at,
-                    "retro",
-                    "Retrospective scheduled",
-                    self.retrospective.by,
-                )
-            )
-        if self.retrospective and self.retrospective.cancelled_at:
-            reason = self.retrospective.cancel_reason
-            out.append(
-                Entry(
-                    self.retrospective.cancelled_at,
-                    "retro",
-                    "Retrospective cancelled" + (f": {reason}" if reason else ""),
-                    None,
-                )
-            )
-        for t in self.tickets:
-            if t.opened_at:
-                out.append(
-                    Entry(t.opened_at, "ticket", f"Ticket {t.number} opened: {t.title}", t.by)
-                )
-            if t.done_at:
-                out.append(Entry(t.done_at, "ticket", f"Ticket {t.number} done: {t.title}", t.by))
-        if self.resolved_at:
-            out.append(Entry(self.resolved_at, "resolved", "Incident resolved", None))
-        return sorted(out, key=lambda e: e.at)
+        """Everything that happened, in time order: the retrospective's timeline.
 
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of the timeline."""
-
-    at: datetime
-    kind: str
-    text: str
-    by: str | None = None
-    links: list[str] | None = None
+        One entry per event, from the events themselves, so a reopening, a second
+        resolution, a change of severity or role, an untick or an audit override is there.
+        """
+        _, entries = replay(self.history)
+        return sorted(entries, key=lambda e: e.at)
 
 
 def validation_context(data: Any, default: tzinfo) -> dict[str, Any]:

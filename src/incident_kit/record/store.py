@@ -7,7 +7,7 @@ only ever inserted; the current state of an incident is a fold over its events
 (:mod:`incident_kit.record.events`).
 
 Everything SQLite-specific is in this module: a shared server database can take its place
-behind the same :class:`Store` and :class:`Transaction` interface.
+behind the same interface (:mod:`incident_kit.record.base`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from incident_kit.errors import IncidentKitError, UserError
+from incident_kit.record.base import StoredEvent
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -44,15 +44,8 @@ MIGRATIONS: list[str] = [
 ]
 
 
-@dataclass(frozen=True)
-class Event:
-    """One thing that happened to an incident."""
-
-    seq: int
-    incident_id: str
-    kind: str
-    at: datetime
-    data: dict[str, Any]
+# The store hands out events as the interface defines them.
+Event = StoredEvent
 
 
 def _iso(value: datetime) -> str:
