@@ -151,11 +151,13 @@ def marks(incident: Incident) -> list[Mark]:
             out.append(Mark(ended, "impact-end", "Impact ended"))
         out.append(Mark(incident.mitigation.at, "mitigated", "Mitigated"))
     for entry in incident.timeline:
-        # Severity changes and role handoffs, once the record has such events.
-        if entry.kind in ("severity", "severity_changed"):
-            out.append(Mark(entry.at, "severity", entry.text))
-        elif entry.kind in ("role", "role_handed"):
-            out.append(Mark(entry.at, "role", entry.text))
+        # Severity changes and role handoffs: the values, as the record has them.
+        if entry.kind == "severity_changed":
+            label = f"{entry.before.get('severity')} → {entry.data.get('severity')}"
+            out.append(Mark(entry.at, "severity", label))
+        elif entry.kind == "role_handed":
+            label = f"{entry.data.get('role')}: {entry.data.get('holder')}"
+            out.append(Mark(entry.at, "role", label))
     if incident.resolved_at is not None:
         out.append(Mark(incident.resolved_at, "resolved", "Resolved"))
     return sorted(out, key=lambda m: m.at)
