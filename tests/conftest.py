@@ -11,6 +11,10 @@ from click.testing import CliRunner, Result
 
 from incident_kit.cli import cli
 
+# Who runs a command comes from INCIDENT_USER, a user config file, then git's user.name; the
+# tests set it empty (record no name) so documents do not depend on this machine's git.
+os.environ["INCIDENT_USER"] = ""
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXAMPLE = REPO / "examples" / "login-outage.yaml"

@@ -51,11 +51,13 @@ ORDER = [
     "resolve",
     "reopen",
     "status",
+    "watch",
     "list",
     "render",
     "checklist",
     "export",
     "import",
+    "store",
     "demo",
     "validate",
     "doctor",
@@ -389,7 +391,7 @@ def main() -> None:
 
 
 # The command modules are light (click only); each imports the core inside its commands.
-from incident_kit.cli import documents, lifecycle, playbooks  # noqa: E402
+from incident_kit.cli import documents, lifecycle, playbooks, team  # noqa: E402
 
-for _module in (lifecycle, documents, playbooks):
+for _module in (lifecycle, documents, playbooks, team):
     _module.register(cli)

@@ -48,8 +48,22 @@ def clock_options(func: F) -> F:
     return func
 
 
+def _default_by(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None or ctx.resilient_parsing:
+        return value
+    from incident_kit.people import default_by
+
+    return default_by()
+
+
 def by_option(func: F) -> F:
-    return click.option("--by", metavar="NAME", help="Who did it.")(func)
+    return click.option(
+        "--by",
+        metavar="NAME",
+        callback=_default_by,
+        help="Who did it (default: INCIDENT_USER, ~/.config/incident-kit/user.yaml, "
+        "or git's user.name).",
+    )(func)
 
 
 def _live(state: State, at: str | None) -> Any:

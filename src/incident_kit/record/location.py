@@ -89,3 +89,12 @@ def has_record(workspace: Workspace) -> bool:
         where = workspace_location(workspace)
         return is_postgres(where) or sqlite_path(where, workspace.root).exists()
     return workspace.root is not None and workspace.store_path.exists()
+
+
+def describe(location: str, base: Path | None = None) -> str:
+    """A location for messages: PostgreSQL without its password, SQLite as a full path."""
+    if is_postgres(location):
+        from incident_kit.record.pgstore import describe as pg
+
+        return pg(location)
+    return f"SQLite {sqlite_path(location, base).resolve()}"

@@ -102,7 +102,7 @@ def _first_line(exc: BaseException) -> str:
     # libpq prefixes the reason with "connection to server at … failed:"; keep the reason.
     line = lines[0] if lines else text
     if "failed: " in line:
-        line = line.split("failed: ", 1)[1]
+        line = line.rsplit("failed: ", 1)[1]
     return line.removeprefix("FATAL:").strip()
 
 
@@ -181,6 +181,30 @@ class PgTransaction:
             "SELECT coalesce(max(seq), 0) FROM events WHERE incident_id = %s", (incident_id,)
         ).fetchone()
         return int(row[0]) if row else 0
+
+
+class Listener:
+    """Waits for a NOTIFY naming one incident."""
+
+    def __init__(self, store: PgStore, conn: psycopg.Connection[Any], incident_id: str) -> None:
+        self._store = store
+        self._conn = conn
+        self._id = incident_id
+
+    def wait(self, timeout: float) -> bool:
+        """True when an event of the incident was committed within ``timeout`` seconds."""
+        import psycopg
+
+        try:
+            return any(
+                n.payload == self._id for n in self._conn.notifies(timeout=timeout, stop_after=1)
+            )
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(
+                f"lost the connection to the record store ({self._store.where}): "
+                f"{_first_line(exc)}",
+                hint="run `incident watch` again when the server is back",
+            ) from None
 
 
 class PgStore:
@@ -305,6 +329,16 @@ class PgStore:
                 if not conn.closed:
                     conn.rollback()
                 raise
+        finally:
+            conn.close()
+
+    @contextmanager
+    def listen(self, incident_id: str) -> Iterator[Listener]:
+        """Notifications of new events of one incident (for ``incident watch``)."""
+        conn = self.connect(autocommit=True)
+        try:
+            conn.execute(f"LISTEN {CHANNEL}")
+            yield Listener(self, conn, incident_id)
         finally:
             conn.close()
 
