@@ -339,6 +339,8 @@ JSON_RUNS: list[tuple[str, list[str], set[str]]] = [
     ("checklist", ["checklist", "--format", "md"], {"out", "outputs"}),
     ("validate", ["validate"], {"files"}),
     ("completion", ["completion", "bash"], {"shell", "script"}),
+    ("watch", ["watch"], {"incident", "header", "timers", "next_items", "events"}),
+    ("store copy", ["store", "copy", "--to", "copy.sqlite3"], {"incidents", "verified"}),
 ]
 # Commands whose JSON run needs its own set-up (below).
 OWN_RUNS = {"init", "import", "demo", "doctor"}
@@ -407,6 +409,7 @@ def test_a_refusal_under_json_is_one_json_object(name: str, outside: Path, tmp_p
         "milestone": ["milestone", "x"],
         "import": ["import", str(EXAMPLE)],
         "update": ["update", "-m", "x"],
+        "store copy": ["store", "copy", "--to", "x.sqlite3"],
     }.get(name, name.split())
     missing = tmp_path / "nowhere"
     result = run(*args, "--workspace", str(missing), "--json")

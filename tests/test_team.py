@@ -178,7 +178,7 @@ def test_two_workspaces_share_one_record(pg: Any, tmp_path: Path, outside: Path)
         while not any("Ctrl-C to stop watching" in line for line in lines):
             assert time.monotonic() < deadline, lines
             lines.append(watcher.stdout.readline())
-        assert any("a19" in line or "b19" in line for line in lines)
+        assert sum(" note  (Alice)" in ln or " note  (Bob)" in ln for ln in lines) == 8
         noted = proc(b, "note", "Bob sees the rollback finish", INCIDENT_USER="Bob", **env_b)
         assert noted.wait(timeout=60) == 0
         returned = time.monotonic()

@@ -166,6 +166,7 @@ def watch(
     once: bool = False,
     seconds: float | None = None,
     now: Callable[[], datetime] | None = None,
+    as_json: bool = False,
 ) -> None:
     """Show the incident until Ctrl-C (or for ``seconds``; one frame with ``once``)."""
     from incident_kit.timing import now as wall_now
@@ -189,6 +190,14 @@ def watch(
 
     events = read()
     frame = build(live, iid, events, clock())
+    if as_json:
+        import json
+        from dataclasses import asdict
+
+        view = asdict(frame)
+        view["timers"] = [{"line": line, "overdue": late} for line, late in frame.timers]
+        out.write(json.dumps({"incident": iid, **view}, indent=2, ensure_ascii=False) + "\n")
+        return
     out.write((CLEAR if terminal else "") + render(frame, colour=colour, width=width()))
     out.flush()
     if once:

@@ -34,7 +34,8 @@ def watch(
     The header, every timer counting down (red when overdue; NO_COLOR turns colour off),
     the next checklist items and whose they are, and every new event as anyone records it,
     in this workspace or any other pointed at the same record. Written to a pipe, the view
-    is printed once and each new event follows as a line. Ctrl-C stops it.
+    is printed once and each new event follows as a line (--json: the view once, as JSON).
+    Ctrl-C stops it.
 
     \b
     Examples:
@@ -47,7 +48,14 @@ def watch(
     if positional_id and incident_id and positional_id != incident_id:
         raise click.UsageError("give the incident once: [ID] or -i ID")
     live = Live(state.workspace())
-    run(live, incident_id or positional_id, sys.stdout, once=once, seconds=seconds)
+    run(
+        live,
+        incident_id or positional_id,
+        sys.stdout,
+        once=once,
+        seconds=seconds,
+        as_json=state.json,
+    )
 
 
 @click.group()
