@@ -472,7 +472,9 @@ def test_help_shows_the_playbooks_values(outside: Path) -> None:
     for kind in ("investigating", "identified", "monitoring", "update", "resolved"):
         assert kind in text
     assert "declaration.video-bridge" in _help("check")
-    assert "10:00" in _help("retro")
+    text = _help("retro")
+    assert "10:00" in text
+    assert "SEV1  within 1 working day(s) of mitigation; refused after 7 days" in text
 
 
 def test_top_help_does_not_import_the_core() -> None:

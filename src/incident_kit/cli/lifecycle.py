@@ -572,7 +572,23 @@ def audit(
     _show(outcome, as_json)
 
 
-@click.command()
+def _retro_windows(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    rows = []
+    for key, severity in playbook.severities.items():
+        window = getattr(severity, "retrospective", None)
+        if window is None:
+            continue
+        within = getattr(window, "within_working_days", None)
+        refuse = getattr(window, "refuse_after_days", None)
+        if within is not None and refuse is not None:
+            text = f"within {within} working day(s) of mitigation; refused after {refuse} days"
+        else:
+            text = ", ".join(f"{k}: {v}" for k, v in window.model_dump(exclude_none=True).items())
+        rows.append((key, text))
+    return [("Windows", rows)] if rows else []
+
+
+@click.command(cls=PlaybookHelp, playbook_help=_retro_windows)
 @click.argument("positional_id", required=False, metavar="[ID]", shell_complete=complete_incident)
 @incident_option
 @click.option(
