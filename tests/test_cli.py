@@ -460,7 +460,16 @@ def test_commands_are_listed_in_the_order_of_the_process(outside: Path) -> None:
     assert listed == [n for n in ORDER if n in cli.commands]
     assert listed[:3] == ["init", "declare", "note"]
     assert "INCIDENT_WORKSPACE" in text and "INCIDENT_NOW" in text
-    assert "ARGS..." not in text and "ARGS..." not in _help("ticket")
+    for name, command in cli.commands.items():
+        if isinstance(command, click.Group):
+            assert "ARGS..." not in _help(name), name
+    assert "ARGS..." not in text
+    # Every environment variable the code reads is in the top help.
+    used = set()
+    for path in (REPO / "src" / "incident_kit").rglob("*.py"):
+        used |= set(re.findall(r'"(INCIDENT_[A-Z_]+|NO_COLOR)"', path.read_text(encoding="utf-8")))
+    assert used >= {"INCIDENT_WORKSPACE", "INCIDENT_NOW"}
+    assert not [v for v in sorted(used) if v not in text], "add it to TOP_EPILOG"
 
 
 def test_help_shows_the_playbooks_values(outside: Path) -> None:

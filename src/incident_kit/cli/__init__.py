@@ -70,7 +70,15 @@ Environment:
                       walking up from the current folder)
   INCIDENT_NOW        the time of every action (like --at, but UTC when it has no
                       offset), for replays and tests
+  INCIDENT_USER       who you are, for --by (default: ~/.config/incident-kit/
+                      user.yaml, then git's user.name)
+  INCIDENT_DATABASE_URL  the record store (postgresql://… shared by a team;
+                      default: the workspace's store: setting, then its SQLite file)
+  INCIDENT_COMMAND_KEY   one key per command run, so a retried command never
+                      records twice (PostgreSQL store)
+  INCIDENT_DEBUG      show the traceback of an unexpected error (like --debug)
   EDITOR, VISUAL      the editor `incident update` opens for the draft
+  NO_COLOR            no colour in `incident watch`
 
 \b
 Examples:
@@ -274,6 +282,8 @@ def _add_common_options(cmd: click.Command) -> None:
     if "workspace" not in names:
         cmd.params.append(_workspace_option())
     if isinstance(cmd, click.Group):
+        if cmd.subcommand_metavar == "COMMAND [ARGS]...":
+            cmd.subcommand_metavar = "COMMAND [ARGUMENTS AND OPTIONS]"
         for sub in cmd.commands.values():
             _add_common_options(sub)
 
