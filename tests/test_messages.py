@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default
@@ -65,16 +66,17 @@ def test_email_drafts_parse_back(packet: Path) -> None:
     )
 
 
-def test_chat_text_uses_slack_mrkdwn(packet: Path) -> None:
+def test_chat_text_pastes_as_people_type(packet: Path) -> None:
     update = (packet / "messages" / "stakeholder-update.txt").read_text()
     assert update.startswith("*UPDATE — 10:50 am EDT / 14:50 UTC:* Logging in is broken")
     assert (
-        "<https://docs.example.com/incidents/inc-05-09-22-logging-in-is-broken-for-all-users|incident document>"
+        "Please see the incident document "
+        "(https://docs.example.com/incidents/inc-05-09-22-logging-in-is-broken-for-all-users)"
         in update
     )
     bridge = (packet / "messages" / "bridge-post.txt").read_text()
     assert bridge.endswith(
-        "please join us in here: <https://meet.example.com/inc-05-09-22-logging-in>\n"
+        "please join us in here: https://meet.example.com/inc-05-09-22-logging-in\n"
     )
     names = sorted(p.name for p in (packet / "messages").glob("*.txt"))
     assert names == [
@@ -85,7 +87,110 @@ def test_chat_text_uses_slack_mrkdwn(packet: Path) -> None:
         "stakeholder-update.txt",
         "team-notification.txt",
     ]
+    for path in (packet / "messages").glob("*.txt"):
+        text = path.read_text()
+        assert "&amp;" not in text and "&lt;" not in text and "<http" not in text, path.name
     assert (packet / "messages" / "team-notification.txt").read_text().startswith("*PAGE (SEV1):*")
+
+
+BLOCK_TYPES = {"section", "divider", "header", "context", "actions", "image", "rich_text"}
+PAYLOAD_KEYS = {
+    "channel",
+    "text",
+    "blocks",
+    "attachments",
+    "thread_ts",
+    "mrkdwn",
+    "link_names",
+    "unfurl_links",
+    "unfurl_media",
+    "username",
+    "icon_emoji",
+    "icon_url",
+    "reply_broadcast",
+    "parse",
+    "metadata",
+}
+# In mrkdwn, "<" opens only a link or a reference, and "&" only an entity.
+SLACK_ANGLE = re.compile(
+    r"<(https?://[^|<>\s]+(\|[^<>]+)?|mailto:[^|<>\s]+(\|[^<>]+)?|#C\w+|!subteam\^S\w+|@U\w+|!here|!channel)>"
+)
+
+
+def block_kit_problems(payload: Any) -> list[str]:
+    """Where ``payload`` breaks Block Kit's documented message structure and limits."""
+    problems = []
+    if not isinstance(payload, dict):
+        return ["payload is not an object"]
+    problems += [f"unknown field {k}" for k in set(payload) - PAYLOAD_KEYS]
+    if not payload.get("text") and not payload.get("blocks"):
+        problems.append("neither text nor blocks")
+    blocks = payload.get("blocks", [])
+    if not isinstance(blocks, list) or not 1 <= len(blocks) <= 50:
+        problems.append("blocks must be a list of 1 to 50")
+        blocks = []
+    texts = [payload.get("text", "")]
+    for n, block in enumerate(blocks):
+        if block.get("type") not in BLOCK_TYPES:
+            problems.append(f"block {n}: type {block.get('type')!r}")
+        if len(block.get("block_id", "")) > 255:
+            problems.append(f"block {n}: block_id over 255")
+        if block.get("type") == "section":
+            if set(block) - {"type", "text", "block_id", "fields", "accessory", "expand"}:
+                problems.append(f"block {n}: unknown section field")
+            text = block.get("text")
+            if not isinstance(text, dict) or text.get("type") not in ("mrkdwn", "plain_text"):
+                problems.append(f"block {n}: text must be a mrkdwn or plain_text object")
+                continue
+            if set(text) - {"type", "text", "emoji", "verbatim"}:
+                problems.append(f"block {n}: unknown text object field")
+            if not 1 <= len(text.get("text", "")) <= 3000:
+                problems.append(f"block {n}: section text must be 1 to 3000 characters")
+            texts.append(text["text"])
+    for text in texts:
+        rest = SLACK_ANGLE.sub("", text)
+        if "<" in rest or ">" in rest:
+            problems.append(f"unescaped angle bracket in {rest[:80]!r}")
+        if re.search(r"&(?!amp;|lt;|gt;)", text):
+            problems.append(f"unescaped & in {text[:80]!r}")
+    return problems
+
+
+def test_chat_payloads_are_valid_block_kit_with_mentions_and_channels(packet: Path) -> None:
+    payloads = {
+        p.name.removesuffix(".slack.json"): json.loads(p.read_text())
+        for p in (packet / "messages").glob("*.slack.json")
+    }
+    assert len(payloads) == 6
+    for name, payload in payloads.items():
+        assert block_kit_problems(payload) == [], name
+    team = payloads["team-notification"]
+    assert team["channel"] == "C04CORESVC1"  # the owning team's channel, by id
+    assert team["blocks"][0]["text"]["text"].startswith("<!subteam^S04COREONC1> *PAGE (SEV1):*")
+    assert payloads["stakeholder-update"]["channel"] == "C04NEWINC01"
+    assert payloads["new-incidents-notice"]["channel"] == "C04NEWINC01"
+    pinned = payloads["pinned-summary"]
+    assert pinned["channel"] == f"#{CHANNEL}"  # no id yet for a new channel: by name
+    assert "<https://docs.example.com/incidents/" in payloads["stakeholder-update"]["text"]
+    assert "|incident document>" in payloads["stakeholder-update"]["text"]
+
+
+def test_block_kit_keeps_typed_text_and_limits() -> None:
+    from incident_kit.render.chat import block_kit, to_paste
+
+    typed = "Q&A <EU> team: see <https://evil.example|your bank>"
+    payload = block_kit(typed, channel="#x")
+    assert block_kit_problems(payload) == []
+    assert "Q&amp;A &lt;EU&gt;" in payload["text"]
+    assert to_paste(typed).strip() == typed  # pasted as typed
+    long = "\n\n".join(f"Paragraph {n} " + "word " * 200 for n in range(200))
+    big = block_kit(long, channel="#x")
+    assert block_kit_problems(big) == []
+    assert len(big["blocks"]) <= 50
+    assert (
+        to_paste("[docs](https://x.example/a?b=1&c=2)").strip()
+        == "docs (https://x.example/a?b=1&c=2)"
+    )
 
 
 def test_status_page_requests_create_once_then_update(packet: Path) -> None:

@@ -31,6 +31,10 @@ people:
   Emily Chen: emily.chen@example.com
   Marcus Lee: marcus.lee@example.com
   Sam Okafor: sam.okafor@example.com
+chat_ids:
+  "#new-incidents": C04NEWINC01
+  "#core-services": C04CORESVC1
+  "@core-services-oncall": S04COREONC1
 status_page:
   page_id: kctbh9vrtdwd
   components:

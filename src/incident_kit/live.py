@@ -225,15 +225,14 @@ class Live:
         self._recorded_id = inc.channel
         return staged.targets
 
-    def _chat(self, messages: list[RenderedMessage], stamp: str = "") -> list[tuple[str, bytes]]:
-        from incident_kit.render.chat import to_mrkdwn
+    def _chat(
+        self, inc: Incident, messages: list[RenderedMessage], stamp: str = ""
+    ) -> list[tuple[str, bytes]]:
+        from incident_kit.messages import chat_files
 
+        r = self.renderer(inc.playbook)
         suffix = f"-{stamp}" if stamp else ""
-        return [
-            (f"messages/{m.name.replace('_', '-')}{suffix}.txt", to_mrkdwn(m.body).encode("utf-8"))
-            for m in messages
-            if "chat" in m.channels
-        ]
+        return [f for m in messages if "chat" in m.channels for f in chat_files(r, inc, m, suffix)]
 
     def _stamp(self, inc: Incident, when: datetime | None = None) -> str:
         return (
@@ -338,7 +337,7 @@ class Live:
                     # show what it made instead of refusing it as a second incident.
                     messages = [r.message(n, other, sent_at=other.declared_at) for n in names]
                     self._recorded = f"{other.channel} was declared"
-                    files = self._save(other, self._chat(messages))
+                    files = self._save(other, self._chat(other, messages))
                     return Outcome(
                         other,
                         messages=messages,
@@ -384,7 +383,7 @@ class Live:
             incident = fold(tx.events(incident_id))
             messages = [r.message(n, incident, sent_at=self.now) for n in names]
             self._recorded = f"declared {incident.channel}"
-            files = self._save(incident, self._chat(messages))
+            files = self._save(incident, self._chat(incident, messages))
         return Outcome(
             incident,
             messages=messages,
@@ -505,7 +504,7 @@ class Live:
             sev = r.severity_of(inc)
             nxt = sent_at + sev.stakeholder_update_every
             stamp = self._stamp(inc, sent_at)
-            files = self._chat([msg], stamp)
+            files = self._chat(inc, [msg], stamp)
             if "email" in msg.channels:
                 files.append(
                     (f"messages/stakeholder-update-{stamp}.eml", eml(r, inc, msg, sent_at))
@@ -664,7 +663,7 @@ class Live:
                 r.message("mitigation_notice", inc, message=how, sent_at=self.now),
                 r.message("mitigated_email", inc, message=how, sent_at=self.now),
             ]
-            files = self._chat(messages)
+            files = self._chat(inc, messages)
             files += [
                 (f"messages/{m.name.replace('_', '-')}.eml", eml(r, inc, m, self.now))
                 for m in messages
@@ -758,7 +757,10 @@ class Live:
         self, *, incident_id: str | None, reason: str | None, by: str | None
     ) -> Outcome:
         """Cancel the scheduled retrospective: the invitation becomes a cancellation."""
-        with self.store.transaction() as tx:
+        inputs.one_line("--by", by)
+        from incident_kit.messages import invite
+
+        with self._unit() as tx:
             inc = self._incident(tx, incident_id)
             retro = inc.retrospective
             if retro is None:
@@ -767,16 +769,16 @@ class Live:
                     hint="schedule one with `incident retro --on DAY`",
                 )
             if retro.cancelled_at is not None:
-                return Outcome(inc, lines=["the retrospective is already cancelled"])
+                return Outcome(inc, lines=["already cancelled: the retrospective"])
             r = self.renderer(inc.playbook)
             inc = self._append(tx, inc, "retro_cancelled", {"reason": reason, "by": by}, by)
-        from incident_kit.messages import invite
-
+            self._recorded = f"cancelled the retrospective of {inc.channel}"
+            paths = self._save(inc, [("retrospective.ics", invite(r, inc))])
         local = retro.at.astimezone(r.incident_tz(inc))
         return Outcome(
             inc,
             lines=[f"retrospective of {local:%A %-d %B %Y %H:%M} {local.tzname()} cancelled"],
-            files=self._save(inc, [("retrospective.ics", invite(r, inc))]),
+            files=paths,
         )
 
     def ticket_add(

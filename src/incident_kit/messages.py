@@ -377,12 +377,51 @@ def invite(renderer: Renderer, incident: Incident) -> bytes:
     )
 
 
+def chat_target(
+    renderer: Renderer, incident: Incident, message: RenderedMessage
+) -> tuple[str | None, str | None]:
+    """Where a chat message goes and whom it mentions: the first ``#channel`` of its
+    recipients; for a message to the owning team, the team's channel and its page handle
+    from the ownership database."""
+    channel = next((w.strip(",") for w in message.to.split() if w.startswith("#")), None)
+    if channel or not incident.team or message.to.strip() != incident.team:
+        return channel, None
+    root = renderer.workspace.root
+    if root is None:
+        return None, None
+    path = root / renderer.workspace.settings.ownership_database
+    if not path.is_file():
+        return None, None
+    from incident_kit.ownership import load_ownership
+
+    team = load_ownership(path).teams.get(incident.team)
+    if team is None:
+        return None, None
+    return team.channel, team.page
+
+
+def chat_files(
+    renderer: Renderer, incident: Incident, message: RenderedMessage, suffix: str = ""
+) -> list[tuple[str, bytes]]:
+    """A chat message in its two forms: ``messages/NAME.txt`` to paste into the message box,
+    ``messages/NAME.slack.json`` for ``chat.postMessage`` or an incoming webhook."""
+    from incident_kit.render.chat import block_kit, to_paste
+
+    slug = f"messages/{message.name.replace('_', '-')}{suffix}"
+    channel, mention = chat_target(renderer, incident, message)
+    payload = block_kit(
+        message.body, channel=channel, mention=mention, ids=renderer.workspace.settings.chat_ids
+    )
+    return [
+        (f"{slug}.txt", to_paste(message.body).encode("utf-8")),
+        (f"{slug}.slack.json", _json(payload)),
+    ]
+
+
 def message_files(renderer: Renderer, incident: Incident) -> list[tuple[str, bytes]]:
     """Every message of the incident in its channel's form, relative to its output folder:
-    ``messages/*.txt`` (chat), ``messages/*.eml`` (email drafts), ``status/*.json``
+    ``messages/*.txt`` and ``*.slack.json`` (chat), ``messages/*.eml`` (email drafts), ``status/*.json``
     (status page), ``retrospective.ics``."""
-    from incident_kit.render.chat import to_mrkdwn
-
     files: list[tuple[str, bytes]] = []
     rendered = renderer.all_messages(incident)
     dates = {
@@ -393,7 +432,7 @@ def message_files(renderer: Renderer, incident: Incident) -> list[tuple[str, byt
         msg = rendered[name]
         slug = name.replace("_", "-")
         if "chat" in spec.channels:
-            files.append((f"messages/{slug}.txt", to_mrkdwn(msg.body).encode("utf-8")))
+            files += chat_files(renderer, incident, msg)
         if "email" in spec.channels:
             date = dates.get(name) or incident.timeline[-1].at
             files.append((f"messages/{slug}.eml", eml(renderer, incident, msg, date)))

@@ -107,6 +107,11 @@ class Settings(BaseModel):
         description="Email addresses by name, for retrospective invitations.",
     )
     status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
+    chat_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="Slack ids of channels and user groups by name (`#new-incidents: C0123`, "
+        "`@core-oncall: S0456`), so API payloads link them.",
+    )
     domain: str | None = Field(
         default=None,
         description="The organisation's domain, for calendar UIDs and email Message-IDs "

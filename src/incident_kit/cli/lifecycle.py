@@ -100,7 +100,7 @@ def _is_incident(state: State, word: str) -> bool:
 
 def _show(outcome: Any, as_json: bool | None = None, *, pages: bool | None = None) -> None:
     from incident_kit.record.file import dump_incident
-    from incident_kit.render.chat import to_mrkdwn
+    from incident_kit.render.chat import to_mrkdwn, to_paste
     from incident_kit.render.text import to_text
 
     if as_json is None:
@@ -120,7 +120,8 @@ def _show(outcome: Any, as_json: bool | None = None, *, pages: bool | None = Non
                             "to": m.to,
                             "subject": m.subject,
                             "text": to_text(m.body),
-                            "chat": to_mrkdwn(m.body),
+                            "chat": to_paste(m.body),
+                            "mrkdwn": to_mrkdwn(m.body),
                             "markdown": str(m.body),
                         }
                         for m in outcome.messages
@@ -149,8 +150,8 @@ def _show(outcome: Any, as_json: bool | None = None, *, pages: bool | None = Non
         if m.subject:
             click.echo(f"Subject: {m.subject}")
             click.echo("")
-        # Chat messages come as chat text (Slack mrkdwn), ready to paste.
-        text = to_mrkdwn(m.body) if "chat" in m.channels else to_text(m.body)
+        # Chat messages come as chat text, ready to paste into the message box.
+        text = to_paste(m.body) if "chat" in m.channels else to_text(m.body)
         click.echo(text.rstrip("\n"))
 
 
