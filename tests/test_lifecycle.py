@@ -99,7 +99,7 @@ def test_the_whole_process_through_the_cli(ws: Path, tmp_path: Path) -> None:
     assert "── PAGE the owning team → Core Services" in out
     assert f"[{CHANNEL}] [SEV1] Logging in is broken for all users" in out
     assert "The team that is currently responding is the Core Services team." in out
-    assert "please join us in here: <https://meet.example.com/inc>" in out
+    assert "please join us in here: https://meet.example.com/inc\n" in out
     rec = record(ws)
     assert (rec.id, rec.stage, rec.team, rec.severity) == (CHANNEL, "open", "Core Services", "SEV1")
     assert set(rec.checked) == {
