@@ -451,3 +451,21 @@ def test_a_missing_pdf_engine_is_one_clear_line_and_nothing_written(tmp_path: Pa
         "of --format\n"
     )
     assert not out.exists()
+
+
+def test_documents_people_receive_carry_no_tool_guidance_and_logs_in_time_order(
+    tmp_path: Path,
+) -> None:
+    result = run("demo", "--format", "md", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    folder = tmp_path / "inc-05-09-22-logging-in-is-broken-for-all-users"
+    for path in [*folder.glob("*.md"), *tmp_path.glob("checklists/*.md")]:
+        text = path.read_text()
+        assert "`incident " not in text and "incident render" not in text, path.name
+    packet = (folder / "retrospective-packet.md").read_text()
+    log = packet[packet.index("## Communications log") : packet.index("## Mitigation")]
+    entries = [line for line in log.splitlines() if line.startswith("- **")]
+    assert len(entries) == 6  # three stakeholder updates, three customer messages
+    assert any("customer investigating" in e for e in entries)
+    times = [datetime.strptime(e[4:].split("**")[0][:-4], "%Y-%m-%d %I:%M %p") for e in entries]
+    assert times == sorted(times)

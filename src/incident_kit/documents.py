@@ -60,6 +60,7 @@ class RenderedDocument:
     severity: str = ""
     fillable: bool = False
     pictures: tuple[Picture, ...] = ()
+    audience: str = "internal"
 
 
 @dataclass(frozen=True)
@@ -456,6 +457,21 @@ class Renderer:
             name, incident, phase=phase, severity=severity, pictures=pictures
         )
         text = render_file(self._md_env, doc.template, ctx)
+        shown = self.playbook.messages.get(doc.message or "")
+        if incident and shown is not None and shown.audience == "customer":
+            # What customers receive carries no internal id, severity or responder's name.
+            org = self.workspace.settings.organisation
+            return RenderedDocument(
+                name=name,
+                title=f"{org}: {incident.functionality.capitalize()}",
+                filename=f"{name}.md",
+                markdown=_tidy(text),
+                subject=org,
+                author=org,
+                date=incident.declared_at,
+                audience="customer",
+                pictures=pictures,
+            )
         return RenderedDocument(
             name=name,
             title=f"{doc.title}: {incident.title if incident else self.playbook.name}",

@@ -76,6 +76,7 @@ class Converter:
         self._docx: DocxRenderer | None = None
         self._tokens: dict[int, list[Token]] = {}
         self._css: str | None = None
+        self._screen_css: str | None = None
         self._pool: PdfPool | None = None
         self._drawn: dict[int, dict[str, Drawn]] = {}
 
@@ -240,7 +241,11 @@ class Converter:
             date=doc.date,
             name=doc.name,
         )
-        return standalone(body, page, self.css())
+        if self._screen_css is None:
+            self._screen_css = find_asset(self.template_dirs, "screen.css").read_text(
+                encoding="utf-8"
+            )
+        return standalone(body, page, self.css(), self._screen_css)
 
     def docx(self, doc: RenderedDocument) -> bytes:
         from incident_kit.render.docx import DocxMeta, DocxRenderer

@@ -105,10 +105,12 @@ class Page:
     lang: str = "en"
 
 
-def standalone(body: str, page: Page, css: str) -> str:
-    """A complete HTML document: metadata in ``<head>``, the print CSS inline."""
+def standalone(body: str, page: Page, css: str, screen_css: str = "") -> str:
+    """A complete HTML document: metadata in ``<head>``, the print CSS inline, and the
+    screen CSS for browsers (readable width and margins on any window)."""
     meta = [
         '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(page.title)}</title>",
         '<meta name="generator" content="incident-kit">',
     ]
@@ -123,7 +125,9 @@ def standalone(body: str, page: Page, css: str) -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="{escape(page.lang)}">\n<head>\n'
         + "\n".join(meta)
-        + f"\n<style>\n{css}\n</style>\n</head>\n"
+        + f"\n<style>\n{css}\n</style>\n"
+        + (f'<style media="screen">\n{screen_css}\n</style>\n' if screen_css else "")
+        + "</head>\n"
         f'<body class="doc-{escape(page.name)}">\n'
         f'<div class="running-header">{running}</div>\n'
         f'<div class="running-title">{escape(page.title)}</div>\n'
