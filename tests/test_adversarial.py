@@ -318,8 +318,9 @@ def test_a_channel_format_that_yields_nothing_never_makes_an_unsafe_id(ws: Path)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[0] == "incident"
     assert sorted(outputs(ws)) == [
-        f"incident/messages/{name}.txt"
+        f"incident/messages/{name}{form}"
         for name in ("bridge-post", "new-incidents-notice", "pinned-summary", "team-notification")
+        for form in (".slack.json", ".txt")
     ]
 
 
