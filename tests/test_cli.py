@@ -337,6 +337,7 @@ JSON_RUNS: list[tuple[str, list[str], set[str]]] = [
     ("export", ["export"], {"id", "functionality", "declared_at", "notes", "checks"}),
     ("render", ["render", "--format", "md", "--doc", "incident-document"], {"out", "outputs"}),
     ("checklist", ["checklist", "--format", "md"], {"out", "outputs"}),
+    ("report", ["report", "--format", "md"], {"out", "outputs"}),
     ("validate", ["validate"], {"files"}),
     ("completion", ["completion", "bash"], {"shell", "script"}),
     ("watch", ["watch"], {"incident", "header", "timers", "next_items", "events"}),
@@ -353,7 +354,7 @@ def test_every_command_has_a_json_test() -> None:
 
 def test_every_command_speaks_json(ws: Path, tmp_path: Path) -> None:
     for name, args, keys in JSON_RUNS:
-        if name in ("render", "checklist"):
+        if name in ("render", "checklist", "report"):
             args = [*args, "--out", str(tmp_path / "out")]
         code, data = _json(ws, *args)
         assert code == 0, (name, data)

@@ -5,16 +5,18 @@ role handoffs) and every update measured against the deadline of the timer it an
 Pure functions of (incident, playbook); no plotting library is imported here, so the report's
 numbers and the figure's marks come from the same place.
 
-The timer deadlines an update was measured against are computed in :func:`timer_runs` only.
+The timer deadlines an update was measured against are computed in :func:`_rules` and
+:func:`timer_runs` only; the retrospective's window in :func:`retro_status` only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from incident_kit.playbook.schema import Playbook
+from incident_kit.record.lifecycle import retro_target
 from incident_kit.record.model import Incident
 
 
@@ -179,3 +181,22 @@ def span(incident: Incident) -> tuple[datetime, datetime]:
     begin = min([impact(incident)[0], *times])
     end = incident.resolved_at or max(times)
     return begin, max(end, *times)
+
+
+def retro_status(
+    incident: Incident, playbook: Playbook, now: datetime, *, tz: tzinfo, holidays: frozenset[date]
+) -> str | None:
+    """Where the retrospective stands against its window: ``in window`` (held by the last
+    day the playbook allows without a warning), ``late`` (held after it), ``upcoming``
+    (scheduled, not yet held), ``missing`` (not scheduled, the window over), ``open`` (not
+    scheduled, the window still open); None before mitigation."""
+    if incident.mitigation is None:
+        return None
+    severity = playbook.severity(incident.severity)
+    last_day = retro_target(incident.mitigation.at, severity, tz=tz, holidays=holidays)
+    retro = incident.retrospective
+    if retro is None:
+        return "missing" if now.astimezone(tz).date() > last_day else "open"
+    if retro.at > now:
+        return "upcoming"
+    return "in window" if retro.at.astimezone(tz).date() <= last_day else "late"

@@ -55,6 +55,7 @@ ORDER = [
     "list",
     "render",
     "checklist",
+    "report",
     "export",
     "import",
     "store",

@@ -18,6 +18,7 @@ from incident_kit.cli.options import (
     complete_severity,
     progress,
 )
+from incident_kit.cli.params import DAY_OR_TIME, TIME
 from incident_kit.render.formats import DEFAULT_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -248,6 +249,95 @@ def demo(state: State, fmt: str, out: Path | None) -> None:
     _print_outputs(outputs, target, state, shown=show is not None)
 
 
+@click.command()
+@click.option("--since", metavar="DAY", type=DAY_OR_TIME, help="Incidents declared on or after.")
+@click.option("--until", metavar="DAY", type=DAY_OR_TIME, help="Incidents declared before.")
+@click.option(
+    "--severity",
+    "severities",
+    multiple=True,
+    shell_complete=complete_severity,
+    help="Only this severity (repeatable).",
+)
+@click.option("--team", "teams", multiple=True, help="Only this owning team (repeatable).")
+@click.option(
+    "--tickets-due",
+    default="30 days",
+    show_default=True,
+    metavar="DURATION",
+    help="A follow-up ticket open longer than this is overdue.",
+)
+@click.option("--at", metavar="TIME", type=TIME, help="The report's 'now' (default: now).")
+@click.option(
+    "--format",
+    "fmt",
+    default="md,html,docx,pdf",
+    show_default=True,
+    help="Formats, comma-separated: md, html, docx, pdf (CSV tables always).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Output folder (default: the workspace's output/); the report goes in report/.",
+)
+@click.pass_obj
+@handles_errors
+def report(
+    state: State,
+    since: str | None,
+    until: str | None,
+    severities: tuple[str, ...],
+    teams: tuple[str, ...],
+    tickets_due: str,
+    at: str | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Look back over every incident in the store.
+
+    Per severity: how many, and the median and 90th percentile of the time to declare,
+    mitigate and resolve; updates on time per timer; retrospectives held in their window;
+    follow-up tickets open and overdue; every month of the period (a month without
+    incidents is a row of zeros). Each as a table and a chart, with the tables as CSV.
+
+    \b
+    Examples:
+      incident report --since 2025-01-01 --until 2026-01-01
+      incident report --severity SEV1 --team "Core Services" --format pdf
+    """
+    from incident_kit import core
+    from incident_kit import report as reporting
+    from incident_kit.errors import UserError
+    from incident_kit.timing import now as wall_now
+    from incident_kit.timing import parse_duration, parse_time
+
+    ws = state.workspace()
+    formats = core.parse_formats(fmt)
+    clock = wall_now()
+    try:
+        due = parse_duration(tickets_due)
+    except ValueError as exc:
+        raise UserError(f"--tickets-due: {exc}") from None
+    filters = reporting.Filters(
+        since=parse_time(since, ws.tz, now=clock) if since else None,
+        until=parse_time(until, ws.tz, now=clock) if until else None,
+        severities=severities,
+        teams=teams,
+    )
+    target = out or ws.output_dir
+    outputs = reporting.run(
+        workspace=ws,
+        filters=filters,
+        formats=formats,
+        out=target,
+        now=parse_time(at, ws.tz, now=clock) if at else clock,
+        ticket_due=due,
+        warn=_warn,
+    )
+    _print_outputs(outputs, target, state)
+
+
 def register(group: click.Group) -> None:
-    for command in (render, checklist, demo):
+    for command in (render, checklist, demo, report):
         group.add_command(command)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from incident_kit.playbook.schema import Playbook
     from incident_kit.record.model import Incident
+    from incident_kit.report import Report as ReportData
 
 PRINT_DPI = 200
 
@@ -575,3 +576,175 @@ def timeline_of(
         tz=tz,
         compact=compact,
     )
+
+
+# --- the report's charts ------------------------------------------------------------------
+
+# Severities are told apart by hatching as well as by colour.
+HATCHES = ["////", "....", "xxx", "\\\\\\\\", "ooo", "---", "+++"]
+SEVERITY_COLOURS = ["#b03a2e", "#d68910", "#1f4e79", "#117864", "#6c3483", "#5d6d7e", "#873600"]
+
+
+def _duration_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Log-scale ticks in minutes, labelled the way people say durations."""
+    marks = [1, 5, 15, 30, 60, 120, 360, 720, 1440, 2880, 7 * 1440, 30 * 1440]
+    return [(m, short(timedelta(minutes=m))) for m in marks if lo <= m <= hi]
+
+
+def distribution_picture(report: ReportData, file: str = "distribution.svg") -> Picture:
+    """Time to declare, mitigate and resolve, per severity: each incident a dot, the
+    median and 90th percentile marked."""
+    from incident_kit.report import MEASURE_TITLES, duration
+
+    parts = []
+    for row in report.by_severity:
+        said = []
+        for m, title in MEASURE_TITLES.items():
+            st = row.stats[m]
+            if st.n:
+                said.append(
+                    f"{title.split(' (')[0].lower()} median {duration(st.median)}, "
+                    f"90th percentile {duration(st.p90)}"
+                )
+        parts.append(f"{row.severity} ({row.count} incidents): " + "; ".join(said or ["none"]))
+    alt = "Time to declare, mitigate and resolve by severity. " + ". ".join(parts) + "."
+    return Picture(file, alt, lambda fmt: draw_distribution(report, fmt))
+
+
+def draw_distribution(report: ReportData, fmt: str) -> bytes:
+    from matplotlib.figure import Figure
+
+    from incident_kit.report import MEASURE_TITLES
+
+    with _style():
+        sevs = report.severities or ["—"]
+        fig = Figure(figsize=(7.2, 1.0 + 0.9 * len(MEASURE_TITLES) * max(1, len(sevs)) / 2.2))
+        axes = fig.subplots(len(MEASURE_TITLES), 1, squeeze=False)[:, 0]
+        values = [v for s in report.samples.values() for vs in s.values() for v in vs if v > 0] or [
+            1.0
+        ]
+        lo, hi = max(0.5, min(values) / 1.5), max(values) * 1.5
+        for ax, (m, title) in zip(axes, MEASURE_TITLES.items(), strict=True):
+            ax.set_title(title, loc="left", fontsize=8, fontweight="bold")
+            ax.set_xscale("log")
+            ax.set_xlim(lo, hi)
+            for k, sev in enumerate(sevs):
+                data = [max(v, lo) for v in report.samples.get(sev, {}).get(m, [])]
+                y = len(sevs) - 1 - k
+                colour = SEVERITY_COLOURS[k % len(SEVERITY_COLOURS)]
+                if data:
+                    # Dots spread over the row by their rank, so the same data lands the
+                    # same way every time.
+                    n = len(data)
+                    ys = [y + 0.28 * ((i % 7) / 6 - 0.5) for i in range(n)]
+                    ax.scatter(sorted(data), ys, s=9, color=colour, alpha=0.55, linewidths=0)
+                    row = next(r for r in report.by_severity if r.severity == sev)
+                    st = row.stats[m]
+                    if st.median is not None and st.p90 is not None:
+                        ax.plot(
+                            [max(st.median, lo)] * 2, [y - 0.32, y + 0.32], color=INK, linewidth=2
+                        )[0].set_gid(f"median-{m}-{sev}")
+                        ax.plot(
+                            [max(st.p90, lo)],
+                            [y],
+                            marker=">",
+                            color=INK,
+                            markersize=6,
+                            markerfacecolor="white",
+                        )[0].set_gid(f"p90-{m}-{sev}")
+            ax.set_yticks(range(len(sevs)), list(reversed(sevs)))
+            ax.set_ylim(-0.6, len(sevs) - 0.4)
+            ticks = _duration_ticks(lo, hi)
+            ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
+            ax.minorticks_off()
+            ax.grid(axis="x", color="#dddddd", linewidth=0.5)
+            ax.set_axisbelow(True)
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+        fig.text(
+            0.01,
+            0.005,
+            "each dot an incident · bar: median · ▷: 90th percentile · log scale",
+            fontsize=6.5,
+            color="#555555",
+        )
+        fig.subplots_adjust(left=0.1, right=0.98, top=0.93, bottom=0.1, hspace=0.8)
+        return save(fig, fmt)
+
+
+def trend_picture(report: ReportData, file: str = "trend.svg") -> Picture:
+    """Incidents per month by severity, and the month's median time to mitigate."""
+    from incident_kit.report import duration
+
+    counts = ", ".join(f"{m.month} {m.count}" for m in report.months)
+    empty = [m.month for m in report.months if m.count == 0]
+    alt = f"Incidents per month by severity: {counts or 'none'}."
+    if empty:
+        alt += f" No incidents in {', '.join(empty)}."
+    med = [f"{m.month} {duration(m.mitigate.median)}" for m in report.months if m.mitigate.n]
+    if med:
+        alt += f" Median time to mitigate per month: {', '.join(med)}."
+    return Picture(file, alt, lambda fmt: draw_trend(report, fmt))
+
+
+def draw_trend(report: ReportData, fmt: str) -> bytes:
+    from matplotlib.figure import Figure
+
+    with _style():
+        fig = Figure(figsize=(7.2, 4.0))
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+        months = [m.month for m in report.months]
+        xs = list(range(len(months)))
+        base = [0] * len(months)
+        for k, sev in enumerate(report.severities):
+            heights = [m.by_severity.get(sev, 0) for m in report.months]
+            bars = top.bar(
+                xs,
+                heights,
+                bottom=base,
+                color=SEVERITY_COLOURS[k % len(SEVERITY_COLOURS)],
+                alpha=0.8,
+                hatch=HATCHES[k % len(HATCHES)],
+                edgecolor="white",
+                linewidth=0.5,
+                label=sev,
+            )
+            for patch, month in zip(bars.patches, months, strict=True):
+                patch.set_gid(f"bar-{sev}-{month}")
+            base = [b + h for b, h in zip(base, heights, strict=True)]
+        for x, total in zip(xs, base, strict=True):
+            top.text(x, total, str(total), ha="center", va="bottom", fontsize=6.5)
+        top.set_ylabel("incidents")
+        top.set_ylim(0, max([*base, 1]) * 1.2)
+        if report.severities:
+            top.legend(
+                loc="lower right",
+                bbox_to_anchor=(1.0, 1.0),
+                fontsize=7,
+                frameon=False,
+                ncols=len(report.severities),
+            )
+        top.set_title("Incidents per month", loc="left", fontsize=8, fontweight="bold")
+        hours = [
+            m.mitigate.median / 60 if m.mitigate.median is not None else None for m in report.months
+        ]
+        bottom.plot(
+            [x for x, h in zip(xs, hours, strict=True) if h is not None],
+            [h for h in hours if h is not None],
+            marker="o",
+            color=ON_TIME,
+            linewidth=1.2,
+            markersize=4,
+        )[0].set_gid("median-mitigate")
+        bottom.set_ylabel("hours")
+        bottom.set_ylim(0, max([h for h in hours if h is not None] + [1]) * 1.25)
+        bottom.set_title("Median time to mitigate", loc="left", fontsize=8, fontweight="bold")
+        step = max(1, len(months) // 12)
+        bottom.set_xticks(xs[::step], [m for m in months[::step]], rotation=0, fontsize=6.5)
+        for ax in (top, bottom):
+            ax.grid(axis="y", color="#dddddd", linewidth=0.5)
+            ax.set_axisbelow(True)
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+        fig.subplots_adjust(left=0.09, right=0.98, top=0.93, bottom=0.08, hspace=0.35)
+        return save(fig, fmt)
