@@ -81,6 +81,14 @@ def test_unquoted_note_text_is_the_whole_note(ws: Path) -> None:
     assert notes(ws) == ["Rolled back the deploy"]
 
 
+def test_words_starting_with_a_dash_go_after_double_dash(ws: Path) -> None:
+    declared(ws)
+    words = ["--", "-5%", "errors", "since", "the", "deploy"]
+    result = run("note", "--workspace", str(ws), *words, env={"INCIDENT_NOW": "2022-09-05T09:30"})
+    assert result.exit_code == 0, result.stderr
+    assert notes(ws) == ["-5% errors since the deploy"]
+
+
 def test_note_dash_reads_stdin(ws: Path) -> None:
     declared(ws)
     code, _, err = inc(ws, "note", "-", input="Emily found the failing metric\n")
@@ -520,6 +528,9 @@ def test_completion_offers_the_open_incident_and_its_items(ws: Path) -> None:
     ]
     assert _complete(ws, ["declare", "--severity"], "") == ["SEV1", "SEV2", "SEV3"]
     assert "incident-document" in _complete(ws, ["render", "--doc"], "")
+    comp = ShellComplete(cli, {}, "incident", "_INCIDENT_COMPLETE")
+    offered = comp.get_completions(["--workspace", str(ws), "render"], "")
+    assert [(c.value, c.type) for c in offered] == [(CHANNEL, "plain"), ("", "file")]
     assert "hotfix-untested" in _complete(ws, ["mitigate", "--durable"], "")
 
 

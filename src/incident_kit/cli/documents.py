@@ -14,6 +14,7 @@ from incident_kit.cli import State, handles_errors
 from incident_kit.cli.options import (
     complete_document,
     complete_incident,
+    complete_incident_or_file,
     complete_phase,
     complete_severity,
     progress,
@@ -97,7 +98,9 @@ def _print_outputs(outputs: list[Any], out: Path, state: State, *, shown: bool =
 
 
 @click.command()
-@click.argument("source", required=False, metavar="[ID|FILE]", shell_complete=complete_incident)
+@click.argument(
+    "source", required=False, metavar="[ID|FILE]", shell_complete=complete_incident_or_file
+)
 @click.option(
     "-i",
     "--incident",

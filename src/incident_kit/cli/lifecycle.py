@@ -270,7 +270,9 @@ def note(
 ) -> None:
     """Add a note to the incident's timeline.
 
-    What someone found or did, for the incident manager document. TEXT is every word after the command (quotes not needed); `-` reads it from stdin.
+    What someone found or did, for the incident manager document. TEXT is every word
+    after the command (quotes not needed); `-` reads it from stdin; words that start
+    with `-` go after `--` (`incident note -- -5% errors since the deploy`).
 
     \b
     Examples:
@@ -299,7 +301,8 @@ def milestone(
 ) -> None:
     """Record a milestone on the timeline.
 
-    Cause identified, fix deployed…: the retrospective's timeline is built from them. TEXT is every word after the command; `-` reads it from stdin.
+    Cause identified, fix deployed…: the retrospective's timeline is built from them.
+    TEXT is every word after the command; `-` reads it from stdin.
 
     \b
     Examples:
@@ -487,7 +490,7 @@ def _checks(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
     multiple=True,
     metavar="CHECK",
     shell_complete=complete_audit_check,
-    help="Overrule a durability check that flagged the mitigation: it is durable.",
+    help="Overrule a durability check (below) that flagged the mitigation: durable.",
 )
 @click.option(
     "--not-durable",
@@ -495,7 +498,7 @@ def _checks(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
     multiple=True,
     metavar="CHECK",
     shell_complete=complete_audit_check,
-    help="Flag a durability check by hand: not durable.",
+    help="Flag a durability check (below) by hand: not durable.",
 )
 @click.option("--impact-ended", metavar="TIME", type=TIME, help="When impact ended, if before now.")
 @by_option

@@ -75,6 +75,12 @@ def complete_incident(ctx: click.Context) -> list[CompletionItem]:
     return [CompletionItem(i.id, help=f"{i.severity} {i.stage}: {i.title}") for i in incidents]
 
 
+def complete_incident_or_file(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    """Incident ids, and the shell's own file completion for an incident file."""
+    ids = complete_incident(ctx, param, incomplete)
+    return [*ids, CompletionItem(incomplete, type="file")]
+
+
 @_quietly
 def complete_item(ctx: click.Context) -> list[CompletionItem]:
     incident = _the_incident(ctx)
