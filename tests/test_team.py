@@ -444,3 +444,21 @@ def test_no_psycopg_import_for_sqlite_commands(tmp_path: Path, outside: Path) ->
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_every_event_records_who_ran_the_command(tmp_path: Path, outside: Path) -> None:
+    ws = workspace(tmp_path, "ws")
+    env = {"INCIDENT_USER": "Dana Okoro"}
+    assert inc(ws, *DECLARE, env=env)[0] == 0
+    assert inc(ws, "check", "declaration.pin-summary", env=env)[0] == 0
+    assert inc(ws, "check", "declaration.pin-summary", "--undo", env=env)[0] == 0
+    assert inc(ws, "mitigate", "--how", "Rolled back.", env=env)[0] == 0
+    events = yaml.safe_load(inc(ws, "export")[1])["events"]
+    by = {(e["kind"], e.get("item") or e.get("check")): e.get("by") for e in events}
+    # The declarer is recorded (the manager named is Priya); ticks the declaration performs
+    # are the manager's; everything else is the person who ran the command.
+    assert by[("declared", None)] == "Dana Okoro"
+    assert by[("check", "declaration.create-channel")] == "Priya Shah"
+    assert by[("uncheck", "declaration.pin-summary")] == "Dana Okoro"
+    assert by[("mitigated", None)] == "Dana Okoro"
+    assert all(e.get("by") for e in events), [e for e in events if not e.get("by")]

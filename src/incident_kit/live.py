@@ -52,9 +52,12 @@ class Live:
         *,
         at: str | None = None,
         renderers: dict[str, Renderer] | None = None,
+        by: str | None = None,
     ) -> None:
         self.workspace = workspace
         self.store: EventStore = open_store(workspace)
+        # Who runs the command (people.default_by): recorded on every event without a `by`.
+        self.by = by
         self.now = parse_time(at, workspace.tz, now=wall_now()) if at else wall_now()
         # What the ownership lookup of `declare` matched, said to the person.
         self.owner_match: str | None = None
@@ -116,6 +119,8 @@ class Live:
         self, tx: EventTransaction, incident_id: str, kind: str, data: dict[str, Any]
     ) -> Event:
         """Append one event of ``kind`` now (its data checked against the kind)."""
+        if data.get("by") is None and self.by:
+            data = {**data, "by": self.by}
         event = make(kind, self.now, data)
         tx.append(incident_id, kind, event.at, event.payload())
         return event

@@ -68,8 +68,9 @@ def by_option(func: F) -> F:
 
 def _live(state: State, at: str | None) -> Any:
     from incident_kit.live import Live
+    from incident_kit.people import default_by
 
-    return Live(state.workspace(), at=at)
+    return Live(state.workspace(), at=at, by=default_by())
 
 
 def _id_and_text(
