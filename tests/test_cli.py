@@ -560,8 +560,13 @@ def test_completion_through_the_shell_protocol(ws: Path) -> None:
 
 def _render(tmp_path: Path, *extra: str, tty: bool) -> tuple[str, str]:
     """``incident render`` of the example in a subprocess, stderr a terminal or a pipe."""
-    args = [sys.executable, "-m", "incident_kit", "render", str(EXAMPLE), "--format", "md,html"]
-    args += ["--out", str(tmp_path / "out"), *extra]
+    args = ["render", str(EXAMPLE), "--format", "md,html", "--out", str(tmp_path / "out")]
+    return _incident_under(tmp_path, [*args, *extra], tty=tty)
+
+
+def _incident_under(tmp_path: Path, command: list[str], *, tty: bool) -> tuple[str, str]:
+    """``incident COMMAND`` in a subprocess: (stdout, stderr), stderr a terminal or a pipe."""
+    args = [sys.executable, "-m", "incident_kit", *command]
     if not tty:
         done = subprocess.run(args, capture_output=True, text=True, check=True, cwd=tmp_path)
         return done.stdout, done.stderr
@@ -597,6 +602,26 @@ def test_render_shows_progress_on_a_terminal_and_none_on_a_pipe(tmp_path: Path) 
     assert err == ""
     assert "incident-document        html" in out
     out, err = _render(tmp_path, "--quiet", tty=True)
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        (["checklist", "--format", "md,html"], "  [2/2] checklist-default.html\n"),
+        (["demo", "--format", "md"], "  played the example incident ("),
+        (["report", "--format", "md"], "  read 1 incidents\n"),
+    ],
+)
+def test_long_commands_show_progress_only_on_a_terminal(
+    ws: Path, tmp_path: Path, command: list[str], line: str
+) -> None:
+    if command[0] == "report":
+        assert run("import", str(EXAMPLE), "--workspace", str(ws)).exit_code == 0
+    args = [*command, "--out", str(tmp_path / "out"), "--workspace", str(ws)]
+    _, err = _incident_under(tmp_path, args, tty=True)
+    assert line in err
+    _, err = _incident_under(tmp_path, args, tty=False)
     assert err == ""
 
 

@@ -432,12 +432,16 @@ def run(
     now: datetime,
     ticket_due: timedelta,
     warn: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Output]:
     """``incident report``: measure the store's incidents and write the report under
-    ``out/report/`` in ``formats``, with its tables as CSV beside it."""
+    ``out/report/`` in ``formats``, with its tables as CSV beside it. ``progress`` hears
+    one line per step and per file made."""
     from incident_kit import core
 
     incidents, playbook_of = incidents_of(workspace)
+    if progress:
+        progress(f"read {len(incidents)} incidents")
     default = core.open_playbook(workspace=workspace).model
     report = build(
         incidents,
@@ -454,6 +458,8 @@ def run(
         template_dirs=workspace.template_dirs,
         author=workspace.settings.organisation or "incident-kit",
     )
+    if progress:
+        progress("measured them and wrote the Markdown of the report")
     converter = core.converter(workspace, warn, formats)
     return core.export(
         documents=[("report", doc)],
@@ -461,4 +467,5 @@ def run(
         out=out,
         converter=converter,
         extra_files=[(f"report/{name}", data) for name, data in csv_files(report)],
+        progress=progress,
     )

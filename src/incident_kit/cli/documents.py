@@ -337,8 +337,9 @@ def report(
         now=parse_time(at, ws.tz, now=clock) if at else clock,
         ticket_due=due,
         warn=_warn,
+        progress=(show := progress()),
     )
-    _print_outputs(outputs, target, state)
+    _print_outputs(outputs, target, state, shown=show is not None)
 
 
 def register(group: click.Group) -> None:
