@@ -651,6 +651,24 @@ def test_ci_runs_the_readmes_setup_commands_as_written() -> None:
     assert "python3-venv" in ci
 
 
+def test_the_readme_tour_runs_as_written(outside: Path) -> None:
+    """The README's tour, command for command, in a new folder: each succeeds (`set -e`)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    tour = re.search(r"```sh\n(.*?)```", text[text.index("## A tour") :], re.S)
+    assert tour is not None
+    script = f'incident() {{ "{sys.executable}" -m incident_kit "$@"; }}\nset -e\n' + tour.group(1)
+    env = {**os.environ, "INCIDENT_NOW": "2022-09-05T13:20Z"}
+    env.pop("INCIDENT_WORKSPACE", None)
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=outside, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "inc-05-09-22-logging-in-is-broken-for-all-users resolved\n" in done.stdout
+    packet = outside / "output" / "inc-05-09-22-logging-in-is-broken-for-all-users"
+    assert (packet / "incident-document.pdf").is_file()
+    assert (packet / "incident-document.docx").is_file()
+
+
 def test_nothing_refers_outside_the_clone() -> None:
     outside = ["..", "/shared"], ["REPO.parent", ' / "shared"']
     for path in [REPO / "README.md", *sorted((REPO / "tests").glob("*.py"))]:
