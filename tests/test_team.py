@@ -223,9 +223,7 @@ def test_watch_stops_on_ctrl_c_with_one_line(tmp_path: Path, outside: Path) -> N
         pass
     watcher.send_signal(signal.SIGINT)
     _, err = watcher.communicate(timeout=30)
-    assert watcher.returncode in (0, 130)
-    assert "Traceback" not in err
-    assert len(err.splitlines()) <= 1
+    assert (watcher.returncode, err) == (0, "stopped watching\n")
 
 
 # --- moving a record -----------------------------------------------------------------------
@@ -462,3 +460,30 @@ def test_every_event_records_who_ran_the_command(tmp_path: Path, outside: Path) 
     assert by[("uncheck", "declaration.pin-summary")] == "Dana Okoro"
     assert by[("mitigated", None)] == "Dana Okoro"
     assert all(e.get("by") for e in events), [e for e in events if not e.get("by")]
+
+
+def test_a_login_that_may_only_read_is_refused_in_one_line(
+    pg: Any, tmp_path: Path, outside: Path
+) -> None:
+    import psycopg
+
+    url = pg.new_database()
+    dbname = url.split("/")[3].split("?")[0]
+    owner = workspace(tmp_path, "owner", store=url)
+    assert inc(owner, *DECLARE)[0] == 0
+    before = count_events(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(b"DROP ROLE IF EXISTS incident_reader")
+        conn.execute(b"CREATE ROLE incident_reader LOGIN")
+        conn.execute(f"GRANT CONNECT ON DATABASE {dbname} TO incident_reader".encode())
+        conn.execute(b"GRANT SELECT ON schema_version, incidents, events TO incident_reader")
+    reader = workspace(tmp_path, "reader", store=url.replace("postgres@", "incident_reader@"))
+    assert inc(reader, "status")[0] == 0
+    code, out, err = inc(reader, "note", "May I?")
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"incident: the record store (PostgreSQL host={pg.dir} dbname={dbname} "
+        "user=incident_reader) refused the command: permission denied for table events; "
+        "nothing was recorded"
+    ]
+    assert count_events(url) == before

@@ -48,14 +48,18 @@ def watch(
     if positional_id and incident_id and positional_id != incident_id:
         raise click.UsageError("give the incident once: [ID] or -i ID")
     live = Live(state.workspace())
-    run(
-        live,
-        incident_id or positional_id,
-        sys.stdout,
-        once=once,
-        seconds=seconds,
-        as_json=state.json,
-    )
+    try:
+        run(
+            live,
+            incident_id or positional_id,
+            sys.stdout,
+            once=once,
+            seconds=seconds,
+            as_json=state.json,
+        )
+    except KeyboardInterrupt:
+        # Ctrl-C is how a person stops watching: not an error, nothing was being written.
+        click.echo("stopped watching", err=True)
 
 
 @click.group()

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from incident_kit.errors import IncidentKitError, UserError
+from incident_kit.errors import IncidentKitError, StoreError, UserError
 from incident_kit.record.store import Event
 
 if TYPE_CHECKING:
@@ -48,6 +48,8 @@ LOCK_LIST = 1770
 LOCK_MIGRATE = 1771
 CHANNEL = "incident_events"
 CONNECT_TIMEOUT_S = 10
+# How long a command waits for another command writing the same incident (as SQLite's).
+LOCK_TIMEOUT_S = 60
 
 # Each entry upgrades the schema by one version; the schema_version table says where a
 # database is. Never edit an entry that has shipped: add one.
@@ -74,7 +76,7 @@ MIGRATIONS: list[str] = [
 ]
 
 
-class StoreUnavailable(IncidentKitError):
+class StoreUnavailable(StoreError):
     """The database cannot be reached, refused the login, or went away mid-command."""
 
 
@@ -235,7 +237,7 @@ class PgStore:
                 self.conninfo,
                 autocommit=autocommit,
                 connect_timeout=CONNECT_TIMEOUT_S,
-                options="-c TimeZone=UTC",
+                options=f"-c TimeZone=UTC -c lock_timeout={LOCK_TIMEOUT_S * 1000}",
                 application_name="incident-kit",
             )
         except psycopg.Error as exc:
@@ -320,11 +322,24 @@ class PgStore:
                         hint="nothing was recorded twice",
                     ) from None
                 raise
+            except psycopg.errors.LockNotAvailable:
+                conn.rollback()
+                raise StoreError(
+                    f"the incident stayed locked by another command for {LOCK_TIMEOUT_S} s "
+                    f"({self.where})",
+                    hint="nothing was recorded; run it again (`incident watch` shows who "
+                    "is writing)",
+                ) from None
             except psycopg.OperationalError as exc:
+                if conn.closed:
+                    self._lost(exc, key if committing else None)
+                else:
+                    conn.rollback()
+                    self._refused(exc)
+            except psycopg.Error as exc:
                 if not conn.closed:
                     conn.rollback()
-                    raise
-                self._lost(exc, key if committing else None)
+                self._refused(exc)
             except BaseException:
                 if not conn.closed:
                     conn.rollback()
@@ -341,6 +356,13 @@ class PgStore:
             yield Listener(self, conn, incident_id)
         finally:
             conn.close()
+
+    def _refused(self, exc: BaseException) -> None:
+        """The server refused a statement (a privilege, a constraint): one line."""
+        raise StoreError(
+            f"the record store ({self.where}) refused the command: {_first_line(exc)}",
+            hint="nothing was recorded",
+        ) from None
 
     def _recorded(self, conn: psycopg.Connection[Any], key: str) -> bool:
         row = conn.execute("SELECT 1 FROM events WHERE command = %s LIMIT 1", (key,)).fetchone()
