@@ -139,7 +139,8 @@ def test_an_ambiguous_prefix_names_the_matches(ws: Path) -> None:
 def test_declare_reports_every_missing_option_at_once(ws: Path) -> None:
     code, out, err = inc(ws, "declare", "--summary", "broken")
     assert code == 2 and out == ""
-    assert "missing --functionality, --state, --audience, --severity" in err
+    # --severity is optional: the playbook's default_severity applies.
+    assert "missing --functionality, --state, --audience (" in err
     assert err.count("missing") == 1
 
 
@@ -331,6 +332,10 @@ JSON_RUNS: list[tuple[str, list[str], set[str]]] = [
     ("note", ["note", "Rolled back"], {"incident", "lines"}),
     ("milestone", ["milestone", "Cause found"], {"incident", "lines"}),
     ("check", ["check", "declaration.video-bridge"], {"incident", "lines"}),
+    ("severity", ["severity", "SEV2", "--reason", "fewer users"], {"incident", "direction"}),
+    ("role", ["role", "manager", "Emily Chen"], {"incident", "holder", "previous"}),
+    ("handoff", ["handoff", "manager", "Priya Shah"], {"incident", "holder", "previous"}),
+    ("set", ["set", "bridge", "https://meet.example.com/b"], {"incident", "fact", "value"}),
     ("update", ["update", "-m", "Still looking."], {"incident", "messages"}),
     ("customer", ["customer", "investigating"], {"incident", "messages", "files"}),
     ("status", ["status"], {"incident", "phase", "due", "lines"}),
@@ -416,6 +421,10 @@ def test_a_refusal_under_json_is_one_json_object(name: str, outside: Path, tmp_p
         "declare": DECLARE,
         "note": ["note", "x"],
         "milestone": ["milestone", "x"],
+        "severity": ["severity", "SEV1", "--reason", "x"],
+        "role": ["role", "manager", "x"],
+        "handoff": ["handoff", "manager", "x"],
+        "set": ["set", "team", "x"],
         "import": ["import", str(EXAMPLE)],
         "update": ["update", "-m", "x"],
         "store copy": ["store", "copy", "--to", "x.sqlite3"],

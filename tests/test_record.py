@@ -136,3 +136,208 @@ def test_a_reopened_and_re_resolved_incident_round_trips_byte_for_byte(
         )
         assert "2022-09-09 8:05 am EDT · note: the token cache expired" in text
         assert "2022-09-09 9:00 am EDT · resolved (Emily Chen): Incident resolved" in text
+
+
+DECLARE = [
+    "declare",
+    "--functionality",
+    "checkout",
+    "--state",
+    "slow",
+    "--audience",
+    "EU customers",
+]
+T = "2026-11-27T05:00"
+
+
+def test_declare_without_severity_uses_the_playbooks_default_and_says_so(ws: Path) -> None:
+    code, out, err = inc(ws, *DECLARE, "--manager", "Priya Shah", at=T)
+    assert code == 0, err
+    assert (
+        "severity SEV2: the playbook's default_severity "
+        "(change it with `incident severity SEV --reason TEXT`)"
+    ) in out.splitlines()
+    exported = yaml.safe_load(inc(ws, "export")[1])
+    assert exported["severity"] == "SEV2"
+    assert exported["roles"] == {"manager": {"name": "Priya Shah", "since": "2026-11-27T10:00:00Z"}}
+    declared = exported["events"][0]
+    assert declared["playbook_version"] == 1
+    assert len(declared["playbook_hash"]) == 64
+    code, out, _ = inc(ws, *DECLARE, "--severity", "SEV1", "--anyway", at=T)
+    assert code == 0 and "default_severity" not in out
+
+
+def test_severity_changes_are_history(ws: Path, tmp_path: Path) -> None:
+    assert inc(ws, *DECLARE, "--severity", "SEV3", at=T)[0] == 0
+    before = rows(ws)
+    code, out, err = inc(ws, "severity", "SEV1", at="2026-11-27T05:10")
+    assert (code, out) == (2, "")
+    assert err == (
+        "incident: changing inc-27-11-26-checkout-is-slow-for-eu-customers from SEV3 to SEV1 "
+        'needs a reason; add --reason "what changed"\n'
+    )
+    code, out, err = inc(ws, "severity", "SEV9", "--reason", "x")
+    assert (code, err) == (2, "incident: unknown severity 'SEV9'; use one of SEV1, SEV2, SEV3\n")
+    assert rows(ws) == before
+    args = ["--reason", "every EU payment fails", "--by", "Priya Shah"]
+    code, out, err = inc(ws, "severity", "sev1", *args, at="2026-11-27T05:10")
+    assert code == 0, err
+    assert out == "severity raised from SEV3 to SEV1 by Priya Shah because every EU payment fails\n"
+    code, out, _ = inc(ws, "severity", "SEV1", "--reason", "again")
+    assert (code, out) == (0, "already SEV1: nothing recorded\n")
+    code, out, _ = inc(
+        ws, "severity", "SEV2", "--reason", "a workaround exists", at="2026-11-27T06:00"
+    )
+    assert (code, out) == (0, "severity lowered from SEV1 to SEV2 because a workaround exists\n")
+    kinds = [k for _, k, _ in rows(ws)]
+    assert kinds.count("severity_changed") == 2
+    exported = yaml.safe_load(inc(ws, "export")[1])
+    assert exported["severity"] == "SEV2"
+    out_dir = tmp_path / "docs"
+    assert inc(ws, "render", "--doc", "incident-document", "--out", str(out_dir))[0] == 0
+    text = "\n".join(timeline(next(out_dir.rglob("incident-document.md")).read_text()))
+    assert (
+        "2026-11-27 5:10 am EST · severity (Priya Shah): Severity raised from SEV3 to SEV1 "
+        "because every EU payment fails" in text
+    )
+    assert (
+        "6:00 am EST · severity: Severity lowered from SEV1 to SEV2 because a workaround exists"
+        in text
+    )
+
+
+def test_a_role_is_handed_off_and_status_shows_who_holds_it(ws: Path, tmp_path: Path) -> None:
+    assert inc(ws, *DECLARE, "--role", "manager=Priya Shah", at=T)[0] == 0
+    code, out, err = inc(
+        ws, "handoff", "manager", "Emily", "Chen", "--reason", "end of shift", at="2026-11-27T05:30"
+    )
+    assert code == 0, err
+    assert out == "Incident manager: Priya Shah → Emily Chen\n"
+    code, out, _ = inc(ws, "role", "manager", "Emily Chen")
+    assert (code, out) == (0, "already Emily Chen holds Incident manager: nothing recorded\n")
+    before = rows(ws)
+    code, _, err = inc(ws, "role", "scribe", "Bob")
+    assert (code, err) == (
+        2,
+        "incident: playbook 'Incident Response Process' has no role 'scribe'; roles: manager\n",
+    )
+    code, _, err = inc(ws, *DECLARE, "--role", "scribe=Bob", "--anyway")
+    assert code == 2 and "no role 'scribe'" in err
+    assert rows(ws) == before
+    code, out, _ = inc(ws, "status", at="2026-11-27T05:31")
+    assert "roles: Incident manager: Emily Chen (since 5:30 am)" in out.splitlines()
+    exported = yaml.safe_load(inc(ws, "export")[1])
+    assert exported["roles"]["manager"]["name"] == "Emily Chen"
+    out_dir = tmp_path / "docs"
+    assert inc(ws, "render", "--doc", "incident-document", "--out", str(out_dir))[0] == 0
+    md = next(out_dir.rglob("incident-document.md")).read_text()
+    assert "| Incident manager | Emily Chen |" in md
+    assert (
+        "5:30 am EST · role: Incident manager handed from Priya Shah to Emily Chen because end of shift"
+        in "\n".join(timeline(md))
+    )
+
+
+def test_facts_change_with_the_old_value_in_the_timeline(ws: Path, tmp_path: Path) -> None:
+    assert inc(ws, *DECLARE, "--team", "Core", at=T)[0] == 0
+    code, out, err = inc(
+        ws, "set", "team", "Payments", "--reason", "checkout is theirs", at="2026-11-27T05:05"
+    )
+    assert (code, out) == (0, "team: Core → Payments\n"), err
+    code, out, _ = inc(ws, "set", "team", "Payments")
+    assert (code, out) == (0, "already team Payments: nothing recorded\n")
+    code, _, err = inc(ws, "set", "bridge", "not a url")
+    assert code == 2 and "bridge" in err
+    assert inc(ws, "set", "bridge", "https://meet.example.com/x", at="2026-11-27T05:06")[0] == 0
+    assert inc(ws, "set", "summary", "All", "EU", "payments", "fail", at="2026-11-27T05:07")[0] == 0
+    assert inc(ws, "set", "title", "EU checkout fails", at="2026-11-27T05:08")[0] == 0
+    assert inc(ws, "set", "document", "https://docs.example.com/i", at="2026-11-27T05:09")[0] == 0
+    exported = yaml.safe_load(inc(ws, "export")[1])
+    assert (exported["team"], exported["summary"], exported["title"]) == (
+        "Payments",
+        "All EU payments fail",
+        "EU checkout fails",
+    )
+    assert exported["document_url"] == "https://docs.example.com/i"
+    out_dir = tmp_path / "docs"
+    assert inc(ws, "render", "--doc", "incident-document", "--out", str(out_dir))[0] == 0
+    md = next(out_dir.rglob("incident-document.md")).read_text()
+    assert md.startswith("# Incident manager document: EU checkout fails\n")
+    text = "\n".join(timeline(md))
+    assert "changed: Owning team changed from Core to Payments because checkout is theirs" in text
+    assert "changed: Video bridge set to https://meet.example.com/x" in text
+    assert "changed: Summary set to All EU payments fail" in text
+
+
+def test_an_amended_reopened_re_resolved_incident_round_trips_and_shows_every_event(
+    ws: Path, tmp_path: Path
+) -> None:
+    steps = [
+        ([*DECLARE, "--severity", "SEV3", "--manager", "Priya Shah"], "05:00"),
+        (["severity", "SEV1", "--reason", "all EU payments fail"], "05:05"),
+        (["role", "manager", "Emily Chen"], "05:10"),
+        (["set", "team", "Core", "Services"], "05:11"),
+        (["check", "declaration.video-bridge"], "05:12"),
+        (["check", "declaration.video-bridge", "--undo"], "05:13"),
+        (["check", "declaration.video-bridge"], "05:14"),
+        (["mitigate", "--how", "Rolled back the deploy"], "05:20"),
+        (["audit", "cron-restart", "--not-durable", "--note", "a cron restarts it"], "05:21"),
+        (["ticket", "add", "Fix the deploy"], "05:22"),
+        (["ticket", "done", "1"], "05:40"),
+        (["resolve"], "05:45"),
+        (["reopen", "--reason", "errors are back"], "06:00"),
+        (["resolve", "--by", "Emily Chen"], "06:30"),
+    ]
+    iid = "inc-27-11-26-checkout-is-slow-for-eu-customers"
+    for args, hhmm in steps:
+        extra = [] if args[0] == "declare" else ["-i", iid]
+        code, _, err = inc(ws, *args, *extra, at=f"2026-11-27T{hhmm}")
+        assert code == 0, (args, err)
+    code, first, err = inc(ws, "export", iid)
+    assert code == 0, err
+    (tmp_path / "inc.yaml").write_text(first)
+    other = tmp_path / "ws2"
+    assert run("init", str(other)).exit_code == 0
+    settings = other / "incident-kit.yaml"
+    settings.write_text(settings.read_text().replace("timezone: UTC", "timezone: America/New_York"))
+    assert inc(other, "import", str(tmp_path / "inc.yaml"))[0] == 0
+    assert inc(other, "export", iid)[1] == first
+    out_dir = tmp_path / "docs"
+    code, _, err = inc(other, "render", iid, "--format", "md", "--out", str(out_dir))
+    assert code == 0, err
+    expected = [
+        "5:00 am EST · declared (Priya Shah): Incident declared:",
+        "5:05 am EST · severity: Severity raised from SEV3 to SEV1 because all EU payments fail",
+        "5:10 am EST · role: Incident manager handed from Priya Shah to Emily Chen",
+        "5:11 am EST · changed: Owning team changed from Payments to Core Services",
+        "5:13 am EST · checklist: Unticked declaration.video-bridge (ticked 2026-11-27 5:12 am EST)",
+        "5:14 am EST · checklist: Ticked declaration.video-bridge again",
+        "5:20 am EST · mitigated: Rolled back the deploy",
+        "5:21 am EST · audit: Durability check “Cronjobs to restart pods every 15 minutes” changed to not durable: a cron restarts it",
+        "5:22 am EST · ticket: Ticket 1 opened: Fix the deploy",
+        "5:40 am EST · ticket: Ticket 1 done: Fix the deploy",
+        "5:45 am EST · resolved: Incident resolved",
+        "6:00 am EST · reopened: Incident reopened because errors are back",
+        "6:30 am EST · resolved (Emily Chen): Incident resolved",
+    ]
+    for doc in ("incident-document", "retrospective-packet"):
+        lines = timeline((out_dir / iid / f"{doc}.md").read_text())
+        for want in expected:
+            assert any(want in line for line in lines), (doc, want, lines)
+
+
+def test_a_render_says_when_the_playbook_changed_since_declaration(
+    ws: Path, tmp_path: Path
+) -> None:
+    assert inc(ws, *DECLARE, at=T)[0] == 0
+    out_dir = tmp_path / "docs"
+    assert inc(ws, "render", "--doc", "incident-document", "--out", str(out_dir))[0] == 0
+    md = next(out_dir.rglob("incident-document.md")).read_text()
+    assert "the playbook has changed since" not in md
+    playbook = ws / "playbooks" / "default.yaml"
+    playbook.write_text(playbook.read_text().replace("version: 1", "version: 2", 1))
+    assert inc(ws, "render", "--doc", "incident-document", "--out", str(out_dir))[0] == 0
+    md = next(out_dir.rglob("incident-document.md")).read_text()
+    line = next(x for x in md.splitlines() if "the playbook has changed since" in x)
+    assert line.startswith("*Declared under playbook default version 1 (sha256 ")
+    assert "(now version 2, sha256 " in line

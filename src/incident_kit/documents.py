@@ -112,6 +112,40 @@ class Renderer:
     def playbook(self) -> Playbook:
         return self.loaded.model
 
+    @property
+    def playbook_hash(self) -> str:
+        """sha256 of the playbook file: recorded at declaration, compared at every render."""
+        import hashlib
+
+        return hashlib.sha256(self.loaded.path.read_bytes()).hexdigest()
+
+    def declared_under(self, incident: Incident) -> dict[str, Any] | None:
+        """The playbook the incident was declared under, when this one differs from it."""
+        if not incident.playbook_hash or incident.playbook_hash == self.playbook_hash:
+            return None
+        return {
+            "name": incident.playbook,
+            "version": incident.playbook_version,
+            "hash": incident.playbook_hash,
+            "now_version": self.playbook.version,
+            "now_hash": self.playbook_hash,
+        }
+
+    def with_roles(self, incident: Incident) -> Incident:
+        """``incident`` with every playbook role in ``roles`` (held or not), each with the
+        playbook's title and description, for templates: ``incident.roles.manager.name``."""
+        from incident_kit.record.model import RoleHolder
+
+        roles = {
+            r.id: (incident.roles.get(r.id) or RoleHolder()).model_copy(
+                update={"title": r.title, "description": r.description}
+            )
+            for r in self.playbook.roles
+        }
+        for rid, holder in incident.roles.items():
+            roles.setdefault(rid, holder)
+        return incident.model_copy(update={"roles": roles})
+
     # --- inline templates from the playbook --------------------------------------------
 
     def inline(self, loc: Loc, context: Mapping[str, Any], *, markdown: bool) -> str:
@@ -234,7 +268,7 @@ class Renderer:
         span = impact_span(incident)
         settings = self.workspace.settings
         ctx: dict[str, Any] = {
-            "incident": incident,
+            "incident": self.with_roles(incident),
             "severity": {"name": self._severity_name(incident), **dict(sev)},
             "contacts": self.contacts(),
             "playbook": self.playbook,
@@ -413,6 +447,7 @@ class Renderer:
                 "phases": self.checklist(incident, phase=phase, severity=severity),
                 "metrics": metrics(incident) if incident else {},
                 "filter": {"phase": phase, "severity": severity},
+                "declared_under": self.declared_under(incident) if incident else None,
                 "figures": {
                     p.file.rsplit(".", 1)[0].replace("-", "_"): Md(p.markdown()) for p in pictures
                 },

@@ -275,10 +275,11 @@ class Live:
         functionality: str,
         state: str,
         audience: str,
-        severity: str,
+        severity: str | None = None,
         summary: str | None = None,
         team: str | None = None,
         manager: str | None = None,
+        roles: dict[str, str] | None = None,
         bridge: str | None = None,
         document_url: str | None = None,
         impact_started: str | None = None,
@@ -299,11 +300,24 @@ class Live:
         inputs.url("--document", document_url)
         r = self.renderer(playbook)
         pb = r.playbook
+        defaulted = severity is None
+        if severity is None:
+            severity = pb.default_severity
+            if severity is None:
+                raise UserError(
+                    f"no --severity, and playbook '{pb.name}' has no default_severity",
+                    hint=f"give one of {', '.join(pb.severities)}",
+                )
         sev_name = pb.severity_key(severity)
         if sev_name is None:
             raise UserError(
                 f"unknown severity '{severity}'", hint=f"use one of {', '.join(pb.severities)}"
             )
+        holders = {**({"manager": manager} if manager else {}), **(roles or {})}
+        for role, name in holders.items():
+            self._role_title(pb, role)
+            inputs.one_line(f"--role {role}", name)
+        manager = holders.get("manager")
         warnings: list[str] = []
         started = (
             parse_time(impact_started, self.workspace.tz, now=self.now) if impact_started else None
@@ -377,7 +391,9 @@ class Live:
                 "severity": sev_name,
                 "summary": summary,
                 "team": team,
-                "manager": manager,
+                "roles": holders,
+                "playbook_version": pb.version,
+                "playbook_hash": r.playbook_hash,
                 "bridge": bridge,
                 "document_url": document_url,
                 "impact_started_at": started.isoformat() if started else None,
@@ -393,7 +409,18 @@ class Live:
             incident,
             messages=messages,
             warnings=warnings,
-            lines=[incident.channel, *([self.owner_match] if self.owner_match else [])],
+            lines=[
+                incident.channel,
+                *([self.owner_match] if self.owner_match else []),
+                *(
+                    [
+                        f"severity {sev_name}: the playbook's default_severity "
+                        "(change it with `incident severity SEV --reason TEXT`)"
+                    ]
+                    if defaulted
+                    else []
+                ),
+            ],
             data={"pages": pb.severities[sev_name].pages},
             files=files,
         )
@@ -839,6 +866,150 @@ class Live:
             inc = self._append(tx, inc, "resolved", {"by": by}, by)
         return Outcome(inc, lines=[f"{inc.id} resolved"])
 
+    # --- facts change, and the change is history -----------------------------------------
+
+    def change_severity(
+        self, *, incident_id: str | None, severity: str, reason: str | None, by: str | None
+    ) -> Outcome:
+        """Raise or lower the severity, with the reason; the timeline says who and why."""
+        inputs.one_line("--reason", reason, limit=inputs.ONE_LINE_MAX * 2)
+        inputs.one_line("--by", by)
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            pb = self.renderer(inc.playbook).playbook
+            new = pb.severity_key(severity)
+            if new is None:
+                raise UserError(
+                    f"unknown severity '{severity}'",
+                    hint=f"use one of {', '.join(pb.severities)}",
+                )
+            old = pb.severity_key(inc.severity) or inc.severity
+            if new == old:
+                return Outcome(inc, lines=[f"already {new}: nothing recorded"])
+            if not reason:
+                raise UserError(
+                    f"changing {inc.id} from {old} to {new} needs a reason",
+                    hint='add --reason "what changed"',
+                )
+            order = list(pb.severities)
+            raised = old not in order or order.index(new) < order.index(old)
+            direction = "raised" if raised else "lowered"
+            inc = self._append(
+                tx,
+                inc,
+                "severity_changed",
+                {"severity": new, "direction": direction, "reason": reason, "by": by},
+                by,
+            )
+        line = f"severity {direction} from {old} to {new}"
+        line += f" by {by}" if by else ""
+        line += f" because {reason}"
+        return Outcome(
+            inc,
+            lines=[line],
+            data={
+                "severity": new,
+                "previous": old,
+                "direction": direction,
+                "pages": pb.severities[new].pages,
+            },
+        )
+
+    def _turn(self, inc: Incident, pb: Any, item_id: str) -> str:
+        """`` (Incident manager: Priya Shah)``: whose turn an item is, when it names a role."""
+        phase_id, _, item = item_id.partition(".")
+        spec = next((i for i in pb.phase(phase_id).items if i.id == item), None)
+        if spec is None or spec.role is None:
+            return ""
+        holder = inc.roles.get(spec.role)
+        title = self._role_title(pb, spec.role)
+        return f" ({title}: {holder.name if holder and holder.name else 'nobody yet'})"
+
+    def _role_title(self, pb: Any, role: str) -> str:
+        """The playbook's title of ``role``; a playbook without roles knows only `manager`."""
+        found = pb.role(role)
+        if found is not None:
+            return str(found.title)
+        if not pb.roles and role == "manager":
+            return "manager"
+        known = ", ".join(r.id for r in pb.roles) or "manager"
+        raise UserError(f"playbook '{pb.name}' has no role '{role}'", hint=f"roles: {known}")
+
+    def hand_role(
+        self,
+        *,
+        incident_id: str | None,
+        role: str,
+        name: str,
+        reason: str | None,
+        by: str | None,
+    ) -> Outcome:
+        """Hand a role to someone (or give it to its first holder)."""
+        inputs.one_line("NAME", name)
+        inputs.one_line("--reason", reason, limit=inputs.ONE_LINE_MAX * 2)
+        inputs.one_line("--by", by)
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            title = self._role_title(self.renderer(inc.playbook).playbook, role)
+            holder = inc.roles.get(role)
+            previous = holder.name if holder else None
+            if previous == name:
+                return Outcome(inc, lines=[f"already {name} holds {title}: nothing recorded"])
+            inc = self._append(
+                tx,
+                inc,
+                "role_handed",
+                {"role": role, "holder": name, "reason": reason, "by": by},
+                by,
+            )
+        line = f"{title}: {previous} → {name}" if previous else f"{title}: {name}"
+        return Outcome(
+            inc,
+            lines=[line],
+            data={"role": role, "holder": name, "previous": previous},
+        )
+
+    def set_fact(
+        self,
+        *,
+        incident_id: str | None,
+        fact: str,
+        value: str,
+        reason: str | None,
+        by: str | None,
+    ) -> Outcome:
+        """Change a fact: team, bridge, document (link), summary or title."""
+        from incident_kit.record.events import FACTS
+
+        key = FACTS.get(fact)
+        if key is None:
+            raise UserError(f"cannot set '{fact}'", hint=f"set one of {', '.join(FACTS)}")
+        if fact in ("bridge", "document"):
+            inputs.url(fact, value)
+        elif fact == "summary":
+            inputs.text("summary", value, limit=inputs.ONE_LINE_MAX * 4)
+        else:
+            inputs.one_line(fact, value)
+        inputs.one_line("--reason", reason, limit=inputs.ONE_LINE_MAX * 2)
+        inputs.one_line("--by", by)
+        with self.store.transaction() as tx:
+            inc = self._incident(tx, incident_id)
+            current = inc.title if fact == "title" else getattr(inc, key)
+            if current == value:
+                return Outcome(inc, lines=[f"already {fact} {value}: nothing recorded"])
+            inc = self._append(
+                tx,
+                inc,
+                "fact_changed",
+                {"fact": fact, "value": value, "reason": reason, "by": by},
+                by,
+            )
+        return Outcome(
+            inc,
+            lines=[f"{fact}: {current} → {value}" if current else f"{fact}: {value}"],
+            data={"fact": fact, "value": value, "previous": current},
+        )
+
     def reopen(self, *, incident_id: str | None, reason: str | None, by: str | None) -> Outcome:
         """Reopen a resolved incident."""
         inputs.text("--reason", reason, limit=inputs.ONE_LINE_MAX * 4)
@@ -877,11 +1048,21 @@ class Live:
         lines.extend(f"  {p.title}: {p.done}/{len(p.items)}" for p in phases)
         current = next((p for p in phases if p.id == phase), None)
         left = [i for i in current.items if not i.done] if current else []
+        held = [
+            f"{self._role_title(r.playbook, rid)}: {h.name} (since {self._clock(inc, h.since)})"
+            for rid, h in inc.roles.items()
+            if h.name and h.since
+        ]
+        if held:
+            lines.append("roles: " + "; ".join(held))
         if left:
             from incident_kit.render.text import to_text
 
             lines.append("next in this phase (`incident check ITEM` when done):")
-            lines.extend(f"  {i.id}: {to_text(i.text).strip()}" for i in left[:3])
+            lines.extend(
+                f"  {i.id}{self._turn(inc, r.playbook, i.id)}: {to_text(i.text).strip()}"
+                for i in left[:3]
+            )
         dues = lifecycle.dues(inc, sev, self.now, tz=tz, holidays=self.workspace.holidays)
         if dues:
             lines.append("due:")
@@ -897,6 +1078,10 @@ class Live:
             lines=lines,
             data={
                 "phase": phase,
+                "roles": {
+                    rid: {"name": h.name, "since": h.since.isoformat() if h.since else None}
+                    for rid, h in inc.roles.items()
+                },
                 "due": [
                     {
                         "what": d.what,

@@ -172,7 +172,6 @@ DECLARE_REQUIRED = {
     "functionality": "--functionality",
     "state_": "--state",
     "audience": "--audience",
-    "severity": "--severity",
 }
 
 
@@ -181,11 +180,20 @@ DECLARE_REQUIRED = {
 @click.option("--state", "state_", help="How it is broken: 'broken', 'slow', 'degraded'.")
 @click.option("--audience", help="Who is affected: 'all users', 'EU customers'.")
 @click.option(
-    "--severity", shell_complete=complete_severity, help="Severity from the playbook (below)."
+    "--severity",
+    shell_complete=complete_severity,
+    help="Severity from the playbook (below); default: the playbook's default_severity.",
 )
 @click.option("--summary", help="Impact summary, for the pinned message (or - for stdin).")
 @click.option("--team", help="Owning team (default: looked up in the ownership database).")
-@click.option("--manager", help="The incident manager (you).")
+@click.option("--manager", help="The incident manager (you): short for --role manager=NAME.")
+@click.option(
+    "--role",
+    "role_args",
+    multiple=True,
+    metavar="ROLE=NAME",
+    help="Who holds a role of the playbook (repeatable), e.g. --role scribe='Emily Chen'.",
+)
 @click.option("--bridge", metavar="URL", help="The video bridge.")
 @click.option("--document", "document_url", metavar="URL", help="The incident document's link.")
 @click.option(
@@ -205,6 +213,7 @@ def declare(
     summary: str | None,
     team: str | None,
     manager: str | None,
+    role_args: tuple[str, ...],
     bridge: str | None,
     document_url: str | None,
     impact_started: str | None,
@@ -228,13 +237,13 @@ def declare(
           --severity SEV3 --json
     """
     given = {"functionality": functionality, "state_": state_, "audience": audience}
-    given["severity"] = severity
     missing = [flag for key, flag in DECLARE_REQUIRED.items() if not given[key]]
     if missing:
         raise click.UsageError(
             f"missing {', '.join(missing)} (what is broken, how, for whom, how badly)"
         )
-    assert functionality and state_ and audience and severity
+    assert functionality and state_ and audience
+    roles = _role_pairs(role_args)
     outcome = _live(state, at).declare(
         functionality=functionality,
         state=state_,
@@ -243,6 +252,7 @@ def declare(
         summary=read_option_text(summary),
         team=team,
         manager=manager,
+        roles=roles,
         bridge=bridge,
         document_url=document_url,
         impact_started=impact_started,
@@ -283,6 +293,128 @@ def note(
     """
     iid, body = _id_and_text(state, incident_id, text, "text")
     _show(_live(state, at).note(incident_id=iid, text=body, by=by, links=list(links)), as_json)
+
+
+def _role_pairs(args: tuple[str, ...]) -> dict[str, str]:
+    """``--role ROLE=NAME`` options → {ROLE: NAME}."""
+    out: dict[str, str] = {}
+    for arg in args:
+        role, sep, name = arg.partition("=")
+        if not sep or not role.strip() or not name.strip():
+            raise click.BadParameter(f"'{arg}' is not ROLE=NAME", param_hint="--role")
+        if role.strip() in out:
+            raise click.BadParameter(f"role '{role.strip()}' given twice", param_hint="--role")
+        out[role.strip()] = name.strip()
+    return out
+
+
+@click.command()
+@click.argument("severity_name", metavar="SEVERITY", shell_complete=complete_severity)
+@incident_option
+@click.option("--reason", help="Why the severity changes (required for a change).")
+@by_option
+@clock_options
+@click.pass_obj
+@handles_errors
+def severity(
+    state: State,
+    severity_name: str,
+    incident_id: str | None,
+    reason: str | None,
+    by: str | None,
+    at: str | None,
+    as_json: bool,
+) -> None:
+    """Raise or lower the incident's severity, saying why.
+
+    The timeline records who changed it, from what, to what and why; documents and timers
+    follow the new severity from then on. The same severity again records nothing.
+
+    \b
+    Examples:
+      incident severity SEV1 --reason "all EU customers are affected" --by "Priya Shah"
+      incident severity SEV3 -i inc-05-09-22 --reason "only the admin console is slow"
+    """
+    outcome = _live(state, at).change_severity(
+        incident_id=incident_id, severity=severity_name, reason=read_option_text(reason), by=by
+    )
+    _show(outcome, as_json)
+
+
+@click.command()
+@click.argument("role_id", metavar="ROLE")
+@click.argument("name", nargs=-1, metavar="NAME...")
+@incident_option
+@click.option("--reason", help="Why (e.g. end of shift).")
+@by_option
+@clock_options
+@click.pass_obj
+@handles_errors
+def role(
+    state: State,
+    role_id: str,
+    name: tuple[str, ...],
+    incident_id: str | None,
+    reason: str | None,
+    by: str | None,
+    at: str | None,
+    as_json: bool,
+) -> None:
+    """Hand a role of the playbook to someone (`handoff` is the same command).
+
+    The record keeps who held each role and since when; `status` shows whose turn each
+    next item is. ROLE is a role id of the playbook (`manager` in the default one); NAME is
+    every word after it.
+
+    \b
+    Examples:
+      incident role manager Emily Chen --reason "end of Priya's shift"
+      incident handoff scribe Marcus Lee -i inc-05-09-22
+    """
+    holder = read_text(name, "name")
+    outcome = _live(state, at).hand_role(
+        incident_id=incident_id, role=role_id, name=holder, reason=reason, by=by
+    )
+    _show(outcome, as_json)
+
+
+SETTABLE = ["team", "bridge", "document", "summary", "title"]
+
+
+@click.command(name="set")
+@click.argument("fact", metavar="FACT", type=click.Choice(SETTABLE))
+@click.argument("value", nargs=-1, metavar="VALUE...")
+@incident_option
+@click.option("--reason", help="Why it changes (shown in the timeline).")
+@by_option
+@clock_options
+@click.pass_obj
+@handles_errors
+def set_(
+    state: State,
+    fact: str,
+    value: tuple[str, ...],
+    incident_id: str | None,
+    reason: str | None,
+    by: str | None,
+    at: str | None,
+    as_json: bool,
+) -> None:
+    """Change a fact of the incident: team, bridge, document (link), summary or title.
+
+    Each change is an event on the timeline with the old and new value; VALUE is every word
+    after FACT (`-` reads it from stdin). The same value again records nothing.
+
+    \b
+    Examples:
+      incident set team Payments --reason "the failing service is checkout's"
+      incident set bridge https://meet.example.com/inc-42 -i inc-05-09-22
+    """
+    text = read_text(value, "value")
+    outcome = _live(state, at).set_fact(
+        incident_id=incident_id, fact=fact, value=text, reason=reason, by=by
+    )
+    _show(outcome, as_json)
 
 
 @click.command()
@@ -1018,6 +1150,9 @@ def register(group: click.Group) -> None:
         note,
         milestone,
         check,
+        severity,
+        role,
+        set_,
         update,
         customer,
         mitigate,
@@ -1032,3 +1167,4 @@ def register(group: click.Group) -> None:
         import_,
     ):
         group.add_command(command)
+    group.add_command(role, name="handoff")

@@ -45,6 +45,13 @@ INCIDENT_ATTRS = frozenset(
         "latest_milestone",
         "verdicts",
         "checked",
+        "roles",
+        "fields",
+        "events",
+        "history",
+        "playbook_version",
+        "playbook_hash",
+        "stage_since",
     }
 )
 
@@ -101,6 +108,7 @@ DOCUMENT_CONTEXT: Spec = {
     "checklist": None,
     "metrics": None,
     "filter": None,
+    "declared_under": None,
     "figures": frozenset({"timeline", "timeline_compact"}),
 }
 

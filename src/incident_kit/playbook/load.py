@@ -213,10 +213,25 @@ def _semantic_problems(src: Source) -> list[Problem]:
 
     severities = data.get("severities")
     known = set(severities) if isinstance(severities, dict) else set()
+    unique(data.get("roles"), ("roles",), "role")
+    roles = [r.get("id") for _, r in _dicts(data.get("roles"))]
     unique(data.get("phases"), ("phases",), "phase")
     for p, phase in _dicts(data.get("phases")):
         unique(phase.get("items"), ("phases", p, "items"), "item")
         for i, item in _dicts(phase.get("items")):
+            role = item.get("role")
+            if isinstance(role, str) and role not in roles:
+                out.append(
+                    src.problem(
+                        ("phases", p, "items", i, "role"),
+                        f"unknown role '{role}'; "
+                        + (
+                            f"roles: {', '.join(str(r) for r in roles)}"
+                            if roles
+                            else "declare it under roles:"
+                        ),
+                    )
+                )
             sevs = item.get("severities")
             if isinstance(sevs, list) and known:
                 for s, name in enumerate(sevs):

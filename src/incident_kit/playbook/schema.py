@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from incident_kit.record.events import COMMANDS
 from incident_kit.timing import humanize, parse_duration
 
 
@@ -41,17 +42,8 @@ Template = Annotated[
     Field(min_length=1, description="A Jinja template producing Markdown."),
 ]
 
-EVENT_KINDS = (
-    "declare",
-    "note",
-    "milestone",
-    "update",
-    "customer",
-    "mitigate",
-    "retro",
-    "ticket",
-    "resolve",
-)
+# The `ticked_by` names: the commands the record's event kinds count as.
+EVENT_KINDS = COMMANDS
 
 
 class Strict(BaseModel):
@@ -75,6 +67,9 @@ class Item(Strict):
     ticked_by: list[Literal[EVENT_KINDS]] = Field(  # type: ignore[valid-type]
         default_factory=list,
         description="Record events that tick this item by themselves (e.g. `declare`).",
+    )
+    role: Id | None = Field(
+        default=None, description="The role that does this item: an id from `roles:`."
     )
 
     def applies_to(self, severity: str | None) -> bool:
@@ -212,6 +207,14 @@ class PlainEnglish(Strict):
     )
 
 
+class Role(Strict):
+    """A role someone holds during an incident; `incident role ROLE NAME` hands it over."""
+
+    id: Id = Field(description="Stable id, e.g. `manager`; `--role ID=NAME` on declare.")
+    title: Text = Field(description="What people call it, e.g. `Incident manager`.")
+    description: str | None = Field(default=None, description="What the holder does.")
+
+
 class Playbook(Strict):
     """An incident process, as data."""
 
@@ -220,6 +223,10 @@ class Playbook(Strict):
     description: str | None = Field(default=None, description="What the process is for.")
     default_severity: str | None = Field(
         default=None, description="Severity used when none is given."
+    )
+    roles: list[Role] = Field(
+        default_factory=list,
+        description="The roles of an incident (the incident manager is `manager`).",
     )
     phases: list[Phase] = Field(min_length=1, description="The phases, in order.")
     severities: dict[str, Severity] = Field(
@@ -245,6 +252,10 @@ class Playbook(Strict):
             if p.id == phase_id:
                 return p
         raise KeyError(phase_id)
+
+    def role(self, role_id: str) -> Role | None:
+        """The role with this id, or None."""
+        return next((r for r in self.roles if r.id == role_id), None)
 
     def item_ids(self) -> list[str]:
         """Every item's global id, ``phase.item``, in order."""

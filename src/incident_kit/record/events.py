@@ -664,9 +664,9 @@ def from_incident(incident: Incident) -> list[Event]:
     later = {
         r: (h.since, h.name)
         for r, h in incident.roles.items()
-        if h.since and h.since > incident.declared_at
+        if h.name and h.since and h.since > incident.declared_at
     }
-    roles = {r: h.name for r, h in incident.roles.items() if r not in later}
+    roles = {r: h.name for r, h in incident.roles.items() if r not in later and h.name}
     out.append(make("declared", incident.declared_at, {**facts, "roles": roles}))
     for role, (since, name) in later.items():
         out.append(make("role_handed", since, {"role": role, "holder": name}))
