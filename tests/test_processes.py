@@ -388,7 +388,7 @@ def needs(*keys: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason="needs " + "; ".join(NEEDS[k] for k in keys))
 
 
-ALL = ("folder", "model", "roles")
+ALL = ("model", "roles")
 
 
 # --- the workspace and the commands ---------------------------------------------------
@@ -403,12 +403,20 @@ class Ws:
     incident: str | None = None
 
 
-def workspace(root: Path, process: Process) -> Ws:
-    """A workspace in UTC whose default playbook is the fixture folder, copied in."""
+def workspace(root: Path, process: Process, *, folder: bool = False) -> Ws:
+    """A workspace in UTC whose default playbook is the fixture: its folder copied under
+    ``playbooks/`` (``folder``), or its playbook.yaml as ``playbooks/NAME.yaml`` with its
+    templates in the workspace's ``templates/``."""
     ws = root / f"ws-{process.name}"
     result = run("init", str(ws))
     assert result.exit_code == 0, result.stderr
-    shutil.copytree(FIXTURES / process.name, ws / "playbooks" / process.name)
+    source = FIXTURES / process.name
+    if folder:
+        shutil.copytree(source, ws / "playbooks" / process.name)
+    else:
+        shutil.copy(source / "playbook.yaml", ws / "playbooks" / f"{process.name}.yaml")
+        for template in (source / "templates").iterdir():
+            shutil.copy(template, ws / "templates" / template.name)
     settings = ws / "incident-kit.yaml"
     text = settings.read_text()
     text = text.replace("timezone: America/New_York", "timezone: UTC")
@@ -477,11 +485,37 @@ def ws(tmp_path: Path, outside: Path, process: Process) -> Ws:
 
 
 @pytest.mark.parametrize("name", ids)
-@needs(*ALL)
+@needs("folder", *ALL)
 def test_the_fixture_validates_from_anywhere(name: str, outside: Path) -> None:
     result = run("validate", str(FIXTURES / name))
     assert result.exit_code == 0, result.stderr or result.stdout
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("name", ids)
+@needs(*ALL)
+def test_the_fixtures_playbook_validates_beside_its_templates(name: str, outside: Path) -> None:
+    """Until playbook folders land: the YAML in a workspace that holds its templates."""
+    ws = workspace(outside, next(p for p in PROCESSES if p.name == name))
+    result = run(
+        "--workspace", str(ws.path), "validate", str(ws.path / "playbooks" / f"{name}.yaml")
+    )
+    assert result.exit_code == 0, result.stderr or result.stdout
+
+
+@needs("folder", *ALL, "severity")
+def test_the_playbook_folder_is_used_with_its_own_templates(
+    tmp_path: Path, outside: Path, process: Process
+) -> None:
+    ws = workspace(tmp_path, process, folder=True)
+    assert not any((ws.path / "templates").glob(f"{process.name[:2]}*.j2"))
+    declare(ws, process)
+    folder = tmp_path / "out"
+    ok(ws, "render", "--format", "md", "--out", str(folder))
+    (incident_dir,) = [p for p in folder.iterdir() if p.is_dir() and p.name != "checklists"]
+    for doc, phrases in process.documents.items():
+        text = " ".join((incident_dir / f"{doc}.md").read_text().split())
+        assert phrases[0] in text, doc
 
 
 @pytest.mark.parametrize("name", ids)
