@@ -487,3 +487,19 @@ def test_a_login_that_may_only_read_is_refused_in_one_line(
         "nothing was recorded"
     ]
     assert count_events(url) == before
+
+
+def test_the_location_goes_to_libpq_unchanged_so_a_service_file_works(
+    pg: Any, tmp_path: Path, outside: Path
+) -> None:
+    url = pg.new_database()
+    dbname = url.split("/")[3].split("?")[0]
+    services = tmp_path / "pg_service.conf"
+    services.write_text(f"[incidents]\nhost={pg.dir}\ndbname={dbname}\nuser=postgres\n")
+    ws = workspace(tmp_path, "ws", store="service=incidents")
+    env = {"PGSERVICEFILE": str(services)}
+    assert inc(ws, *DECLARE, env=env)[0] == 0
+    assert count_events(url, "declared") == 1
+    code, out, err = inc(ws, "status", env=env)
+    assert code == 0, err
+    assert out.startswith(f"{CHANNEL}: ")

@@ -232,14 +232,29 @@ class PgStore:
                 hint="pip install 'psycopg[binary]'",
             ) from None
 
+        from psycopg.conninfo import conninfo_to_dict
+
+        # The person's connection string goes to libpq as it is; only what it leaves out is
+        # added (a URL's or the service file's own settings win).
+        defaults: dict[str, Any] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": "incident-kit",
+        }
         try:
-            conn = psycopg.connect(
-                self.conninfo,
-                autocommit=autocommit,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                options=f"-c TimeZone=UTC -c lock_timeout={LOCK_TIMEOUT_S * 1000}",
-                application_name="incident-kit",
-            )
+            given = conninfo_to_dict(self.conninfo)
+        except psycopg.Error as exc:
+            raise UserError(
+                f"the record store's location is not a PostgreSQL connection string: "
+                f"{_first_line(exc)}",
+                hint="use postgresql://HOST/DB or key=value pairs such as service=NAME",
+            ) from None
+        extra = {k: v for k, v in defaults.items() if k not in given}
+        try:
+            conn = psycopg.connect(self.conninfo, autocommit=autocommit, **extra)
+            # Times come back in UTC; a command waits for another writer at most so long.
+            conn.execute(f"SET TIME ZONE 'UTC'; SET lock_timeout = '{LOCK_TIMEOUT_S}s'".encode())
+            if not autocommit:
+                conn.commit()
         except psycopg.Error as exc:
             raise StoreUnavailable(
                 f"cannot connect to the record store ({self.where}): {_first_line(exc)}",
