@@ -70,7 +70,14 @@ def events(ws: Path) -> list[tuple[Any, ...]]:
     db = ws / ".incident" / "records.sqlite3"
     if not db.exists():
         return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return _rows(f"file:{db}?mode=ro")
+    except sqlite3.OperationalError:  # a read-only or full folder: read the file as it is
+        return _rows(f"file:{db}?mode=ro&immutable=1")
+
+
+def _rows(uri: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(uri, uri=True)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         if "events" not in tables:
@@ -557,3 +564,227 @@ def test_files_respect_the_umask_and_stale_temp_files_are_swept(declared: Path) 
     finally:
         os.umask(old)
     assert (declared / "output" / CHANNEL / "incident-document.md").stat().st_mode & 0o777 == 0o600
+
+
+# --- the store under fault -------------------------------------------------------------------
+
+STORE = Path(".incident") / "records.sqlite3"
+SECOND = [
+    "declare",
+    "--functionality",
+    "checkout",
+    "--state",
+    "slow",
+    "--audience",
+    "some users",
+    "--severity",
+    "SEV2",
+    "--at",
+    "2022-09-05T09:25",
+]
+CHECKOUT = "inc-05-09-22-checkout-is-slow-for-some-users"
+
+
+def _sql(ws: Path, statement: str) -> None:
+    conn = sqlite3.connect(ws / STORE)
+    try:
+        conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_a_held_lock_waits_a_stated_time_then_says_who_holds_it(
+    declared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from incident_kit.record import store
+
+    monkeypatch.setattr(store, "LOCK_WAIT_S", 0.5)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path\n"
+            "from incident_kit.record.store import Store\n"
+            "sys.argv = ['incident', 'update', '--message', 'x']\n"
+            f"with Store(Path({str(declared / STORE)!r})).transaction():\n"
+            "    print('held', flush=True); time.sleep(20)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        before = events(declared)
+        started = time.monotonic()
+        result = run("note", "while", "locked", "--at", "2022-09-05T09:30")
+        waited = time.monotonic() - started
+        assert result.exit_code == 1
+        line = result.stderr
+        assert line.startswith(
+            f"incident: the record store {declared / STORE} is busy: `incident update --message "
+            f"x` (process {holder.pid}, since "
+        ), line
+        assert line.endswith(
+            "UTC) has held it for over 0.5 s; nothing was recorded; wait for it to finish "
+            "(or stop it) and run this again\n"
+        )
+        assert 0.4 < waited < 5
+        assert events(declared) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_bad_row_is_named_and_other_incidents_go_on(declared: Path) -> None:
+    assert run(*SECOND).exit_code == 0
+    _sql(declared, "UPDATE events SET data = '{bad' WHERE seq = 1")
+    refused(
+        declared,
+        ["status", "-i", CHANNEL],
+        f"incident: the record of {CHANNEL}: event #1 (declared) cannot be read: Expecting "
+        "property name enclosed in double quotes: line 1 column 2 (char 1); run `incident "
+        "doctor` to check the store, `incident doctor --repair` to set bad events aside",
+        code=1,
+    )
+    result = run("note", "still", "working", "--at", "2022-09-05T09:40")
+    assert result.exit_code == 0, result.stderr
+    assert [e[1] for e in events(declared) if e[2] == "note"] == [CHECKOUT]
+    listed = run("list")
+    assert listed.exit_code == 0
+    assert CHECKOUT in listed.stdout and CHANNEL not in listed.stdout
+    assert listed.stderr.startswith(f"warning: the record of {CHANNEL}: event #1 (declared)")
+    third = run(
+        "declare",
+        "--functionality",
+        "search",
+        "--state",
+        "down",
+        "--audience",
+        "all users",
+        "--severity",
+        "SEV1",
+        "--team",
+        "Core Services",
+        "--at",
+        "2022-09-05T09:45",
+    )
+    assert third.exit_code == 0, third.stderr
+
+
+def test_doctor_finds_bad_rows_and_repair_sets_them_aside(declared: Path) -> None:
+    assert run(*SECOND).exit_code == 0
+    _sql(
+        declared,
+        "INSERT INTO events (incident_id, kind, at, data) "
+        f"VALUES ('{CHECKOUT}', 'frobnicate', '2022-09-05T10:00:00+00:00', '{{}}')",
+    )
+    _sql(
+        declared,
+        "INSERT INTO events (incident_id, kind, at, data) "
+        f"VALUES ('{CHECKOUT}', 'note', 'yesterday', '{{}}')",
+    )
+    rows = events(declared)
+    doctor = run("doctor")
+    assert doctor.exit_code == 1
+    assert (
+        f"MISSING  record store {declared / STORE} (events): 2 bad event(s): "
+        f"{CHECKOUT}: event #{rows[-2][0]} (frobnicate): does not fold: unknown kind "
+        f"'frobnicate'; {CHECKOUT}: event #{rows[-1][0]} (note): cannot be read: Invalid "
+        "isoformat string: 'yesterday'; run `incident doctor --repair` to set them aside in "
+        "a file (nothing is deleted)\n"
+    ) in doctor.stdout
+    assert f"ok       record store {declared / STORE} (integrity)" in doctor.stdout
+    repaired = run("doctor", "--repair")
+    assert repaired.exit_code == 0, repaired.stderr
+    assert events(declared) == rows[:-2]
+    aside = sorted((declared / ".incident").glob("set-aside-*.jsonl"))
+    assert len(aside) == 1
+    import json
+
+    kept = [json.loads(line) for line in aside[0].read_text().splitlines()]
+    assert [(k["seq"], k["kind"], k["data"]) for k in kept] == [
+        (rows[-2][0], "frobnicate", "{}"),
+        (rows[-1][0], "note", "{}"),
+    ]
+    conn = sqlite3.connect(declared / STORE)
+    assert conn.execute("SELECT count(*) FROM set_aside").fetchone() == (2,)
+    conn.close()
+    again = run("doctor")
+    assert f"ok       record store {declared / STORE} (events): every event reads" in again.stdout
+    assert run("status", "-i", CHECKOUT).exit_code == 0
+
+
+def test_a_store_that_is_not_a_database_is_one_line(declared: Path) -> None:
+    for name in ("records.sqlite3-wal", "records.sqlite3-shm"):
+        (declared / ".incident" / name).unlink(missing_ok=True)
+    (declared / STORE).write_bytes(b"this is not a database at all" * 100)
+    for args in (["list"], ["note", "x"]):
+        result = run(*args)
+        assert (result.exit_code, result.stderr) == (
+            1,
+            f"incident: the record store {declared / STORE} is damaged (file is not a "
+            "database); run `incident doctor` to check it; restore it from a backup\n",
+        )
+
+
+def test_a_read_only_store_serves_reading_commands(declared: Path) -> None:
+    import shutil
+    import subprocess
+
+    folder = declared / ".incident"
+    saved = declared.parent / "saved-incident"
+    shutil.copytree(folder, saved)
+    _mount(folder)
+    try:
+        for item in saved.iterdir():
+            shutil.copy2(item, folder / item.name)
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        before = events(declared)
+        for args in (["list"], ["status"], ["export"]):
+            result = run(*args)
+            assert result.exit_code == 0, result.stderr
+        assert CHANNEL in run("list").stdout
+        refused(
+            declared,
+            ["note", "x", "--at", "2022-09-05T09:30"],
+            f"incident: the record store {declared / STORE} cannot be written (unable to open "
+            f"database file); nothing was recorded; check the permissions of {folder} and "
+            "its files",
+            code=1,
+        )
+        assert events(declared) == before
+    finally:
+        _umount(folder)
+
+
+def test_a_full_disk_under_the_store_is_one_line_and_the_record_is_unchanged(
+    declared: Path,
+) -> None:
+    import contextlib
+    import shutil
+
+    folder = declared / ".incident"
+    saved = declared.parent / "saved-incident"
+    shutil.copytree(folder, saved)
+    _mount(folder)
+    try:
+        for item in saved.iterdir():
+            shutil.copy2(item, folder / item.name)
+        with open(folder / "fill", "wb") as fh, contextlib.suppress(OSError):
+            fh.write(b"\0" * 200_000)
+        before = events(declared)
+        refused(
+            declared,
+            ["note", "y" * 60_000, "--at", "2022-09-05T09:30"],
+            f"incident: the disk holding the record store {declared / STORE} is full; nothing "
+            "was recorded; free space and run this again",
+            code=1,
+        )
+        assert events(declared) == before
+    finally:
+        _umount(folder)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,103 @@ def checks() -> list[Check]:
             )
         )
     return out
+
+
+def _sqlite_store(workspace: Any) -> Any:
+    """The workspace's SQLite store, or None when the record is kept elsewhere."""
+    from incident_kit.record.location import open_store
+    from incident_kit.record.store import Store
+
+    store = open_store(workspace)
+    return store if isinstance(store, Store) else None
+
+
+def _fold(events: list[Any]) -> object:
+    from incident_kit.errors import RecordError
+    from incident_kit.record import events as registry
+    from incident_kit.record.events import fold
+
+    # The event registry names the kinds this version knows; an unknown one was written by a
+    # newer incident-kit (or by hand) and is reported rather than silently skipped.
+    known = getattr(registry, "KINDS", None) or KNOWN_KINDS
+    last = events[-1]
+    if last.kind not in known:
+        raise RecordError(f"unknown kind '{last.kind}'", incident=last.incident_id, seq=last.seq)
+    return fold(events)
+
+
+KNOWN_KINDS = frozenset(
+    [
+        "declared",
+        "amended",
+        "note",
+        "milestone",
+        "check",
+        "uncheck",
+        "update",
+        "customer",
+        "mitigated",
+        "audit",
+        "retro",
+        "retro_cancelled",
+        "ticket_added",
+        "ticket_done",
+        "resolved",
+        "reopened",
+        "severity_changed",
+        "role_handed",
+        "fact_changed",
+    ]
+)
+
+
+def store_checks(workspace: Any) -> list[Check]:
+    """The record store: SQLite's integrity check, and every event that cannot be read or folded."""
+    from incident_kit.record.store import check_store
+
+    store = _sqlite_store(workspace)
+    if store is None:
+        return [Check("record store", True, "kept in a database server (it checks itself)")]
+    name = f"record store {store.path}"
+    if not store.path.exists():
+        return [Check(name, True, "nothing recorded yet")]
+    integrity, bad = check_store(store, _fold)
+    out = [
+        Check(
+            f"{name} (integrity)",
+            not integrity,
+            "PRAGMA integrity_check: ok" if not integrity else "; ".join(integrity)[:300],
+            "restore it from a backup",
+        )
+    ]
+    out.append(
+        Check(
+            f"{name} (events)",
+            not bad,
+            "every event reads and folds"
+            if not bad
+            else f"{len(bad)} bad event(s): " + "; ".join(b.line() for b in bad[:3]),
+            "run `incident doctor --repair` to set them aside in a file (nothing is deleted)",
+        )
+    )
+    return out
+
+
+def repair(workspace: Any) -> list[str]:
+    """Set bad events aside (into a file beside the store); what was done, line by line."""
+    from datetime import UTC, datetime
+
+    from incident_kit.record.store import check_store, set_aside
+
+    store = _sqlite_store(workspace)
+    if store is None or not store.path.exists():
+        return ["nothing to repair"]
+    _, bad = check_store(store, _fold)
+    if not bad:
+        return ["every event reads and folds: nothing to repair"]
+    file = store.path.with_name(f"set-aside-{datetime.now(UTC):%Y%m%d-%H%M%S}.jsonl")
+    set_aside(store, bad, file)
+    return [
+        *(f"set aside {b.line()}" for b in bad),
+        f"the events set aside are kept in {file} and in the store's set_aside table",
+    ]

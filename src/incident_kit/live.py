@@ -17,7 +17,7 @@ from typing import Any
 
 from incident_kit import inputs
 from incident_kit.documents import RenderedMessage, Renderer
-from incident_kit.errors import EnvironmentFailure, RefusedError, UserError
+from incident_kit.errors import EnvironmentFailure, RecordError, RefusedError, UserError
 from incident_kit.output import PartlyWritten, Staged
 from incident_kit.playbook.load import find_playbook, load_playbook
 from incident_kit.record import lifecycle
@@ -63,6 +63,8 @@ class Live:
         self.owner_match: str | None = None
         # Loaded playbooks, by name; a caller running many commands in one process shares it.
         self.renderers: dict[str, Renderer] = {} if renderers is None else renderers
+        # Incidents left out of a scan because their record cannot be read.
+        self.broken: list[str] = []
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -97,11 +99,7 @@ class Live:
                     )
                 given = matches[0]
             return fold(tx.events(given))
-        open_ = [
-            inc
-            for inc in (fold(tx.events(i)) for i in tx.incident_ids())
-            if inc.stage != "resolved"
-        ]
+        open_ = [inc for inc in self._every(tx) if inc.stage != "resolved"]
         if len(open_) == 1:
             return open_[0]
         if not open_ and reading:
@@ -110,7 +108,9 @@ class Live:
                 return fold(tx.events(every[0]))
         if not open_:
             raise UserError(
-                "no open incident", hint="declare one with `incident declare …`, or give an id"
+                "no open incident"
+                + (f" that can be read ({self.broken[0]})" if self.broken else ""),
+                hint="declare one with `incident declare …`, or give an id",
             )
         ids = ", ".join(i.channel for i in open_)
         raise UserError(f"{len(open_)} incidents are open ({ids})", hint="say which one")
@@ -124,6 +124,17 @@ class Live:
         event = make(kind, self.now, data)
         tx.append(incident_id, kind, event.at, event.payload())
         return event
+
+    def _every(self, tx: EventTransaction) -> list[Incident]:
+        """Every incident that can be read; one with a bad event is left out (and named in
+        ``self.broken``) so that it does not stop work on the others."""
+        out = []
+        for iid in tx.incident_ids():
+            try:
+                out.append(fold(tx.events(iid)))
+            except RecordError as exc:
+                self.broken.append(exc.message)
+        return out
 
     def _append(
         self,
@@ -340,8 +351,7 @@ class Live:
         inputs.incident_id(channel, source="the channel name from the playbook's channel.format")
         names = ["pinned_summary", "team_notification", "new_incidents_notice", "bridge_post"]
         with self._unit() as tx:
-            for iid in tx.incident_ids():
-                other = fold(tx.events(iid))
+            for other in self._every(tx):
                 if other.stage == "resolved":
                     continue
                 same = _same(other.functionality, functionality) or other.channel == channel
@@ -1016,11 +1026,7 @@ class Live:
         inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             if incident_id is None:
-                resolved = [
-                    i
-                    for i in (fold(tx.events(x)) for x in tx.incident_ids())
-                    if i.stage == "resolved"
-                ]
+                resolved = [i for i in self._every(tx) if i.stage == "resolved"]
                 if len(resolved) != 1:
                     raise UserError("say which incident to reopen", hint="`incident list --all`")
                 inc = resolved[0]
@@ -1099,7 +1105,7 @@ class Live:
     def list(self, *, include_resolved: bool) -> list[Incident]:
         """Incidents, open ones only unless ``include_resolved``."""
         with self.store.transaction(write=False) as tx:
-            out = [fold(tx.events(i)) for i in tx.incident_ids()]
+            out = self._every(tx)
         return [i for i in out if include_resolved or i.stage != "resolved"]
 
     def get(self, *, incident_id: str | None) -> Incident:

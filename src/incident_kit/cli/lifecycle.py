@@ -969,6 +969,8 @@ def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> Non
     """
     live = _live(state, at)
     incidents = live.list(include_resolved=include_all)
+    for broken in live.broken:
+        click.echo(f"warning: {broken}; the others are listed", err=True)
     tz = live.workspace.tz
     if as_json:
         click.echo(

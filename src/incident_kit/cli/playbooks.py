@@ -89,21 +89,41 @@ def validate(state: State, files: tuple[Path, ...], schema: bool) -> None:
 
 
 @click.command()
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Set events that cannot be read aside into a file (nothing is deleted).",
+)
+@click.pass_obj
 @handles_errors
-def doctor() -> None:
-    """Check what this machine has for each format.
+def doctor(state: State, repair: bool) -> None:
+    """Check what this machine has for each format, and the record store.
 
-    PDF engine, fonts, DOCX readers, and how to install what it lacks. Exit 1 when a
-    required piece is missing.
+    PDF engine, fonts, DOCX readers, and how to install what it lacks; inside a workspace,
+    the record store too (SQLite's integrity check, events that cannot be read or folded).
+    Exit 1 when a required piece is missing or the store has a problem; --repair sets bad
+    events aside into a file beside the store, never deleting them.
 
     \b
     Examples:
       incident doctor
       incident doctor --json
+      incident doctor --repair
     """
-    from incident_kit.doctor import checks
+    from incident_kit import doctor as doc
+    from incident_kit.errors import UserError
 
-    found = checks()
+    try:
+        workspace = state.workspace()
+    except UserError:
+        workspace = None  # outside a workspace: only the machine is checked
+    if repair:
+        if workspace is None:
+            raise UserError("no workspace here to repair", hint="run it inside a workspace")
+        for line in doc.repair(workspace):
+            click.echo(line)
+        return
+    found = doc.checks() + (doc.store_checks(workspace) if workspace is not None else [])
     missing = sum(int(c.required and not c.ok) for c in found)
     if state_of().json:
         click.echo(
@@ -130,7 +150,8 @@ def doctor() -> None:
             mark = "ok  " if check.ok else ("MISSING" if check.required else "absent ")
             line = f"{mark:<8} {check.name}: {check.found}"
             if not check.ok and check.fix:
-                line += f"; install with: {check.fix}"
+                how = "" if check.fix.startswith(("run ", "restore ")) else "install with: "
+                line += f"; {how}{check.fix}"
             click.echo(line)
         if missing:
             click.echo(f"{missing} required piece(s) missing", err=True)

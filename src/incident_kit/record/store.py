@@ -1,8 +1,9 @@
 """The record store: an append-only event log per incident, in SQLite.
 
 Every command runs in one ``BEGIN IMMEDIATE`` transaction, so concurrent writers serialize
-(they wait up to ``BUSY_TIMEOUT_MS``) and a process killed midway leaves the record as it
-was before that command. The journal is WAL, so readers never block the writer. Events are
+(they wait up to ``LOCK_WAIT_S``, then say who holds the lock) and a process killed midway
+leaves the record as it was before that command. A read-only store still serves reading
+commands; an unreadable event names its incident and number and stops only that incident. The journal is WAL, so readers never block the writer. Events are
 only ever inserted; the current state of an incident is a fold over its events
 (:mod:`incident_kit.record.events`).
 
@@ -13,17 +14,21 @@ behind the same interface (:mod:`incident_kit.record.base`).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from incident_kit.errors import IncidentKitError, UserError
+from incident_kit.errors import RecordError, StoreError, UserError
 from incident_kit.record.base import StoredEvent
 
-BUSY_TIMEOUT_MS = 60_000
+# How long a command waits for another one's write lock before it says who holds it.
+LOCK_WAIT_S = float(os.environ.get("INCIDENT_LOCK_WAIT", "10"))
 
 # Each entry upgrades the schema by one version; PRAGMA user_version says where a file is.
 MIGRATIONS: list[str] = [
@@ -87,10 +92,26 @@ class Transaction:
             "ORDER BY seq",
             (incident_id,),
         )
-        return [
-            Event(seq, iid, kind, datetime.fromisoformat(at), json.loads(data))
-            for seq, iid, kind, at, data in rows
-        ]
+        out = []
+        for seq, iid, kind, at, data in rows:
+            try:
+                when = datetime.fromisoformat(at)
+                if when.tzinfo is None:
+                    raise ValueError(f"time '{at}' has no offset")
+                values = json.loads(data)
+                if not isinstance(values, dict):
+                    raise ValueError("its data is not an object")
+            except (TypeError, ValueError) as exc:
+                raise RecordError(
+                    f"the record of {incident_id}: event #{seq} ({kind}) cannot be read: "
+                    f"{str(exc)[:120]}",
+                    incident=incident_id,
+                    seq=seq,
+                    hint="run `incident doctor` to check the store, `incident doctor --repair` "
+                    "to set bad events aside",
+                ) from None
+            out.append(Event(seq, iid, kind, when, values))
+        return out
 
 
 class Store:
@@ -99,19 +120,98 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise IncidentKitError(f"cannot open the record store {self.path}: {exc}") from None
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        return conn
+    @property
+    def _holder_file(self) -> Path:
+        return self.path.with_name(self.path.name + ".writer")
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
+    def _connect(self, *, write: bool) -> sqlite3.Connection:
+        if not self.path.exists() and not write:
+            # Reading a store nobody has written yet: an empty record, in memory, so that a
+            # read-only folder can still answer `incident list`.
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            return conn
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=LOCK_WAIT_S, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT_S * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            return conn
+        except (sqlite3.Error, OSError) as exc:
+            if write or not self._read_only(exc):
+                raise self._translate(exc, write=write) from None
+        # A read-only store or folder still serves reading commands.
+        try:
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro&immutable=1", uri=True, isolation_level=None
+            )
+            conn.execute("PRAGMA user_version")
+            return conn
+        except sqlite3.Error as exc:
+            raise self._translate(exc, write=write) from None
+
+    @staticmethod
+    def _read_only(exc: BaseException) -> bool:
+        text = str(exc).lower()
+        return isinstance(exc, PermissionError) or any(
+            s in text for s in ("readonly", "read-only", "unable to open")
+        )
+
+    def _translate(self, exc: BaseException, *, write: bool) -> StoreError:
+        """An SQLite or OS error as one line naming the store and what to do."""
+        text = str(exc).lower()
+        where = f"the record store {self.path}"
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"{where} is busy: {self._holder()} has held it for over {LOCK_WAIT_S:g} s",
+                hint="nothing was recorded; wait for it to finish (or stop it) and run this again",
+            )
+        if (
+            "full" in text
+            or getattr(exc, "errno", None) == 28
+            or ("disk i/o error" in text and _free_bytes(self.path.parent) < 1 << 20)
+        ):
+            return StoreError(
+                f"the disk holding {where} is full",
+                hint="nothing was recorded; free space and run this again",
+            )
+        if self._read_only(exc):
+            return StoreError(
+                f"{where} cannot be written ({exc})",
+                hint="nothing was recorded; check the permissions of "
+                f"{self.path.parent} and its files",
+            )
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return StoreError(
+                f"{where} is damaged ({exc})",
+                hint="run `incident doctor` to check it; restore it from a backup",
+            )
+        return StoreError(f"{where} failed: {exc}", hint="run `incident doctor` to check it")
+
+    def _holder(self) -> str:
+        """Who holds the write lock, as far as its holder said so."""
+        try:
+            pid_text, since, command = self._holder_file.read_text().split("\t", 2)
+            pid = int(pid_text)
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return "another program"
+        return f"`{command.strip()}` (process {pid}, since {since})"
+
+    def _hold(self) -> None:
+        # The holder note is a courtesy to a waiting command, not part of the record.
+        with suppress(OSError):
+            self._holder_file.write_text(
+                f"{os.getpid()}\t{datetime.now(UTC):%H:%M:%S} UTC\t"
+                f"incident {' '.join(a[:40] for a in sys.argv[1:4])}"
+            )
+
+    def _release(self) -> None:
+        with suppress(OSError):
+            self._holder_file.unlink()
+
+    def _migrate(self, conn: sqlite3.Connection, *, write: bool) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise UserError(
@@ -119,6 +219,16 @@ class Store:
                 f"(schema {version}, this one knows {len(MIGRATIONS)})",
                 hint="upgrade incident-kit",
             )
+        if not write and version < len(MIGRATIONS):
+            if version:
+                raise StoreError(
+                    f"the record store {self.path} needs an upgrade (schema {version})",
+                    hint="run any recording command once where the store can be written",
+                )
+            # An empty store read without writing: the tables as they would be, in memory.
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise _Empty
         for number in range(version, len(MIGRATIONS)):
             for statement in MIGRATIONS[number].split(";"):
                 if statement.strip():
@@ -130,17 +240,151 @@ class Store:
         """One command's transaction: committed when the block ends, rolled back on error.
 
         A writing transaction takes the write lock at once, so two commands never both read
-        a state and then both append to it.
+        a state and then both append to it; a command waits at most ``LOCK_WAIT_S`` for it.
+        Every SQLite failure becomes one :class:`StoreError` line naming the store.
         """
-        conn = self._connect()
+        conn = self._connect(write=write)
+        held = False
         try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            self._migrate(conn)
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                if write:
+                    held = True
+                    self._hold()
+                try:
+                    self._migrate(conn, write=write)
+                except _Empty:
+                    conn = sqlite3.connect(":memory:", isolation_level=None)
+                    conn.execute("BEGIN")
+                    self._migrate(conn, write=True)
+            except sqlite3.Error as exc:
+                raise self._translate(exc, write=write) from None
             yield Transaction(conn)
-            conn.execute("COMMIT")
-        except BaseException:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._translate(exc, write=write) from None
+        except BaseException as exc:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._translate(exc, write=write) from None
             raise
         finally:
+            if held:
+                self._release()
             conn.close()
+
+
+def _free_bytes(folder: Path) -> int:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 1 << 30
+
+
+class _Empty(Exception):
+    """An empty store opened for reading."""
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """An event row that cannot be read or folded, and why."""
+
+    seq: int
+    incident_id: str
+    kind: str
+    at: str
+    data: str
+    problem: str
+
+    def line(self) -> str:
+        return f"{self.incident_id}: event #{self.seq} ({self.kind}): {self.problem}"
+
+
+def check_store(
+    store: Store, folds: Callable[[list[Event]], object]
+) -> tuple[list[str], list[BadRow]]:
+    """``PRAGMA integrity_check``'s complaints, and every event row that cannot be read or
+    folded (``folds`` raises :class:`RecordError` for a record it cannot fold)."""
+    if not store.path.exists():
+        return [], []
+    try:
+        conn = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, isolation_level=None)
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        rows = list(
+            conn.execute("SELECT seq, incident_id, kind, at, data FROM events ORDER BY seq")
+        )
+    except sqlite3.Error as exc:
+        raise store._translate(exc, write=False) from None
+    finally:
+        with suppress(UnboundLocalError):
+            conn.close()
+    integrity = [] if problems == ["ok"] else problems[:20]
+    bad: list[BadRow] = []
+    by_incident: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_incident.setdefault(str(row[1]), []).append(row)
+    for iid, group in by_incident.items():
+        good: list[Event] = []
+        for seq, _, kind, at, data in group:
+            raw = (seq, iid, str(kind), str(at), str(data))
+            try:
+                when = datetime.fromisoformat(str(at))
+                values = json.loads(data)
+                if when.tzinfo is None or not isinstance(values, dict):
+                    raise ValueError("time without offset or data not an object")
+            except (TypeError, ValueError) as exc:
+                bad.append(BadRow(*raw, f"cannot be read: {str(exc)[:100]}"))
+                continue
+            event = Event(seq, iid, str(kind), when, values)
+            if not good and kind != "declared":
+                bad.append(BadRow(*raw, "its incident has no readable declaration"))
+                continue
+            try:
+                folds([*good, event])
+            except RecordError as exc:
+                first = exc.message.splitlines()[0] if exc.message else "does not fold"
+                bad.append(BadRow(*raw, f"does not fold: {first[:160]}"))
+                continue
+            good.append(event)
+    return integrity, bad
+
+
+def set_aside(store: Store, rows: list[BadRow], file: Path) -> None:
+    """Move ``rows`` out of the record: into ``file`` (one JSON object a line) and the store's
+    ``set_aside`` table. Nothing is deleted; an incident whose declaration is set aside is set
+    aside whole, since nothing of it folds without it."""
+    whole = {r.incident_id for r in rows if r.kind == "declared"}
+    with store.transaction() as tx:
+        conn = tx._conn
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS set_aside (seq INTEGER, incident_id TEXT, kind TEXT, "
+            "at TEXT, data TEXT, problem TEXT, set_aside_at TEXT)"
+        )
+        moving = [r for r in rows if r.incident_id not in whole]
+        for iid in sorted(whole):
+            for seq, kind, at, data in conn.execute(
+                "SELECT seq, kind, at, data FROM events WHERE incident_id = ? ORDER BY seq", (iid,)
+            ).fetchall():
+                why = next(
+                    (r.problem for r in rows if r.seq == seq), "its incident's declaration is bad"
+                )
+                moving.append(BadRow(seq, iid, kind, at, data, why))
+        now = datetime.now(UTC).isoformat()
+        with file.open("a", encoding="utf-8") as fh:
+            for r in moving:
+                fh.write(json.dumps({**r.__dict__, "set_aside_at": now}, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        for r in moving:
+            conn.execute(
+                "INSERT INTO set_aside VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (r.seq, r.incident_id, r.kind, r.at, r.data, r.problem, now),
+            )
+            conn.execute("DELETE FROM events WHERE seq = ?", (r.seq,))
+        for iid in whole:
+            conn.execute("DELETE FROM incidents WHERE id = ?", (iid,))
