@@ -423,7 +423,10 @@ def _mount(target: Path, *options: str) -> None:
 def _umount(target: Path) -> None:
     import subprocess
 
-    subprocess.run(["umount", str(target)], check=False)
+    done = subprocess.run(["umount", str(target)], capture_output=True, text=True, check=False)
+    if done.returncode:  # something still holds a file there: detach it lazily
+        subprocess.run(["umount", "-l", str(target)], check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def updates(ws: Path) -> int:

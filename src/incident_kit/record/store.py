@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -130,6 +131,7 @@ class Store:
             # read-only folder can still answer `incident list`.
             conn = sqlite3.connect(":memory:", isolation_level=None)
             return conn
+        conn = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=LOCK_WAIT_S, isolation_level=None)
@@ -139,6 +141,8 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             return conn
         except (sqlite3.Error, OSError) as exc:
+            if conn is not None:
+                conn.close()
             if write or not self._read_only(exc):
                 raise self._translate(exc, write=write) from None
         # A read-only store or folder still serves reading commands.
@@ -160,6 +164,9 @@ class Store:
 
     def _translate(self, exc: BaseException, *, write: bool) -> StoreError:
         """An SQLite or OS error as one line naming the store and what to do."""
+        # The failed statement lives on in the error's frames and keeps the database file
+        # open (sqlite3 closes lazily) for as long as anyone holds the error: free them.
+        traceback.clear_frames(exc.__traceback__)
         text = str(exc).lower()
         where = f"the record store {self.path}"
         if "locked" in text or "busy" in text:
