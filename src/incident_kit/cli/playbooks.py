@@ -116,6 +116,8 @@ def doctor(state: State, repair: bool) -> None:
     try:
         workspace = state.workspace()
     except UserError:
+        workspace = None
+    if workspace is not None and workspace.root is None:
         workspace = None  # outside a workspace: only the machine is checked
     if repair:
         if workspace is None:

@@ -129,9 +129,8 @@ class Store:
         if not self.path.exists() and not write:
             # Reading a store nobody has written yet: an empty record, in memory, so that a
             # read-only folder can still answer `incident list`.
-            conn = sqlite3.connect(":memory:", isolation_level=None)
-            return conn
-        conn = None
+            return sqlite3.connect(":memory:", isolation_level=None)
+        conn: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=LOCK_WAIT_S, isolation_level=None)
