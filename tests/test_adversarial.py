@@ -791,3 +791,35 @@ def test_a_full_disk_under_the_store_is_one_line_and_the_record_is_unchanged(
         assert events(declared) == before
     finally:
         _umount(folder)
+
+
+def test_a_file_that_cannot_be_put_in_place_after_the_commit_is_named(
+    declared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from incident_kit import output
+
+    real = os.replace
+
+    def failing(src: Any, dst: Any) -> None:
+        if str(dst).endswith(".eml"):
+            raise OSError(errno.EIO, "Input/output error")
+        real(src, dst)
+
+    monkeypatch.setattr(output.os, "replace", failing)
+    result = run(*UPDATE)
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"incident: recorded the update in {CHANNEL}, but could not write "
+        f"output/{MESSAGES}/{STAMP}.eml (Input/output error); `incident render {CHANNEL}` "
+        "writes its messages and documents again from the record\n",
+    )
+    assert updates(declared) == 1
+    folder = declared / "output" / MESSAGES
+    assert (folder / f"{STAMP}.txt").is_file() and not (folder / f"{STAMP}.eml").exists()
+    assert not list(folder.glob("*.tmp")) and not list(folder.glob(".*.tmp"))
+    monkeypatch.setattr(output.os, "replace", real)
+    again = run(*UPDATE)
+    assert again.exit_code == 0 and (folder / f"{STAMP}.eml").is_file()
+    assert updates(declared) == 1

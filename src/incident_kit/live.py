@@ -65,6 +65,8 @@ class Live:
         self.renderers: dict[str, Renderer] = {} if renderers is None else renderers
         # Incidents left out of a scan because their record cannot be read.
         self.broken: list[str] = []
+        # The files of the command in progress (see _unit), None outside a command.
+        self._staged: list[Staged] | None = None
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -198,21 +200,24 @@ class Live:
         commits; they are renamed into place after the commit. Should that last step fail, the
         command says exactly which files are missing and how to get them.
         """
-        self._staged: list[Staged] = []
+        staged: list[Staged] = []
+        self._staged = staged
         self._recorded: str | None = None
         self._recorded_id = ""
         try:
             with self.store.transaction() as tx:
                 yield tx
         except BaseException:
-            for staged in self._staged:
-                staged.discard()
+            for files in staged:
+                files.discard()
             raise
+        finally:
+            self._staged = None
         missing: list[Path] = []
         reason = ""
-        for staged in self._staged:
+        for files in staged:
             try:
-                staged.publish()
+                files.publish()
             except PartlyWritten as exc:
                 missing += exc.missing
                 reason = exc.reason
@@ -220,13 +225,16 @@ class Live:
             names = ", ".join(os.path.relpath(p) for p in missing)
             raise EnvironmentFailure(
                 f"{self._recorded or 'recorded'}, but could not write {names} ({reason})",
-                hint=f"`incident render {self._recorded_id}` writes every file again",
+                hint=f"`incident render {self._recorded_id}` writes its messages and documents "
+                "again from the record",
             )
 
     def _save(self, inc: Incident, files: list[tuple[str, bytes]]) -> list[Path]:
         """Stage message files under ``output/<incident id>/``, in place after the commit."""
         from incident_kit.output import stage
 
+        if self._staged is None:
+            raise RuntimeError("Live._save outside Live._unit: files would not be published")
         inputs.incident_id(inc.channel)
         out = self.workspace.output_dir
         try:
