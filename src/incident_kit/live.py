@@ -64,7 +64,7 @@ class Live:
         # Loaded playbooks, by name; a caller running many commands in one process shares it.
         self.renderers: dict[str, Renderer] = {} if renderers is None else renderers
         # Incidents left out of a scan because their record cannot be read.
-        self.broken: list[str] = []
+        self.broken: list[RecordError] = []
         # The files of the command in progress (see _unit), None outside a command.
         self._staged: list[Staged] | None = None
 
@@ -111,7 +111,7 @@ class Live:
         if not open_:
             raise UserError(
                 "no open incident"
-                + (f" that can be read ({self.broken[0]})" if self.broken else ""),
+                + (f" that can be read ({self.broken[0].message})" if self.broken else ""),
                 hint="declare one with `incident declare …`, or give an id",
             )
         ids = ", ".join(i.channel for i in open_)
@@ -135,7 +135,7 @@ class Live:
             try:
                 out.append(fold(tx.events(iid)))
             except RecordError as exc:
-                self.broken.append(exc.message)
+                self.broken.append(exc)
         return out
 
     def _append(

@@ -969,8 +969,6 @@ def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> Non
     """
     live = _live(state, at)
     incidents = live.list(include_resolved=include_all)
-    for broken in live.broken:
-        click.echo(f"warning: {broken}; the others are listed", err=True)
     tz = live.workspace.tz
     if as_json:
         click.echo(
@@ -985,16 +983,34 @@ def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> Non
                             "declared_at": i.declared_at.isoformat(),
                         }
                         for i in incidents
-                    ]
+                    ],
+                    **({"unreadable": _unreadable(live)} if live.broken else {}),
                 },
                 indent=2,
                 ensure_ascii=False,
             )
         )
+        if live.broken:
+            raise SystemExit(1)
         return
     if not incidents:
         click.echo("no open incidents" if not include_all else "no incidents")
-        return
+    else:
+        _table(incidents, tz)
+    # An incident whose record cannot be read is named, after the ones that can.
+    for line in _unreadable(live):
+        click.echo(line, err=True)
+    if live.broken:
+        raise SystemExit(1)
+
+
+def _unreadable(live: Any) -> list[str]:
+    from incident_kit.cli import report
+
+    return [line for exc in live.broken for line in report(exc)[0]]
+
+
+def _table(incidents: list[Any], tz: Any) -> None:
     rows = [("ID", "SEVERITY", "STAGE", "DECLARED", "TITLE")]
     for i in incidents:
         declared = i.declared_at.astimezone(tz)
