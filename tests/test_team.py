@@ -503,3 +503,57 @@ def test_the_location_goes_to_libpq_unchanged_so_a_service_file_works(
     code, out, err = inc(ws, "status", env=env)
     assert code == 0, err
     assert out.startswith(f"{CHANNEL}: ")
+
+
+def test_a_commit_whose_answer_is_lost_is_settled_by_the_key(
+    pg: Any, tmp_path: Path, outside: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from incident_kit.errors import StoreError
+    from incident_kit.record.pgstore import AlreadyRecorded, PgStore
+
+    url = pg.new_database()
+    at = datetime(2022, 9, 5, 9, 20, tzinfo=UTC)
+    store = PgStore(url, command_key="k-1")
+    with store.transaction() as tx:
+        tx.create("inc-a", at)
+        tx.append("inc-a", "note", at, {"text": "recorded"})
+    # The connection dropped during COMMIT: the key says whether it was recorded.
+    store._lost(ConnectionError("server closed the connection unexpectedly"), "k-1/1")
+    with pytest.raises(StoreError) as lost:
+        store._lost(ConnectionError("server closed the connection unexpectedly"), "k-1/2")
+    assert lost.value.lines() == [
+        f"lost the connection to the record store (PostgreSQL host={pg.dir} "
+        f"dbname={url.split('/')[3].split('?')[0]} user=postgres) while committing: server "
+        "closed the connection unexpectedly; nothing was recorded; run the command again"
+    ]
+    # The server is gone during COMMIT and does not come back: the key to retry with.
+    store = PgStore(url, command_key="k-2")
+    with pytest.raises(StoreError) as unknown, store.transaction() as tx:
+        tx.append("inc-a", "note", at, {"text": "maybe"})
+        pg.stop("fast")
+    pg.start()
+    assert "whether it was recorded is unknown" in unknown.value.lines()[0]
+    assert "INCIDENT_COMMAND_KEY=k-2 and it is recorded once" in unknown.value.lines()[0]
+    # Retried with that key: recorded once, and a second retry records nothing.
+    with PgStore(url, command_key="k-2").transaction() as tx:
+        tx.append("inc-a", "note", at, {"text": "maybe"})
+    with pytest.raises(AlreadyRecorded), PgStore(url, command_key="k-2").transaction() as tx:
+        tx.append("inc-a", "note", at, {"text": "maybe"})
+    assert count_events(url, "note") == 2
+
+
+def test_two_people_declaring_the_same_outage_at_once_make_one_incident(
+    pg: Any, tmp_path: Path, outside: Path
+) -> None:
+    url = pg.new_database()
+    a = workspace(tmp_path, "a", store=url)
+    b = workspace(tmp_path, "b", store=url)
+    # The same outage, declared from two machines at once with different severities: the
+    # declarations take turns, so the second sees the first and is refused.
+    sev2 = [("SEV2" if arg == "SEV1" else arg) for arg in DECLARE]
+    procs = [proc(a, *DECLARE), proc(b, *sev2)]
+    codes = sorted(p.wait(timeout=120) for p in procs)
+    assert codes == [0, 2]
+    assert count_events(url, "declared") == 1
