@@ -157,7 +157,8 @@ def marks(incident: Incident) -> list[Mark]:
         if entry.kind == "severity_changed":
             label = f"{entry.before.get('severity')} → {entry.data.get('severity')}"
             out.append(Mark(entry.at, "severity", label))
-        elif entry.kind == "role_handed":
+        elif entry.kind == "role_handed" and entry.before.get("holder"):
+            # A handoff (someone held the role before), not the first holder.
             label = f"{entry.data.get('role')}: {entry.data.get('holder')}"
             out.append(Mark(entry.at, "role", label))
     if incident.resolved_at is not None:

@@ -414,13 +414,16 @@ def _tidy(markdown: str) -> str:
     return tidy(markdown)
 
 
-def incidents_of(workspace: Workspace) -> tuple[list[Incident], Callable[[Incident], Playbook]]:
-    """Every incident in the workspace's store, and each one's playbook."""
+def incidents_of(
+    workspace: Workspace,
+) -> tuple[list[Incident], Callable[[Incident], Playbook], Playbook]:
+    """Every incident in the workspace's store, each one's playbook, and the workspace's
+    default playbook (each loaded once)."""
     from incident_kit.live import Live
 
     live = Live(workspace)
     incidents = live.list(include_resolved=True)
-    return incidents, lambda i: live.renderer(i.playbook).playbook
+    return incidents, lambda i: live.renderer(i.playbook).playbook, live.renderer().playbook
 
 
 def run(
@@ -439,10 +442,9 @@ def run(
     one line per step and per file made."""
     from incident_kit import core
 
-    incidents, playbook_of = incidents_of(workspace)
+    incidents, playbook_of, default = incidents_of(workspace)
     if progress:
         progress(f"read {len(incidents)} incidents")
-    default = core.open_playbook(workspace=workspace).model
     report = build(
         incidents,
         playbook_of=playbook_of,

@@ -396,7 +396,13 @@ def draw_timeline(tl: Timeline, fmt: str) -> bytes:
         ax.set_axisbelow(True)
 
         legend = [
-            Patch(facecolor=IMPACT, alpha=0.35, hatch="///", edgecolor="#b9770e", label="impact"),
+            Patch(
+                facecolor=IMPACT,
+                alpha=0.35,
+                hatch="///",
+                edgecolor="#b9770e",
+                label="customer impact",
+            ),
             *(
                 Line2D([], [], marker=STYLE[k][0], color=STYLE[k][1], linestyle="", label=k)
                 for k in ("declared", "milestone", "mitigated", "resolved", "severity", "role")

@@ -161,6 +161,8 @@ class Converter:
         With several PDFs they go to the worker pool, longest first so that the workers
         finish together; a single one is made here.
         """
+        if not jobs:
+            return list  # no PDF asked for: the PDF engine is not even imported
         tell = done or (lambda _k: None)
         if len(jobs) > 1:
             self.start(["pdf"])
