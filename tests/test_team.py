@@ -557,3 +557,57 @@ def test_two_people_declaring_the_same_outage_at_once_make_one_incident(
     codes = sorted(p.wait(timeout=120) for p in procs)
     assert codes == [0, 2]
     assert count_events(url, "declared") == 1
+
+
+def test_watch_on_a_terminal_counts_down_in_colour_unless_no_color(
+    tmp_path: Path, outside: Path
+) -> None:
+    import pty
+
+    ws = workspace(tmp_path, "ws")
+    assert inc(ws, *DECLARE)[0] == 0
+
+    def screen(**env: str) -> str:
+        """What `incident watch` draws on a terminal in ~3 seconds."""
+        full = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        full.update(TERM="xterm", **env)
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: the watcher on the terminal
+            os.execve(
+                sys.executable,
+                [
+                    sys.executable,
+                    "-m",
+                    "incident_kit",
+                    "--workspace",
+                    str(ws),
+                    "watch",
+                    "--for",
+                    "3",
+                ],
+                full,
+            )
+        out = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        os.waitpid(pid, 0)
+        return out.decode("utf-8", "replace")
+
+    coloured = screen()
+    # Redrawn in place (at least three frames in three seconds), overdue timer in red.
+    assert coloured.count("\x1b[H\x1b[2J") >= 3
+    assert "\x1b[31m  stakeholder update: OVERDUE by " in coloured
+    frames = re.findall(r"stakeholder update: OVERDUE by ([0-9:]+)", coloured)
+    assert len(set(frames)) >= 2, frames  # it counts
+    plain = screen(NO_COLOR="1")
+    assert "\x1b[31m" not in plain and "\x1b[1m" not in plain
+    assert "stakeholder update: OVERDUE by " in plain
