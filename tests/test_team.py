@@ -611,3 +611,19 @@ def test_watch_on_a_terminal_counts_down_in_colour_unless_no_color(
     plain = screen(NO_COLOR="1")
     assert "\x1b[31m" not in plain and "\x1b[1m" not in plain
     assert "stakeholder update: OVERDUE by " in plain
+
+
+def test_doctor_checks_the_record_on_the_server(pg: Any, tmp_path: Path, outside: Path) -> None:
+    url = pg.new_database()
+    ws = workspace(tmp_path, "ws", store=url)
+    assert inc(ws, *DECLARE)[0] == 0
+    _, out, _ = inc(ws, "doctor")
+    line = next(ln for ln in out.splitlines() if "record store PostgreSQL" in ln)
+    assert line.startswith("ok ")
+    assert line.endswith("(events): 1 incident(s); every event reads and folds")
+    down = workspace(tmp_path, "down", store=f"postgresql://postgres@/x?host={tmp_path}/nosock")
+    code, out, _ = inc(down, "doctor")
+    assert code == 1
+    line = next(ln for ln in out.splitlines() if "record store PostgreSQL" in ln)
+    assert line.startswith("MISSING ")
+    assert "cannot connect to the record store" in line

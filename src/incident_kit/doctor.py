@@ -142,13 +142,41 @@ KNOWN_KINDS = frozenset(
 )
 
 
+def _server_checks(workspace: Any) -> list[Check]:
+    """The record on a database server: reachable, this schema, every incident folds."""
+    from incident_kit.errors import IncidentKitError
+    from incident_kit.record.location import describe, open_store, workspace_location
+
+    name = f"record store {describe(workspace_location(workspace), workspace.root)}"
+    bad: list[str] = []
+    try:
+        with open_store(workspace).transaction(write=False) as tx:
+            ids = tx.incident_ids()
+            for iid in ids:
+                try:
+                    events = tx.events(iid)
+                    if events:
+                        _fold(events)
+                except IncidentKitError as exc:
+                    bad.append(exc.lines()[0])
+    except IncidentKitError as exc:
+        fix = "check the server and the login (INCIDENT_DATABASE_URL or store:)"
+        return [Check(name, False, exc.message, fix)]
+    found = (
+        f"{len(ids)} incident(s); every event reads and folds"
+        if not bad
+        else f"{len(bad)} incident(s) do not fold: " + "; ".join(bad[:3])
+    )
+    return [Check(f"{name} (events)", not bad, found, "run `incident doctor` with this version")]
+
+
 def store_checks(workspace: Any) -> list[Check]:
     """The record store: SQLite's integrity check, and every event that cannot be read or folded."""
     from incident_kit.record.store import check_store
 
     store = _sqlite_store(workspace)
     if store is None:
-        return [Check("record store", True, "kept in a database server (it checks itself)")]
+        return _server_checks(workspace)
     name = f"record store {store.path}"
     if not store.path.exists():
         return [Check(name, True, "nothing recorded yet")]
