@@ -521,9 +521,20 @@ def test_owner_lookup_says_when_it_cannot(ws: Path) -> None:
         at=T0,
     )
     assert code == 0
-    assert err == (
-        "warning: no team in ownership.yaml owns 'search': find the owner by hand and pass --team\n"
+    lines = err.splitlines()
+    assert lines[0] == (
+        "warning: no team in ownership.yaml owns 'search': find the owner by hand and pass --team"
     )
+    # Every placeholder that goes out is named, with the command that fills it.
+    assert (
+        "warning: no owning team on record: Notification to the owning team (a page for paging "
+        "severities); Notice to #new-incidents go out saying so; record it with "
+        "`incident set team NAME`" in lines
+    )
+    assert any(
+        line.startswith("warning: no video bridge on record: Video bridge post") for line in lines
+    )
+    assert any(line.startswith("warning: no incident manager on record:") for line in lines)
     assert "── Notify the owning team (chat) → the owning team" in out
     assert "The team that is currently responding is not yet known." in out
 

@@ -28,7 +28,7 @@ from incident_kit.render.templates import (
     render_file,
     template_line,
 )
-from incident_kit.timing import clock, humanize, zone
+from incident_kit.timing import clock, elapsed, humanize, zone
 from incident_kit.workspace import Workspace
 from incident_kit.yamlsrc import Loc, format_loc
 
@@ -282,7 +282,8 @@ class Renderer:
                 if customer
                 else impact_window(incident, tz, None, utc=True)
             ),
-            "impact_duration": humanize(span) if span is not None else "",
+            "impact_duration": elapsed(span) if span is not None else "",
+            "customer_status": customer_status(incident),
             "sent": sent,
             "retrospective_on": (
                 _long_date(incident.retrospective.at, tz) if incident.retrospective else None
@@ -338,11 +339,13 @@ class Renderer:
         )
 
     def all_messages(self, incident: Incident) -> dict[str, RenderedMessage]:
-        """Every message, as it stands now in the record (the latest of each kind)."""
+        """Every message: what was sent as it was sent (rendered from the record as it stood
+        then, so a later fact never changes it), the others as they would read now."""
         out: dict[str, RenderedMessage] = {}
         latest_update = incident.updates[-1] if incident.updates else None
         for name, spec in self.playbook.messages.items():
             extra: dict[str, Any] = {}
+            then = incident
             if name == "stakeholder_update" and latest_update:
                 extra = {
                     "message": latest_update.message,
@@ -350,6 +353,7 @@ class Renderer:
                     "responder": latest_update.by or incident.manager or "",
                     "sent_at": latest_update.at,
                 }
+                then = as_of(incident, latest_update.at)
             elif spec.audience == "customer":
                 kind = name.removeprefix("customer_")
                 sent = [c for c in incident.customer_messages if c.kind == kind]
@@ -359,9 +363,11 @@ class Renderer:
                         "responder": sent[-1].by or "",
                         "sent_at": sent[-1].at,
                     }
+                    then = as_of(incident, sent[-1].at)
             elif name in ("mitigation_notice", "mitigated_email") and incident.mitigation:
                 extra = {"message": incident.mitigation.how, "sent_at": incident.mitigation.at}
-            out[name] = self.message(name, incident, **extra)
+                then = as_of(incident, incident.mitigation.at)
+            out[name] = self.message(name, then, **extra)
         return out
 
     # --- documents ---------------------------------------------------------------------
@@ -521,6 +527,27 @@ class Renderer:
         )
 
 
+def as_of(incident: Incident, at: datetime) -> Incident:
+    """The incident as its record stood at ``at`` (events after it left out)."""
+    from incident_kit.record.events import fold_events, from_incident
+
+    events = from_incident(incident)
+    earlier = [e for e in events if e.at <= at]
+    if len(earlier) == len(events):
+        return incident
+    return fold_events(earlier, incident.id).model_copy(update={"id": incident.id})
+
+
+def customer_status(incident: Incident) -> str:
+    """The status-page status customers were last given ("" when none was sent)."""
+    if not incident.customer_messages:
+        return ""
+    from incident_kit.messages import status_of
+
+    last = incident.customer_messages[-1]
+    return status_of(incident, last.kind, before=len(incident.customer_messages) - 1)
+
+
 def _tidy(markdown: str) -> str:
     """No trailing spaces but hard breaks, at most one blank line in a row, one final newline."""
     lines = [line if line.endswith("\\") else line.rstrip() for line in markdown.splitlines()]
@@ -594,7 +621,7 @@ def metrics(incident: Incident) -> dict[str, str]:
     def span(a: datetime | None, b: datetime | None) -> str:
         if a is None or b is None:
             return "not yet"
-        return humanize(b - a) if b >= a else humanize(timedelta(0))
+        return elapsed(b - a)
 
     start = incident.impact_started_at
     return {

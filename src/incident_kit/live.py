@@ -281,10 +281,16 @@ class Live:
         return None
 
     def _plain(self, inc: Incident, messages: list[RenderedMessage]) -> list[str]:
-        from incident_kit.messages import plain_english
+        """What to tell the sender about messages about to go out: facts they print as
+        missing, and what makes them hard to read."""
+        from incident_kit.messages import missing_facts, plain_english
 
-        rules = self.renderer(inc.playbook).playbook.plain_english
-        return [w for m in messages for w in plain_english(m, rules)]
+        r = self.renderer(inc.playbook)
+        rules = r.playbook.plain_english
+        return [
+            *missing_facts(r, inc, messages),
+            *(w for m in messages for w in plain_english(m, rules)),
+        ]
 
     # --- commands ------------------------------------------------------------------------
 
@@ -426,7 +432,7 @@ class Live:
         return Outcome(
             incident,
             messages=messages,
-            warnings=warnings,
+            warnings=[*warnings, *self._plain(incident, messages)],
             lines=[
                 incident.channel,
                 *([self.owner_match] if self.owner_match else []),

@@ -82,6 +82,57 @@ def plain_english(message: RenderedMessage, rules: PlainEnglish) -> list[str]:
     return warnings
 
 
+# Facts of the record a message template may print, what people call them, and the command
+# that records them. A message that refers to one the record lacks goes out with a
+# placeholder ("(no bridge yet)", "unassigned"): the sender is told, with the command.
+FACTS = {
+    "bridge": ("video bridge", "incident set bridge URL"),
+    "manager": ("incident manager", "incident role manager NAME"),
+    "document_url": ("incident document link", "incident set document URL"),
+    "team": ("owning team", "incident set team NAME"),
+    "summary": ("impact summary", "incident set summary TEXT"),
+}
+_FACTS = "|".join(FACTS)
+# The three ways a template says "print this fact, or something in its place".
+_PLACEHOLDER = [
+    re.compile(rf"\bincident\.({_FACTS})\s+or\s+(?!\"\"|'')"),  # incident.manager or "unassigned"
+    re.compile(rf"\bif\s+incident\.({_FACTS})\s+else\b"),  # {{ x if incident.team else "…" }}
+    re.compile(
+        rf"{{%-?\s*if\s+incident\.({_FACTS})\s*-?%}}(?:(?!{{%).)*{{%-?\s*(?:else|elif)\b", re.S
+    ),
+]
+
+
+def placeholder_facts(template: str) -> list[str]:
+    """The facts a template prints a placeholder for when the record lacks them."""
+    found = [m.group(1) for rx in _PLACEHOLDER for m in rx.finditer(template)]
+    return list(dict.fromkeys(found))
+
+
+def missing_facts(
+    renderer: Renderer, incident: Incident, messages: list[RenderedMessage]
+) -> list[str]:
+    """The facts these messages print placeholders for because the record lacks them, one
+    line per fact with the messages and the command that records it."""
+    lacking: dict[str, list[str]] = {}
+    for message in messages:
+        spec = renderer.playbook.messages.get(message.name)
+        if spec is None:
+            continue
+        source = "\n".join(x or "" for x in (spec.body, spec.to, spec.subject))
+        for fact in placeholder_facts(source):
+            if not getattr(incident, fact, None):
+                lacking.setdefault(fact, []).append(message.title)
+    out = []
+    for fact, titles in lacking.items():
+        what, command = FACTS[fact]
+        out.append(
+            f"no {what} on record: {'; '.join(titles)} "
+            f"{'goes' if len(titles) == 1 else 'go'} out saying so; record it with `{command}`"
+        )
+    return out
+
+
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 # Customers are no longer affected from these statuses on: components go back to operational.
 _IMPACT_OVER = ("monitoring", "resolved")

@@ -53,6 +53,24 @@ def humanize(delta: timedelta) -> str:
     return " ".join(parts) if parts else "0 minutes"
 
 
+def elapsed(delta: timedelta) -> str:
+    """How long something lasted, as a person writes it: ``less than a minute``,
+    ``25 minutes``, ``1 hour 55 minutes`` (exact under three hours), ``about 5 hours``,
+    ``about 2 days``. Never negative: a span that ends before it starts is ``less than a
+    minute`` (clocks of two machines disagree by seconds)."""
+    seconds = max(0, int(delta.total_seconds()))
+    minutes = seconds // 60
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 180:
+        return humanize(timedelta(minutes=minutes))
+    hours = round(seconds / 3600)
+    if hours < 48:
+        return f"about {hours} hours"
+    days = round(seconds / 86400)
+    return f"about {days} days"
+
+
 def zone(name: str) -> tzinfo:
     """A time zone by IANA name; ValueError with a hint when unknown."""
     if name.upper() == "UTC":

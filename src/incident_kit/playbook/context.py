@@ -95,6 +95,9 @@ MESSAGE_CONTEXT: Spec = {
     "impact_duration": None,
     "sent": None,
     "retrospective_on": None,
+    # What customers were last told: the status-page status of the latest customer
+    # message ("investigating", …, "resolved"), empty when none was sent.
+    "customer_status": None,
     "now": None,
     "tz": None,
     "customer_tz": None,
