@@ -213,3 +213,38 @@ def test_picture_bytes_are_valid_png(tmp_path: Path) -> None:
     incident, renderer = load_incident_file(workspace=ws, path=path)
     png = draw_timeline(timeline_of(incident, renderer.playbook, UTC, compact=True), "png")
     assert png.startswith(b"\x89PNG") and len(io.BytesIO(png).getvalue()) > 1000
+
+
+def test_a_live_incident_marks_its_severity_change_and_handoff(
+    tmp_path: Path, outside: Path
+) -> None:
+    """Through the commands: declared SEV2 at 13:20, raised to SEV1 at 13:50, the manager
+    handed over at 14:00; updates at 13:45 (due 13:50) and 14:30 (due 14:15: 15 min late)."""
+    folder = tmp_path / "ws"
+    assert run("init", str(folder)).exit_code == 0
+    steps = [
+        [
+            *("declare", "--functionality", "search", "--state", "slow"),
+            *("--audience", "all users", "--severity", "SEV2", "--manager", "Priya Shah"),
+            *("--at", "2022-09-05T13:20"),
+        ],
+        ["update", "-m", "Looking.", "--at", "2022-09-05T13:45"],
+        ["severity", "SEV1", "--reason", "all customers", "--at", "2022-09-05T13:50"],
+        ["role", "manager", "Sam", "Okafor", "--reason", "shift", "--at", "2022-09-05T14:00"],
+        ["update", "-m", "Still looking.", "--at", "2022-09-05T14:30"],
+        ["mitigate", "--how", "Rolled back the release", "--at", "2022-09-05T14:40"],
+    ]
+    for args in steps:
+        result = run("--workspace", str(folder), *args)
+        assert result.exit_code == 0, (args, result.output)
+    out = tmp_path / "out"
+    result = run(
+        *("--workspace", str(folder), "render", "--doc", "retrospective-packet"),
+        *("--format", "md", "--out", str(out)),
+    )
+    assert result.exit_code == 0, result.output
+    svg = next(out.iterdir()).joinpath("timeline.svg").read_bytes()
+    assert _text_of(svg, "label-severity-1") == "SEV2 → SEV1 1:50 pm"
+    assert _text_of(svg, "label-role-1") == "manager: Sam Okafor 2:00 pm"
+    assert _groups(svg, "late-stakeholder") == ["late-stakeholder-update-2"]
+    assert _text_of(svg, "late-label-stakeholder-update-2") == "15 min late"

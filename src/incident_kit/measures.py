@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from incident_kit.playbook.schema import Playbook
+from incident_kit.playbook.schema import Playbook, Severity
 from incident_kit.record.lifecycle import retro_target
 from incident_kit.record.model import Incident
 
@@ -88,23 +88,24 @@ class _Rule:
 
 
 def _rules(incident: Incident, playbook: Playbook) -> list[_Rule]:
-    """The timers of the playbook at the incident's severity.
+    """The timers of the playbook, at the severity the incident had at each moment.
 
     Both cadences run while the incident is open (from declaration until mitigation); the
     stakeholder update is first due one cadence after the declaration, the customer update
     one cadence after the previous customer message.
     """
-    sev = playbook.severity(incident.severity)
     end = incident.mitigated_at or incident.resolved_at
-    stakeholder = sev.stakeholder_update_every
-    customer = sev.customer_update_every
+
+    def sev(at: datetime) -> Severity:
+        return playbook.severity(severity_at(incident, at))
+
     return [
         _Rule(
             "stakeholder-update",
             "stakeholder update",
             [u.at for u in incident.updates],
-            stakeholder,
-            lambda _at: stakeholder,
+            sev(incident.declared_at).stakeholder_update_every,
+            lambda at: sev(at).stakeholder_update_every,
             incident.declared_at,
             end,
         ),
@@ -113,11 +114,23 @@ def _rules(incident: Incident, playbook: Playbook) -> list[_Rule]:
             "customer update",
             [c.at for c in incident.customer_messages],
             None,
-            lambda _at: customer,
+            lambda at: sev(at).customer_update_every,
             incident.declared_at,
             end,
         ),
     ]
+
+
+def severity_at(incident: Incident, at: datetime) -> str:
+    """The incident's severity at ``at``: a cadence follows the severity of its moment."""
+    changes = [e for e in incident.timeline if e.kind == "severity_changed"]
+    current = str(changes[0].before.get("severity") or incident.severity) if changes else None
+    if current is None:
+        return incident.severity
+    for e in changes:
+        if e.at <= at:
+            current = str(e.data.get("severity") or current)
+    return current
 
 
 def timer_runs(incident: Incident, playbook: Playbook) -> list[TimerRun]:

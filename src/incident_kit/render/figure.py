@@ -404,7 +404,14 @@ def draw_timeline(tl: Timeline, fmt: str) -> bytes:
                 label="customer impact",
             ),
             *(
-                Line2D([], [], marker=STYLE[k][0], color=STYLE[k][1], linestyle="", label=k)
+                Line2D(
+                    [],
+                    [],
+                    marker=STYLE[k][0],
+                    color=STYLE[k][1],
+                    linestyle="",
+                    label={"severity": "severity change", "role": "role handoff"}.get(k, k),
+                )
                 for k in ("declared", "milestone", "mitigated", "resolved", "severity", "role")
                 if any(m.kind == k for m in tl.marks)
             ),
