@@ -56,6 +56,7 @@ def pg() -> Iterator[object]:
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql); CI installs it")
     cluster = Cluster(bindir)
     cluster.init()
+    cluster.reap_when_gone()
     cluster.start()
     try:
         yield cluster

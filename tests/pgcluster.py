@@ -82,6 +82,24 @@ class Cluster:
                 "max_connections = 200\n"
             )
 
+    def reap_when_gone(self) -> None:
+        """Stop the server and remove its folder once this test process is gone, even when it
+        is killed (a timeout, Ctrl-C twice) and its fixture's teardown never runs."""
+        stop = f"{self.bindir / 'pg_ctl'} -D {self.data} -m immediate -w stop"
+        if self.user:
+            stop = f"runuser -u {self.user} -- {stop}"
+        script = (
+            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 3; done; "
+            f"{stop} >/dev/null 2>&1; rm -rf {self.dir}"
+        )
+        subprocess.Popen(
+            ["sh", "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
     def start(self) -> None:
         done = self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start"
