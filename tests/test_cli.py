@@ -492,6 +492,8 @@ def test_commands_are_listed_in_the_order_of_the_process(outside: Path) -> None:
 
 def test_help_shows_the_playbooks_values(outside: Path) -> None:
     assert "SEV1" in _help("declare") and "Critical" in _help("declare")
+    assert "SEV1" in _help("severity") and "Critical" in _help("severity")
+    assert "manager  Incident manager" in _help("role")
     text = _help("mitigate")
     for check in ("cron-restart", "hotfix-untested"):
         assert check in text
@@ -536,6 +538,8 @@ def test_completion_offers_the_open_incident_and_its_items(ws: Path) -> None:
         "declaration.page-team",
     ]
     assert _complete(ws, ["declare", "--severity"], "") == ["SEV1", "SEV2", "SEV3"]
+    assert _complete(ws, ["severity"], "SEV") == ["SEV1", "SEV2", "SEV3"]
+    assert _complete(ws, ["role"], "") == ["manager"]
     assert "incident-document" in _complete(ws, ["render", "--doc"], "")
     comp = ShellComplete(cli, {}, "incident", "_INCIDENT_COMPLETE")
     offered = comp.get_completions(["--workspace", str(ws), "render"], "")

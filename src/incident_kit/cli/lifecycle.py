@@ -24,6 +24,7 @@ from incident_kit.cli.options import (
     complete_customer_kind,
     complete_incident,
     complete_item,
+    complete_role,
     complete_severity,
     incident_option,
     progress,
@@ -308,7 +309,7 @@ def _role_pairs(args: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@click.command()
+@click.command(cls=PlaybookHelp, playbook_help=_severities)
 @click.argument("severity_name", metavar="SEVERITY", shell_complete=complete_severity)
 @incident_option
 @click.option("--reason", help="Why the severity changes (required for a change).")
@@ -341,8 +342,16 @@ def severity(
     _show(outcome, as_json)
 
 
-@click.command()
-@click.argument("role_id", metavar="ROLE")
+def _roles(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    rows = [
+        (r.id, r.title + (f": {r.description}" if r.description else ""))
+        for r in getattr(playbook, "roles", [])
+    ]
+    return [("Roles", rows)] if rows else []
+
+
+@click.command(cls=PlaybookHelp, playbook_help=_roles)
+@click.argument("role_id", metavar="ROLE", shell_complete=complete_role)
 @click.argument("name", nargs=-1, metavar="NAME...")
 @incident_option
 @click.option("--reason", help="Why (e.g. end of shift).")

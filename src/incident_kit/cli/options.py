@@ -114,6 +114,12 @@ def complete_audit_check(ctx: click.Context) -> list[CompletionItem]:
 
 
 @_quietly
+def complete_role(ctx: click.Context) -> list[CompletionItem]:
+    playbook = _playbook(ctx)
+    return [CompletionItem(r.id, help=r.title) for r in getattr(playbook, "roles", [])]
+
+
+@_quietly
 def complete_phase(ctx: click.Context) -> list[CompletionItem]:
     playbook = _playbook(ctx)
     return [CompletionItem(p.id, help=p.title) for p in playbook.phases]
