@@ -824,3 +824,61 @@ def test_a_file_that_cannot_be_put_in_place_after_the_commit_is_named(
     again = run(*UPDATE)
     assert again.exit_code == 0 and (folder / f"{STAMP}.eml").is_file()
     assert updates(declared) == 1
+
+
+# --- malformed and malicious YAML ------------------------------------------------------------
+
+ALIAS_BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['x'] * 9)}]\n"
+    for prev, name in zip(["", "a", "b", "c", "d", "e", "f"], "abcdefg", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("name: x\x00\n", "1:8: a NUL byte; the file is not text here, remove it"),
+        (
+            "name: !!python/object/apply:os.system [echo hi]\n",
+            "1:7: unknown tag 'tag:yaml.org,2002:python/object/apply:os.system'; remove it "
+            "(only plain YAML is read)",
+        ),
+        (
+            "name: " + "[" * 70 + "]" * 70 + "\n",
+            "1:71: nested more than 64 levels deep; flatten it",
+        ),
+        (
+            "name: " + "[" * 5000 + "]" * 5000 + "\n",
+            "1:1: nested too deeply (the limit is 64 levels)",
+        ),
+        (
+            ALIAS_BOMB,
+            "1:32: more than 200,000 values (aliases (*name) count each time they are used); "
+            "write the file out plainly",
+        ),
+    ],
+    ids=["nul", "unknown-tag", "deep", "very-deep", "alias-bomb"],
+)
+def test_hostile_yaml_is_one_line_with_its_position(
+    declared: Path, tmp_path: Path, text: str, line: str
+) -> None:
+    import time
+
+    source = tmp_path / "hostile.yaml"
+    source.write_text(text)
+    for args in (["validate", str(source)], ["import", str(source)]):
+        started = time.monotonic()
+        refused(declared, args, f"{source}:{line}")
+        assert time.monotonic() - started < 10
+
+
+def test_a_huge_file_is_refused_before_it_is_read(declared: Path, tmp_path: Path) -> None:
+    source = tmp_path / "huge.yaml"
+    with source.open("w") as fh:
+        fh.write("notes: |\n")
+        fh.write(("  " + "x" * 98 + "\n") * 90_000)
+    refused(
+        declared,
+        ["import", str(source)],
+        f"{source}:1:1: the file is 9,090,009 bytes; the limit is 8,000,000",
+    )

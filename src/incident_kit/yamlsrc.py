@@ -84,9 +84,33 @@ def load_text(text: str, file: str, *, strict: bool = True) -> Source:
     Duplicate keys are problems too (the first value is kept): raised when ``strict``, else
     left in ``Source.problems`` so that a validator can report them with everything else.
     """
+    if len(text) > MAX_CHARS:
+        raise ProblemsError(
+            [
+                Problem(
+                    file,
+                    1,
+                    1,
+                    "",
+                    f"the file is {len(text):,} characters; the limit is {MAX_CHARS:,}: "
+                    "split it or move long text out",
+                )
+            ]
+        )
+    nul = text.find("\0")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        col = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        raise ProblemsError(
+            [Problem(file, line, col, "", "a NUL byte; the file is not text here, remove it")]
+        )
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
+    except RecursionError:
+        raise ProblemsError(
+            [Problem(file, 1, 1, "", f"nested too deeply (the limit is {MAX_DEPTH} levels)")]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -95,14 +119,27 @@ def load_text(text: str, file: str, *, strict: bool = True) -> Source:
             [Problem(file, line, col, "", f"YAML syntax error: {what}; fix the YAML here")]
         ) from None
     except yaml.YAMLError as exc:
-        raise ProblemsError([Problem(file, 1, 1, "", f"YAML error: {exc}")]) from None
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise ProblemsError([Problem(file, 1, 1, "", f"YAML error: {first}")]) from None
     finally:
         loader.dispose()
     src = Source(file=file, data=None)
     if node is None:
         src.data = None
         return src
-    src.data = _build(node, (), src, loader, src.problems)
+    budget = _Budget()
+    try:
+        src.data = _build(node, (), src, loader, src.problems, budget)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = (exc.problem or exc.context or "invalid YAML").split(" in ")[0]
+        if "constructor for the tag" in what:
+            what = what.replace("could not determine a constructor for the tag", "unknown tag")
+            what += "; remove it (only plain YAML is read)"
+        raise ProblemsError([Problem(file, line, col, "", what)]) from None
+    except _TooBig as exc:
+        raise ProblemsError([Problem(file, exc.line, exc.col, "", exc.message)]) from None
     if strict and src.problems:
         raise ProblemsError(src.problems)
     return src
@@ -112,6 +149,11 @@ def load_file(path: Path, *, display: str | None = None, strict: bool = True) ->
     """Read and parse a YAML file; a missing or unreadable file is a :class:`ProblemsError`."""
     name = display or str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ProblemsError(
+                [Problem(name, 1, 1, "", f"the file is {size:,} bytes; the limit is {MAX_BYTES:,}")]
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProblemsError([Problem(name, 1, 1, "", "no such file; check the path")]) from None
@@ -124,10 +166,46 @@ def load_file(path: Path, *, display: str | None = None, strict: bool = True) ->
     return load_text(text, name, strict=strict)
 
 
+# Limits on what a YAML file may make: text size, nesting, and values built (aliases repeat a
+# value wherever they are used, so a few hundred bytes could otherwise make billions).
+MAX_CHARS = 2_000_000
+MAX_BYTES = 4 * MAX_CHARS
+MAX_DEPTH = 64
+MAX_VALUES = 200_000
+
+
+class _TooBig(Exception):
+    def __init__(self, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.message, self.line, self.col = message, mark.line, mark.col
+
+
+@dataclass
+class _Budget:
+    values: int = 0
+
+
 def _build(
-    node: yaml.Node, loc: Loc, src: Source, loader: yaml.SafeLoader, problems: list[Problem]
+    node: yaml.Node,
+    loc: Loc,
+    src: Source,
+    loader: yaml.SafeLoader,
+    problems: list[Problem],
+    budget: _Budget,
 ) -> Any:
+    budget.values += 1
+    if budget.values > MAX_VALUES:
+        raise _TooBig(
+            f"more than {MAX_VALUES:,} values (aliases (*name) count each time they are used); "
+            "write the file out plainly",
+            _mark(node),
+        )
+    if len(loc) > MAX_DEPTH:
+        raise _TooBig(f"nested more than {MAX_DEPTH} levels deep; flatten it", _mark(node))
     src.values[loc] = _mark(node)
+    plain = {"MappingNode": "map", "SequenceNode": "seq"}.get(type(node).__name__)
+    if plain and node.tag != f"tag:yaml.org,2002:{plain}":
+        raise _TooBig(f"unknown tag '{node.tag}'; remove it (only plain YAML is read)", _mark(node))
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         first: dict[Any, Mark] = {}
@@ -153,10 +231,13 @@ def _build(
                 continue
             first[skey] = _mark(key_node)
             src.keys[(*loc, skey)] = _mark(key_node)
-            out[skey] = _build(value_node, (*loc, skey), src, loader, problems)
+            out[skey] = _build(value_node, (*loc, skey), src, loader, problems, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*loc, i), src, loader, problems) for i, item in enumerate(node.value)]
+        return [
+            _build(item, (*loc, i), src, loader, problems, budget)
+            for i, item in enumerate(node.value)
+        ]
     if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
         src.block_scalars.add(loc)
     return loader.construct_object(node, deep=True)
