@@ -882,3 +882,44 @@ def test_a_huge_file_is_refused_before_it_is_read(declared: Path, tmp_path: Path
         ["import", str(source)],
         f"{source}:1:1: the file is 9,090,009 bytes; the limit is 8,000,000",
     )
+
+
+# --- hostile workspace templates ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tail", "why"),
+    [
+        (
+            "{{ 'a' * 10**9 }}",
+            "the template repeats a value 1,000,000,000 times (over 5,000,000 characters)",
+        ),
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "the template ran for more than 0.5 seconds",
+        ),
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            "the template made more than 100,000 characters",
+        ),
+    ],
+    ids=["repeat", "loops", "output"],
+)
+def test_a_runaway_template_is_stopped_and_previous_outputs_kept(
+    declared: Path, monkeypatch: pytest.MonkeyPatch, tail: str, why: str
+) -> None:
+    from incident_kit.render import templates
+
+    monkeypatch.setattr(templates, "MAX_SECONDS", 0.5 if "seconds" in why else 30)
+    if "100,000" in why:
+        monkeypatch.setattr(templates, "MAX_OUTPUT", 100_000)
+    assert run("render", "--format", "md", "--doc", "incident-document").exit_code == 0
+    template = declared / "templates" / "incident-document.md.j2"
+    with template.open("a") as fh:
+        fh.write(tail + "\n")
+    result = run("render", "--format", "md", "--doc", "incident-document")
+    before = outputs(declared)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"incident: {template}:")
+    assert result.stderr.endswith(f": {why} and was stopped; the previous outputs are kept\n")
+    assert outputs(declared) == before

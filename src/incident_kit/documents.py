@@ -26,6 +26,7 @@ from incident_kit.render.templates import (
     describe_error,
     make_environment,
     render_file,
+    render_limited,
     template_line,
 )
 from incident_kit.timing import clock, elapsed, humanize, zone
@@ -161,7 +162,7 @@ class Renderer:
             template = env.from_string(str(text))
             self._inline[key] = template
         try:
-            return template.render(context)
+            return render_limited(template, context)
         except Exception as exc:
             line = template_line(sys.exc_info()[2], "<template>") or 1
             start = src.text_start(loc)

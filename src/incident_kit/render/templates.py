@@ -155,6 +155,68 @@ def _plain_finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
+# What one template may make, and for how long: a workspace template that runs away
+# ('a' * 10**9, loops in loops) is stopped with one line instead of filling memory or hanging.
+MAX_OUTPUT = 5_000_000
+MAX_SECONDS = 10.0
+
+
+class TemplateLimit(Exception):
+    """A template went over :data:`MAX_OUTPUT` or :data:`MAX_SECONDS`."""
+
+
+class LimitedEnvironment(SandboxedEnvironment):
+    """Jinja's sandbox, with a cap on the size of a repeated string or list and on powers."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                sized = isinstance(seq, (str, list, tuple)) and isinstance(n, int)
+                if sized and len(seq) * n > MAX_OUTPUT:
+                    raise TemplateLimit(
+                        f"repeats a value {n:,} times (over {MAX_OUTPUT:,} characters)"
+                    )
+        if operator == "**" and isinstance(right, int) and abs(right) > 1000:
+            raise TemplateLimit(f"raises a number to the power {right:,}")
+        return super().call_binop(context, operator, left, right)
+
+
+def render_limited(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    """``template.render(context)``, stopped past :data:`MAX_OUTPUT` characters or
+    :data:`MAX_SECONDS` seconds (:class:`TemplateLimit`)."""
+    import signal
+    import threading
+    import time
+
+    deadline = time.monotonic() + MAX_SECONDS
+    timed = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM")
+    previous: Any = None
+    if timed:
+
+        def stop(_signum: int, _frame: Any) -> None:
+            raise TemplateLimit(f"ran for more than {MAX_SECONDS:g} seconds")
+
+        previous = signal.signal(signal.SIGALRM, stop)
+        signal.setitimer(signal.ITIMER_REAL, MAX_SECONDS)
+    try:
+        parts: list[str] = []
+        size = 0
+        for chunk in template.generate(context):
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise TemplateLimit(f"made more than {MAX_OUTPUT:,} characters")
+            if time.monotonic() > deadline:
+                raise TemplateLimit(f"ran for more than {MAX_SECONDS:g} seconds")
+        return "".join(parts)
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
 def make_environment(
     search_path: list[Path] | None = None, *, markdown: bool = True, trim_blocks: bool = True
 ) -> SandboxedEnvironment:
@@ -165,7 +227,7 @@ def make_environment(
     lines, addresses, channel names): nothing is escaped.
     """
     loader = jinja2.FileSystemLoader([str(p) for p in search_path]) if search_path else None
-    env = SandboxedEnvironment(
+    env = LimitedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         finalize=finalize if markdown else _plain_finalize,
@@ -194,6 +256,8 @@ def describe_error(exc: Exception) -> str:
         return f"{exc.message}; the template uses a variable this document does not provide"
     if isinstance(exc, jinja2.TemplateError):
         return exc.message or type(exc).__name__
+    if isinstance(exc, TemplateLimit):
+        return f"the template {exc} and was stopped; the previous outputs are kept"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -208,7 +272,7 @@ def render_file(env: jinja2.Environment, name: str, context: Mapping[str, Any]) 
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
     try:
-        return Md(template.render(context))
+        return Md(render_limited(template, context))
     except Exception as exc:
         filename = template.filename or name
         line = template_line(sys.exc_info()[2], filename)
