@@ -224,6 +224,11 @@ def test_a_role_is_handed_off_and_status_shows_who_holds_it(ws: Path, tmp_path: 
     )
     code, _, err = inc(ws, *DECLARE, "--role", "scribe=Bob", "--anyway")
     assert code == 2 and "no role 'scribe'" in err
+    code, _, err = inc(ws, *DECLARE, "--manager", "A", "--role", "manager=B", "--anyway")
+    assert (code, err) == (
+        2,
+        "incident: --manager 'A' and --role manager='B' disagree; give the manager once\n",
+    )
     assert rows(ws) == before
     code, out, _ = inc(ws, "status", at="2026-11-27T05:31")
     assert "roles: Incident manager: Emily Chen (since 5:30 am)" in out.splitlines()

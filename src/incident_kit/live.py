@@ -338,7 +338,13 @@ class Live:
             raise UserError(
                 f"unknown severity '{severity}'", hint=f"use one of {', '.join(pb.severities)}"
             )
-        holders = {**({"manager": manager} if manager else {}), **(roles or {})}
+        given = roles or {}
+        if manager and given.get("manager", manager) != manager:
+            raise UserError(
+                f"--manager '{manager}' and --role manager='{given['manager']}' disagree",
+                hint="give the manager once",
+            )
+        holders = {**({"manager": manager} if manager else {}), **given}
         for role, name in holders.items():
             self._role_title(pb, role)
             inputs.one_line(f"--role {role}", name)
