@@ -946,7 +946,7 @@ class Live:
         )
 
     def _turn(self, inc: Incident, pb: Any, item_id: str) -> str:
-        """`` (Incident manager: Priya Shah)``: whose turn an item is, when it names a role."""
+        """`` (Scribe: Marcus Lee)``: whose turn an item is, when it names a role."""
         phase_id, _, item = item_id.partition(".")
         spec = next((i for i in pb.phase(phase_id).items if i.id == item), None)
         if spec is None or spec.role is None:

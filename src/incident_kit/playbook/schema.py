@@ -211,7 +211,7 @@ class Role(Strict):
     """A role someone holds during an incident; `incident role ROLE NAME` hands it over."""
 
     id: Id = Field(description="Stable id, e.g. `manager`; `--role ID=NAME` on declare.")
-    title: Text = Field(description="What people call it, e.g. `Incident manager`.")
+    title: Text = Field(description="What people call it, e.g. `Scribe`.")
     description: str | None = Field(default=None, description="What the holder does.")
 
 
