@@ -477,6 +477,9 @@ def test_commands_are_listed_in_the_order_of_the_process(outside: Path) -> None:
     ]
     assert listed == [n for n in ORDER if n in cli.commands]
     assert listed[:3] == ["init", "declare", "note"]
+    # Each command's one-line summary fits: none is cut short with "...".
+    summaries = text.split("Commands:\n")[1].split("\n\n")[0]
+    assert "..." not in summaries, summaries
     assert "INCIDENT_WORKSPACE" in text and "INCIDENT_NOW" in text
     for name, command in cli.commands.items():
         if isinstance(command, click.Group):

@@ -350,7 +350,9 @@ def _roles(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
     return [("Roles", rows)] if rows else []
 
 
-@click.command(cls=PlaybookHelp, playbook_help=_roles)
+@click.command(
+    cls=PlaybookHelp, playbook_help=_roles, short_help="Hand a role to someone (also: handoff)."
+)
 @click.argument("role_id", metavar="ROLE", shell_complete=complete_role)
 @click.argument("name", nargs=-1, metavar="NAME...")
 @incident_option
@@ -390,7 +392,7 @@ def role(
 SETTABLE = ["team", "bridge", "document", "summary", "title"]
 
 
-@click.command(name="set")
+@click.command(name="set", short_help="Change a fact: team, bridge, document, summary, title.")
 @click.argument("fact", metavar="FACT", type=click.Choice(SETTABLE))
 @click.argument("value", nargs=-1, metavar="VALUE...")
 @incident_option

@@ -88,7 +88,7 @@ def validate(state: State, files: tuple[Path, ...], schema: bool) -> None:
         raise SystemExit(2)
 
 
-@click.command()
+@click.command(short_help="Check the machine for each format, and the record store.")
 @click.option(
     "--repair",
     is_flag=True,

@@ -62,7 +62,7 @@ def watch(
         click.echo("stopped watching", err=True)
 
 
-@click.group()
+@click.group(short_help="Copy the record between SQLite and PostgreSQL.")
 def store() -> None:
     """Where the record is kept: copy it between SQLite and PostgreSQL.
 
