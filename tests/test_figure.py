@@ -248,3 +248,15 @@ def test_a_live_incident_marks_its_severity_change_and_handoff(
     assert _text_of(svg, "label-role-1") == "manager: Sam Okafor 2:00 pm"
     assert _groups(svg, "late-stakeholder") == ["late-stakeholder-update-2"]
     assert _text_of(svg, "late-label-stakeholder-update-2") == "15 min late"
+
+
+def test_typed_text_on_the_figure_is_text(tmp_path: Path, outside: Path) -> None:
+    """A milestone with dollar signs, braces and markup is drawn as written: not mathtext,
+    not markup, and the SVG stays well-formed."""
+    typed = LATE_ONE.replace(
+        "{at: 2022-09-05T14:00:00Z, text: Found the slow query}",
+        "{at: 2022-09-05T14:00:00Z, text: '$5 to $10 <b>&amp; {x}'}",
+    )
+    folder = _render(tmp_path, typed, "md")
+    svg = (folder / "timeline.svg").read_bytes()
+    assert _text_of(svg, "label-milestone-1") == "$5 to $10 <b>&amp; {x} 2:00 pm"

@@ -41,6 +41,9 @@ RC: dict[str, Any] = {
     "svg.id": None,
     "path.simplify": False,
     "axes.unicode_minus": False,
+    # What a person typed (a milestone) is text: "$5 to $10" is not mathtext.
+    "text.parse_math": False,
+    "text.usetex": False,
 }
 
 # Colour and, for black and white, shape.
