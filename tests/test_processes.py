@@ -274,6 +274,7 @@ ATLASSIAN = Process(
             "Confluence page store",
             "Incident manager",
             "Sam Handbook",
+            "Tech lead unassigned",
             "Identified",
             "Severity: SEV 2 → SEV 1 (Down for all customers in the region)",
             "Incident manager: Priya Atlas → Sam Handbook",
@@ -363,6 +364,7 @@ GOOGLE_SRE = Process(
             "Command Hierarchy",
             "Current Incident Commander: jennifer",
             "Operations lead: Mary",
+            "Planning lead: to be determined",
             "Update at least every four hours and at handoff of Comms Lead role.",
             "Exit Criteria",
             'Sabrina to jennifer: "You\'re now the incident commander, okay?"',
@@ -815,8 +817,9 @@ def test_every_document_in_the_processs_own_words(
     assert doc in texts, f"{doc}.{fmt} not rendered; got {sorted(texts)}"
     text = texts[doc]
     flat = " ".join(text.split())
+    cells = " ".join(text.replace("|", " ").split())  # a Markdown table row as words
     for phrase in process.documents[doc]:
-        assert phrase in flat or phrase in text, f"{phrase!r} missing from {doc}.{fmt}"
+        assert phrase in flat or phrase in cells, f"{phrase!r} missing from {doc}.{fmt}"
     for phrase in DEFAULT_PHRASES:
         assert phrase.lower() not in flat.lower(), f"default phrase {phrase!r} in {doc}.{fmt}"
 
