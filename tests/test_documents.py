@@ -81,7 +81,10 @@ def test_incident_document_has_the_real_content(demo: dict[str, str]) -> None:
     latest = text.split("\nLatest Communication\n", 1)[1].split("\nCustomer communications\n")[0]
     assert latest.index("10:50 am") < latest.index("10:20 am") < latest.index("9:50 am")
     assert "We believe a change to the login service this morning caused the problem." in latest
-    assert "Code hotfixes that did not have test coverage added | not durable" in text
+    assert (
+        "Was a code hotfix shipped without a test that covers it? | yes, not durable: confirmed by Priya Shah"
+        in text
+    )
     assert "[x] #1 Add test coverage for the session service token refresh patch" in text
     assert "Scheduled for 2022-09-06 2:00 pm EDT." in text
 

@@ -190,7 +190,11 @@ def test_the_whole_process_through_the_cli(ws: Path, tmp_path: Path) -> None:
     doc = document(ws, tmp_path)
     assert "Status | mitigated" in doc
     assert "Mitigated at 2022-09-05 11:05 am EDT (Emily): We applied a hotfix" in doc
-    assert "Code hotfixes that did not have test coverage added | not durable" in doc
+    # The text's pattern flagged it; nobody confirmed it yet.
+    assert (
+        "Was a code hotfix shipped without a test that covers it? | flagged by the text; "
+        "not confirmed" in doc
+    )
     assert "Retrospective | 2022-09-06 2:00 pm EDT" in doc
 
     # Durable resolution.

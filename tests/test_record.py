@@ -319,7 +319,8 @@ def test_an_amended_reopened_re_resolved_incident_round_trips_and_shows_every_ev
         "5:13 am EST · checklist: Unticked declaration.video-bridge (ticked 2026-11-27 5:12 am EST)",
         "5:14 am EST · checklist: Ticked declaration.video-bridge again",
         "5:20 am EST · mitigated: Rolled back the deploy",
-        "5:21 am EST · audit: Durability check “Cronjobs to restart pods every 15 minutes” changed to not durable: a cron restarts it",
+        # The manager answered (no --by: the manager then, Emily Chen): "confirmed by".
+        "5:21 am EST · audit (Emily Chen): Durability check “Cronjobs to restart pods every 15 minutes” changed to not durable: a cron restarts it",
         "5:22 am EST · ticket: Ticket 1 opened: Fix the deploy",
         "5:40 am EST · ticket: Ticket 1 done: Fix the deploy",
         "5:45 am EST · resolved: Incident resolved",

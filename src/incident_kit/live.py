@@ -702,23 +702,38 @@ class Live:
             verdicts = lifecycle.audit(how, checks)
             lines = []
             for v in verdicts:
+                # The text's patterns propose; only the manager's answer confirms.
                 is_durable = v.durable
-                note = f"matched “{v.matched}”" if v.matched else None
-                if v.check.id in durable:
-                    is_durable, note = True, "marked durable by the manager"
-                if v.check.id in not_durable:
-                    is_durable, note = False, "marked not durable by the manager"
+                answered_by: str | None = None
+                if v.check.id in durable or v.check.id in not_durable:
+                    is_durable = v.check.id in durable
+                    answered_by = by or inc.manager or "the incident manager"
+                    note = f"confirmed by {answered_by}"
+                elif v.matched:
+                    note = f"flagged by the text (“{v.matched}”), not confirmed"
+                else:
+                    note = "not flagged by the text, not confirmed"
                 self._record(
                     tx,
                     inc.id,
                     "audit",
-                    {"check": v.check.id, "durable": is_durable, "note": note, "by": by},
+                    {
+                        "check": v.check.id,
+                        "durable": is_durable,
+                        "note": note,
+                        "by": answered_by,
+                    },
                 )
                 verdict = "durable" if is_durable else "NOT DURABLE"
                 lines.append(
-                    f"audit {v.check.id}: {verdict}"
-                    + (f" ({note})" if note else "")
+                    f"audit {v.check.id}: {verdict} ({note})"
                     + ("" if is_durable else f": {v.check.durable_fix or v.check.title}")
+                    + (
+                        ""
+                        if answered_by
+                        else f"; confirm with `incident audit {v.check.id} --durable` or "
+                        "`--not-durable`"
+                    )
                 )
             inc = fold(tx.events(inc.id))
             messages = [
@@ -776,8 +791,8 @@ class Live:
                 {
                     "check": check,
                     "durable": durable,
-                    "note": note or "set by the manager",
-                    "by": by,
+                    "note": note,
+                    "by": by or inc.manager or "the incident manager",
                 },
                 by,
             )
