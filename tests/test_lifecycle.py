@@ -178,7 +178,7 @@ def test_the_whole_process_through_the_cli(ws: Path, tmp_path: Path) -> None:
         at="2022-09-05T11:05",
     )
     assert code == 0, err
-    assert "audit hotfix-untested: NOT DURABLE" in out
+    assert "audit hotfix-untested: flagged by the text (“hotfix”), counted NOT DURABLE" in out
     assert "Subject: Mitigated: [SEV1] Logging in is broken for all users" in out
     assert "Customers were affected for 1 hour 45 minutes, between 9:20 am and 11:05 am" in out
     rec = record(ws)

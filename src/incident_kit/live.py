@@ -724,17 +724,18 @@ class Live:
                         "by": answered_by,
                     },
                 )
-                verdict = "durable" if is_durable else "NOT DURABLE"
-                lines.append(
-                    f"audit {v.check.id}: {verdict} ({note})"
-                    + ("" if is_durable else f": {v.check.durable_fix or v.check.title}")
-                    + (
-                        ""
-                        if answered_by
-                        else f"; confirm with `incident audit {v.check.id} --durable` or "
-                        "`--not-durable`"
+                fix = "" if is_durable else f": {v.check.durable_fix or v.check.title}"
+                ask = f"answer with `incident audit {v.check.id} --durable` or `--not-durable`"
+                if answered_by:
+                    verdict = "durable" if is_durable else "NOT DURABLE"
+                    lines.append(f"audit {v.check.id}: {verdict} ({note}){fix}")
+                elif v.matched:
+                    lines.append(
+                        f"audit {v.check.id}: flagged by the text (“{v.matched}”), counted "
+                        f"NOT DURABLE until answered{fix}; {ask}"
                     )
-                )
+                else:
+                    lines.append(f"audit {v.check.id}: not flagged by the text; {ask}")
             inc = fold(tx.events(inc.id))
             messages = [
                 r.message("mitigation_notice", inc, message=how, sent_at=self.now),
