@@ -347,6 +347,7 @@ JSON_RUNS: list[tuple[str, list[str], set[str]]] = [
     ("ticket done", ["ticket", "done", "1"], {"incident", "lines"}),
     ("resolve", ["resolve"], {"incident", "stage"}),
     ("reopen", ["reopen", "--reason", "back"], {"incident", "stage"}),
+    ("move", ["move", "resolve"], {"incident", "stage"}),
     ("export", ["export"], {"id", "functionality", "declared_at", "notes", "checks"}),
     ("render", ["render", "--format", "md", "--doc", "incident-document"], {"out", "outputs"}),
     ("checklist", ["checklist", "--format", "md"], {"out", "outputs"}),
@@ -428,6 +429,7 @@ def test_a_refusal_under_json_is_one_json_object(name: str, outside: Path, tmp_p
         "import": ["import", str(EXAMPLE)],
         "update": ["update", "-m", "x"],
         "store copy": ["store", "copy", "--to", "x.sqlite3"],
+        "move": ["move", "resolve"],
     }.get(name, name.split())
     missing = tmp_path / "nowhere"
     result = run(*args, "--workspace", str(missing), "--json")

@@ -51,11 +51,22 @@ def test_seed_rules_are_encoded() -> None:
     ]
     sev1, sev2, sev3 = (pb.severities[s] for s in ("SEV1", "SEV2", "SEV3"))
     assert sev1.pages and sev2.pages and not sev3.pages
-    assert {s.stakeholder_update_every.total_seconds() for s in (sev1, sev2, sev3)} == {1800}
-    assert {s.customer_update_every.total_seconds() for s in (sev1, sev2, sev3)} == {3600}
-    assert sev1.retrospective.within_working_days == 1
-    assert sev3.retrospective.within_working_days == 2
-    assert {s.retrospective.refuse_after_days for s in (sev1, sev2, sev3)} == {7}
+    timers = {t.id: t for t in pb.timers}
+    for sev in ("SEV1", "SEV2", "SEV3"):
+        stakeholder = timers["stakeholder-update"].schedule_for(sev)
+        customer = timers["customer-update"].schedule_for(sev)
+        assert stakeholder and stakeholder.first and stakeholder.first.total_seconds() == 1800
+        assert [s.every.total_seconds() for s in stakeholder.then] == [1800]
+        assert customer and customer.first is None
+        assert [s.every.total_seconds() for s in customer.then] == [3600]
+    assert timers["stakeholder-update"].runs_in == ["open"]
+    assert sev1.retrospective and sev3.retrospective and sev2.retrospective
+    assert str(sev1.retrospective.warn_after) == "1 working day"
+    assert str(sev3.retrospective.warn_after) == "2 working days"
+    assert {str(s.retrospective.refuse_after) for s in (sev1, sev2, sev3)} == {"7 days"}
+    assert [s.id for s in pb.stages] == ["open", "mitigated", "resolved"]
+    resolve = pb.transition("resolve", "mitigated")
+    assert resolve and resolve.requires == ["no_open_tickets", "durable_or_ticketed"]
     assert [c.id for c in pb.durability_audit] == [
         "cron-restart",
         "caching-off",
@@ -219,7 +230,8 @@ def test_second_playbook_validates_and_renders_a_checklist(outside: Path) -> Non
     assert "Page the on-call engineer" not in text
     assert "### Fix it" not in text
     pb = load_playbook(ACME, template_dirs=[REPO / "templates"]).model
-    assert pb.severities["SEV2"].stakeholder_update_every.total_seconds() == 900
+    status = next(t for t in pb.timers if t.id == "status").schedule_for("SEV2")
+    assert status and [s.every.total_seconds() for s in status.then] == [900]
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -329,8 +341,8 @@ def test_template_with_unknown_variable(tmp_path: Path, outside: Path) -> None:
 def test_template_with_unknown_attribute_in_a_block_scalar(tmp_path: Path, outside: Path) -> None:
     path = _acme_with(
         tmp_path,
-        '  pinned_summary: {title: Pinned, body: "**{{ incident.title }}** ({{ severity.name }})"}',
-        "  pinned_summary:\n    title: Pinned\n    body: |\n      First line\n"
+        '  pinned_summary: {title: Pinned, body: "**{{ incident.title }}** ({{ severity.name }})", sent_by: [declare]}',
+        "  pinned_summary:\n    title: Pinned\n    sent_by: [declare]\n    body: |\n      First line\n"
         "      **{{ incident.titel }}**",
     )
     n = _line_of(path, "incident.titel")
@@ -367,21 +379,21 @@ def test_missing_file(outside: Path) -> None:
     assert _errors(Path("nope.yaml")) == ["nope.yaml:1:1: no such file; check the path"]
 
 
-def test_missing_message_and_bad_regex(tmp_path: Path, outside: Path) -> None:
+def test_customer_kind_without_a_message_and_bad_regex(tmp_path: Path, outside: Path) -> None:
     path = _acme_with(
         tmp_path,
-        "  bridge_post: {title: War room, body: \"War room: {{ incident.bridge or 'none' }}\"}\n",
-        "",
+        ", sent_by: [customer.investigating]}",
+        "}",
     )
     path.write_text(
         path.read_text()
         + "durability_audit:\n  - id: cron\n    title: Cron\n    question: Cron?\n    patterns: ['(cron']\n"
     )
-    n = _line_of(path, "messages:")
+    n = _line_of(path, "  - {id: investigating")
     errors = _errors(path)
     assert errors[0] == (
-        f"{path}:{n}:1: messages: missing message 'bridge_post' (used by `incident declare`); "
-        "add a template for it"
+        f"{path}:{n}:10: customer_kinds[0].id: no message is sent by `customer.investigating`; "
+        "add it to a message's sent_by"
     )
     assert (
         "durability_audit[0].patterns[0]: not a regular expression: missing ), unterminated subpattern"

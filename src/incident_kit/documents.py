@@ -19,6 +19,7 @@ from incident_kit.errors import RenderError, UserError
 from incident_kit.names import slugify
 from incident_kit.playbook.load import LoadedPlaybook
 from incident_kit.playbook.schema import Playbook, Severity
+from incident_kit.record.lifecycle import next_interval
 from incident_kit.record.model import Incident
 from incident_kit.render.figure import Picture, timeline_of, timeline_picture
 from incident_kit.render.templates import (
@@ -45,6 +46,7 @@ class RenderedMessage:
     subject: str
     body: Md
     channels: tuple[str, ...] = ()
+    email_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ class Renderer:
 
     # --- names and messages ------------------------------------------------------------
 
-    def channel_name(
+    def declared_context(
         self,
         *,
         declared: datetime,
@@ -183,35 +185,68 @@ class Renderer:
         audience: str,
         severity: str,
         team: str | None,
-    ) -> str:
+        manager: str | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """What the channel, id and title templates see: the declaration's facts."""
+        return {
+            "declared": declared.astimezone(self.workspace.tz),
+            "functionality": functionality,
+            "state": state,
+            "audience": audience,
+            "severity": severity,
+            "team": team or "",
+            "manager": manager or "",
+            "fields": dict(fields or {}),
+        }
+
+    def _facts_template(self, loc: Loc, default: str | None, ctx: Mapping[str, Any]) -> str:
+        data: Any = self.loaded.source.data
+        for part in loc[:-1]:
+            data = data.get(part) if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(data.get(loc[-1]), str):
+            return self.inline(loc, ctx, markdown=False)
+        assert default is not None
+        return self._plain_env.from_string(default).render(ctx)
+
+    def channel_name(self, **facts: Any) -> str:
         """The incident channel name from the playbook's format, made chat-safe."""
-        raw = self.inline(
-            ("channel", "format"),
-            {
-                "declared": declared.astimezone(self.workspace.tz),
-                "functionality": functionality,
-                "state": state,
-                "audience": audience,
-                "severity": severity,
-                "team": team or "",
-            },
-            markdown=False,
-        )
+        raw = self.inline(("channel", "format"), self.declared_context(**facts), markdown=False)
         return slugify(raw, self.playbook.channel.max_length)
 
+    def incident_id(self, **facts: Any) -> str:
+        """The incident id from the playbook's id template; the channel name without one."""
+        if self.playbook.declaration.id is None:
+            return self.channel_name(**facts)
+        raw = self.inline(("declaration", "id"), self.declared_context(**facts), markdown=False)
+        return slugify(raw, self.playbook.channel.max_length)
+
+    def title_for(self, **facts: Any) -> str:
+        """The incident title from the playbook's title format."""
+        ctx = self.declared_context(**facts)
+        text = self._facts_template(("wording", "title"), self.playbook.wording.title, ctx)
+        return " ".join(text.split())
+
+    def _facts(self, incident: Incident) -> dict[str, Any]:
+        return {
+            "declared": incident.declared_at,
+            "functionality": incident.functionality,
+            "state": incident.state,
+            "audience": incident.audience,
+            "severity": incident.severity,
+            "team": incident.team,
+            "manager": incident.manager,
+            "fields": incident.fields,
+        }
+
     def named(self, incident: Incident) -> Incident:
-        """``incident`` with its id filled in from the channel format when it has none."""
-        if incident.id:
-            return incident
-        name = self.channel_name(
-            declared=incident.declared_at,
-            functionality=incident.functionality,
-            state=incident.state,
-            audience=incident.audience,
-            severity=incident.severity,
-            team=incident.team,
-        )
-        return incident.model_copy(update={"id": name})
+        """``incident`` with its id and title filled in from the playbook when it has none."""
+        update: dict[str, Any] = {}
+        if not incident.id:
+            update["id"] = self.incident_id(**self._facts(incident))
+        if not incident.custom_title:
+            update["custom_title"] = self.title_for(**self._facts(incident))
+        return incident.model_copy(update=update) if update else incident
 
     def severity_of(self, incident: Incident) -> Severity:
         try:
@@ -248,6 +283,7 @@ class Renderer:
         Internal messages show times in the incident's zone and in UTC; customer messages in
         the customers' zone, named as the settings name it ("Eastern Time").
         """
+        incident = self.named(incident)
         sev = self.severity_of(incident)
         tz = self.incident_tz(incident)
         customer = audience == "customer"
@@ -276,7 +312,7 @@ class Renderer:
             "org": settings.organisation,
             "message": "",
             "milestone": incident.latest_milestone or "",
-            "next_update": humanize(sev.stakeholder_update_every),
+            "next_update": "",
             "responder": incident.manager or "",
             "impact": (
                 impact_window(incident, shown_tz, self.customer_tz_label)
@@ -284,7 +320,9 @@ class Renderer:
                 else impact_window(incident, tz, None, utc=True)
             ),
             "impact_duration": elapsed(span) if span is not None else "",
-            "customer_status": customer_status(incident),
+            "customer_status": customer_status(
+                incident, {k.id: k.status for k in self.playbook.customer_kinds}
+            ),
             "sent": sent,
             "retrospective_on": (
                 _long_date(incident.retrospective.at, tz) if incident.retrospective else None
@@ -322,14 +360,27 @@ class Renderer:
                 hint="add it under messages:",
             )
         ctx = self.message_context(incident, audience=spec.audience, **extra)
-        if spec.audience == "customer":
-            ctx["next_update"] = humanize(self.severity_of(incident).customer_update_every)
+        if "next_update" not in extra:
+            gap = next_interval(
+                self.playbook, incident, expand(spec.sent_by), extra.get("sent_at") or ctx["now"]
+            )
+            ctx["next_update"] = humanize(gap) if gap else ""
         loc: Loc = ("messages", name)
+        to_loc: Loc | None = (*loc, "to") if spec.to else None
+        for sev, _ in spec.to_by_severity.items():
+            if sev.lower() == incident.severity.lower():
+                to_loc = (*loc, "to_by_severity", sev)
+        email_to = (
+            self.inline((*loc, "email_to"), ctx, markdown=False).strip()
+            if spec.email_to
+            else self.contacts()["email_group"] or ""
+        )
         return RenderedMessage(
             name=name,
             title=spec.title,
             audience=spec.audience,
-            to=self.inline((*loc, "to"), ctx, markdown=False).strip() if spec.to else "",
+            email_to=email_to,
+            to=self.inline(to_loc, ctx, markdown=False).strip() if to_loc else "",
             subject=(
                 " ".join(self.inline((*loc, "subject"), ctx, markdown=False).split())
                 if spec.subject
@@ -339,6 +390,25 @@ class Renderer:
             channels=tuple(spec.channels),
         )
 
+    def sent_by(self, names: set[str], incident: Incident, **extra: Any) -> list[RenderedMessage]:
+        """The messages a command named by ``names`` sends, in the playbook's order."""
+        return [
+            self.message(name, incident, **extra)
+            for name, spec in self.playbook.messages.items()
+            if names & set(spec.sent_by)
+        ]
+
+    def message_for_kind(self, kind: str) -> str | None:
+        """The message `incident customer KIND` sends (the status-page one first)."""
+        names = [
+            n
+            for n, m in self.playbook.messages.items()
+            if {"customer", f"customer.{kind}"} & set(m.sent_by)
+        ]
+        status = [n for n in names if "status" in self.playbook.messages[n].channels]
+        first = status or names
+        return first[0] if first else None
+
     def all_messages(self, incident: Incident) -> dict[str, RenderedMessage]:
         """Every message: what was sent as it was sent (rendered from the record as it stood
         then, so a later fact never changes it), the others as they would read now."""
@@ -347,7 +417,10 @@ class Renderer:
         for name, spec in self.playbook.messages.items():
             extra: dict[str, Any] = {}
             then = incident
-            if name == "stakeholder_update" and latest_update:
+            by = set(spec.sent_by)
+            customer = {b.removeprefix("customer.") for b in by if b.startswith("customer.")}
+            sent = [c for c in incident.customer_messages if "customer" in by or c.kind in customer]
+            if "update" in by and latest_update:
                 extra = {
                     "message": latest_update.message,
                     "milestone": latest_update.milestone or incident.latest_milestone or "",
@@ -355,17 +428,14 @@ class Renderer:
                     "sent_at": latest_update.at,
                 }
                 then = as_of(incident, latest_update.at)
-            elif spec.audience == "customer":
-                kind = name.removeprefix("customer_")
-                sent = [c for c in incident.customer_messages if c.kind == kind]
-                if sent:
-                    extra = {
-                        "message": sent[-1].message or "",
-                        "responder": sent[-1].by or "",
-                        "sent_at": sent[-1].at,
-                    }
-                    then = as_of(incident, sent[-1].at)
-            elif name in ("mitigation_notice", "mitigated_email") and incident.mitigation:
+            elif sent:
+                extra = {
+                    "message": sent[-1].message or "",
+                    "responder": sent[-1].by or "",
+                    "sent_at": sent[-1].at,
+                }
+                then = as_of(incident, sent[-1].at)
+            elif "mitigate" in by and incident.mitigation:
                 extra = {"message": incident.mitigation.how, "sent_at": incident.mitigation.at}
                 then = as_of(incident, incident.mitigation.at)
             out[name] = self.message(name, then, **extra)
@@ -494,6 +564,7 @@ class Renderer:
         if phase and phase not in [p.id for p in self.playbook.phases]:
             known = ", ".join(p.id for p in self.playbook.phases)
             raise UserError(f"unknown phase '{phase}'", hint=f"use one of {known}")
+        incident = self.named(incident) if incident else None
         pictures = self.pictures(incident)
         ctx = self.document_context(
             name, incident, phase=phase, severity=severity, pictures=pictures
@@ -539,14 +610,19 @@ def as_of(incident: Incident, at: datetime) -> Incident:
     return fold_events(earlier, incident.id).model_copy(update={"id": incident.id})
 
 
-def customer_status(incident: Incident) -> str:
+def customer_status(incident: Incident, statuses: dict[str, str]) -> str:
     """The status-page status customers were last given ("" when none was sent)."""
     if not incident.customer_messages:
         return ""
     from incident_kit.messages import status_of
 
     last = incident.customer_messages[-1]
-    return status_of(incident, last.kind, before=len(incident.customer_messages) - 1)
+    return status_of(incident, last.kind, statuses, before=len(incident.customer_messages) - 1)
+
+
+def expand(refs: list[str]) -> set[str]:
+    """Command names with their bases: `customer.resolved` also counts as `customer`."""
+    return {*refs, *(r.split(".", 1)[0] for r in refs if "." in r)}
 
 
 def _tidy(markdown: str) -> str:

@@ -80,11 +80,18 @@ class Live:
         return self.renderers[name]
 
     def _incident(
-        self, tx: EventTransaction, given: str | None, *, reading: bool = False
+        self,
+        tx: EventTransaction,
+        given: str | None,
+        *,
+        reading: bool = False,
+        command: str | None = None,
     ) -> Incident:
         """The incident named by ``given``, or the only open one.
 
-        A command that only reads also takes the only incident there is, resolved or not.
+        A command that only reads also takes the only incident there is, resolved or not;
+        a ``command`` that a resolved stage accepts (a ticket during the postmortem) takes
+        the only resolved incident whose stage accepts it.
         """
         if given:
             if not tx.exists(given):
@@ -101,9 +108,18 @@ class Live:
                     )
                 given = matches[0]
             return fold(tx.events(given))
-        open_ = [inc for inc in self._every(tx) if inc.stage != "resolved"]
+        open_ = [inc for inc in self._every(tx) if not self._resolved(inc)]
         if len(open_) == 1:
             return open_[0]
+        if not open_ and command:
+            taking = [
+                inc
+                for inc in self._every(tx)
+                if lifecycle.accepts(inc, self.renderer(inc.playbook).playbook, command)
+                or self.renderer(inc.playbook).playbook.transition(command, inc.stage)
+            ]
+            if len(taking) == 1:
+                return taking[0]
         if not open_ and reading:
             every = tx.incident_ids()
             if len(every) == 1:
@@ -137,6 +153,12 @@ class Live:
             except RecordError as exc:
                 self.broken.append(exc)
         return out
+
+    def _resolved(self, inc: Incident) -> bool:
+        return lifecycle.is_resolved(inc, self.renderer(inc.playbook).playbook)
+
+    def _accept(self, inc: Incident, command: str, what: str) -> None:
+        lifecycle.require_accepts(inc, self.renderer(inc.playbook).playbook, command, what)
 
     def _append(
         self,
@@ -235,10 +257,11 @@ class Live:
 
         if self._staged is None:
             raise RuntimeError("Live._save outside Live._unit: files would not be published")
-        inputs.incident_id(inc.channel)
+        folder = inc.id or inc.channel
+        inputs.incident_id(folder)
         out = self.workspace.output_dir
         try:
-            staged = stage(out / inc.channel, files, base=out)
+            staged = stage(out / folder, files, base=out)
         except EnvironmentFailure as exc:
             raise EnvironmentFailure(
                 exc.message,
@@ -246,7 +269,7 @@ class Live:
                 "permissions and run it again",
             ) from None
         self._staged.append(staged)
-        self._recorded_id = inc.channel
+        self._recorded_id = folder
         return staged.targets
 
     def _chat(
@@ -310,6 +333,7 @@ class Live:
         impact_started: str | None = None,
         playbook: str | None = None,
         anyway: bool = False,
+        fields: dict[str, str] | None = None,
     ) -> Outcome:
         """Declare an incident: create its record and the declaration messages."""
         for name, value in (
@@ -360,19 +384,24 @@ class Live:
             team, owner_note = self._owner(functionality)
             if owner_note:
                 warnings.append(owner_note)
-        channel = r.channel_name(
-            declared=self.now,
-            functionality=functionality,
-            state=state,
-            audience=audience,
-            severity=sev_name,
-            team=team,
-        )
+        given = lifecycle.declaration_fields(pb, fields or {})
+        named: dict[str, Any] = {
+            "declared": self.now,
+            "functionality": functionality,
+            "state": state,
+            "audience": audience,
+            "severity": sev_name,
+            "team": team,
+            "manager": manager,
+            "fields": given,
+        }
+        channel = r.channel_name(**named)
+        wanted_id = r.incident_id(**named)
         inputs.incident_id(channel, source="the channel name from the playbook's channel.format")
-        names = ["pinned_summary", "team_notification", "new_incidents_notice", "bridge_post"]
+        inputs.incident_id(wanted_id, source="the id from the playbook's declaration.id")
         with self._unit() as tx:
             for other in self._every(tx):
-                if other.stage == "resolved":
+                if self._resolved(other):
                     continue
                 same = _same(other.functionality, functionality) or other.channel == channel
                 again = (
@@ -384,7 +413,7 @@ class Live:
                 if again:
                     # The same declaration a moment ago (a retry, or Ctrl-C after the commit):
                     # show what it made instead of refusing it as a second incident.
-                    messages = [r.message(n, other, sent_at=other.declared_at) for n in names]
+                    messages = r.sent_by({"declare"}, other, sent_at=other.declared_at)
                     self._recorded = f"{other.channel} was declared"
                     files = self._save(other, self._chat(other, messages))
                     return Outcome(
@@ -392,7 +421,7 @@ class Live:
                         messages=messages,
                         warnings=warnings,
                         lines=[
-                            other.channel,
+                            other.id or other.channel,
                             f"already declared at {self._clock(other, other.declared_at)} "
                             "(the same declaration); not declared again",
                         ],
@@ -406,10 +435,10 @@ class Live:
                         "join its channel",
                         hint="or pass --anyway to declare a separate incident",
                     )
-            incident_id = channel
+            incident_id = wanted_id
             n = 2
             while tx.exists(incident_id):
-                incident_id = f"{channel[: pb.channel.max_length - len(str(n)) - 1]}-{n}"
+                incident_id = f"{wanted_id[: pb.channel.max_length - len(str(n)) - 1]}-{n}"
                 n += 1
             tx.create(incident_id, self.now)
             facts = {
@@ -427,12 +456,16 @@ class Live:
                 "bridge": bridge,
                 "document_url": document_url,
                 "impact_started_at": started.isoformat() if started else None,
+                "title": r.title_for(**named),
+                "channel": channel if channel != incident_id else None,
+                "fields": given,
+                "stage": pb.stages[0].id,
             }
             declared = self._record(tx, incident_id, "declared", facts)
             incident = fold(tx.events(incident_id))
             self._tick(tx, incident, declared.ticks(), manager)
             incident = fold(tx.events(incident_id))
-            messages = [r.message(n, incident, sent_at=self.now) for n in names]
+            messages = r.sent_by({"declare"}, incident, sent_at=self.now)
             self._recorded = f"declared {incident.channel}"
             files = self._save(incident, self._chat(incident, messages))
         return Outcome(
@@ -440,7 +473,8 @@ class Live:
             messages=messages,
             warnings=[*warnings, *self._plain(incident, messages)],
             lines=[
-                incident.channel,
+                incident.id or incident.channel,
+                *([f"channel: #{incident.channel}"] if incident.channel != incident.id else []),
                 *([self.owner_match] if self.owner_match else []),
                 *(
                     [
@@ -486,8 +520,8 @@ class Live:
         for link in links:
             inputs.url("--link", link)
         with self.store.transaction() as tx:
-            inc = self._incident(tx, incident_id)
-            lifecycle.require_not_resolved(inc, "add a note")
+            inc = self._incident(tx, incident_id, command="note")
+            self._accept(inc, "note", "add a note")
             inc = self._append(tx, inc, "note", {"text": text, "by": by, "links": links}, by)
         return Outcome(inc, lines=[f"noted in {inc.channel} at {self._clock(inc)}"])
 
@@ -496,16 +530,16 @@ class Live:
         inputs.one_line("milestone", text, limit=inputs.ONE_LINE_MAX * 2)
         inputs.one_line("--by", by)
         with self.store.transaction() as tx:
-            inc = self._incident(tx, incident_id)
-            lifecycle.require_not_resolved(inc, "record a milestone")
+            inc = self._incident(tx, incident_id, command="milestone")
+            self._accept(inc, "milestone", "record a milestone")
             inc = self._append(tx, inc, "milestone", {"text": text, "by": by}, by)
         return Outcome(inc, lines=[f"milestone recorded in {inc.channel} at {self._clock(inc)}"])
 
     def check(self, *, incident_id: str | None, item: str, undo: bool, by: str | None) -> Outcome:
         """Tick (or untick) a checklist item by its id."""
         with self.store.transaction() as tx:
-            inc = self._incident(tx, incident_id)
-            lifecycle.require_not_resolved(inc, "change the checklist")
+            inc = self._incident(tx, incident_id, command="check")
+            self._accept(inc, "check", "change the checklist")
             ids = self.renderer(inc.playbook).playbook.item_ids()
             if item not in ids:
                 short = [i for i in ids if i.endswith(f".{item}")]
@@ -535,12 +569,10 @@ class Live:
         """Send a stakeholder update: render it, record it in Latest Communication."""
         inputs.text("message", message)
         inputs.one_line("--by", by)
-        from incident_kit.messages import eml
-
         lines = []
         with self._unit() as tx:
-            inc = self._incident(tx, incident_id)
-            lifecycle.require_not_resolved(inc, "send a stakeholder update")
+            inc = self._incident(tx, incident_id, command="update")
+            self._accept(inc, "update", "send a stakeholder update")
             r = self.renderer(inc.playbook)
             text = message or _default_update(inc)
             data = {"message": text, "milestone": inc.latest_milestone, "by": by or inc.manager}
@@ -555,33 +587,47 @@ class Live:
                 inc = self._append(tx, inc, "update", data, by or inc.manager)
                 sent_at = self.now
             sent = inc.updates[-1]
-            msg = r.message(
-                "stakeholder_update",
+            msgs = r.sent_by(
+                {"update"},
                 inc,
                 message=sent.message,
                 milestone=sent.milestone or "",
                 responder=sent.by or "",
                 sent_at=sent_at,
             )
-            sev = r.severity_of(inc)
-            nxt = sent_at + sev.stakeholder_update_every
             stamp = self._stamp(inc, sent_at)
-            files = self._chat(inc, [msg], stamp)
-            if "email" in msg.channels:
-                files.append(
-                    (f"messages/stakeholder-update-{stamp}.eml", eml(r, inc, msg, sent_at))
-                )
+            files = self._chat(inc, msgs, stamp) + self._emails(r, inc, msgs, stamp, sent_at)
+            gap = lifecycle.next_interval(r.playbook, inc, {"update"}, sent_at)
+            nxt = sent_at + gap if gap else None
             self._recorded = f"recorded the update in {inc.channel}"
             paths = self._save(inc, files)
-        lines.append(f"next stakeholder update due at {self._clock(inc, nxt)}")
+        if nxt:
+            lines.append(f"next stakeholder update due at {self._clock(inc, nxt)}")
         return Outcome(
             inc,
-            messages=[msg],
-            warnings=self._plain(inc, [msg]),
+            messages=msgs,
+            warnings=self._plain(inc, msgs),
             lines=lines,
-            data={"next_update_at": nxt.isoformat()},
+            data={"next_update_at": nxt.isoformat() if nxt else None},
             files=paths,
         )
+
+    def _emails(
+        self,
+        r: Renderer,
+        inc: Incident,
+        msgs: list[RenderedMessage],
+        stamp: str = "",
+        at: datetime | None = None,
+    ) -> list[tuple[str, bytes]]:
+        from incident_kit.messages import eml
+
+        suffix = f"-{stamp}" if stamp else ""
+        return [
+            (f"messages/{m.name.replace('_', '-')}{suffix}.eml", eml(r, inc, m, at or self.now))
+            for m in msgs
+            if "email" in m.channels
+        ]
 
     def customer(
         self,
@@ -596,26 +642,29 @@ class Live:
         inputs.one_line("--by", by)
         lines = []
         with self._unit() as tx:
-            inc = self._incident(tx, incident_id)
-            lifecycle.require_not_resolved(inc, "send a customer message")
-            kinds = customer_kinds(self.renderer(inc.playbook).playbook)
-            if kind not in kinds:
+            inc = self._incident(tx, incident_id, command="customer")
+            self._accept(inc, "customer", "send a customer message")
+            r = self.renderer(inc.playbook)
+            spec = r.playbook.customer_kind(kind)
+            if spec is None:
+                known = ", ".join(k.id for k in r.playbook.customer_kinds)
                 raise UserError(
-                    f"unknown customer message kind '{kind}'", hint=f"use one of {', '.join(kinds)}"
+                    f"unknown customer message kind '{kind}'", hint=f"use one of {known}"
                 )
-            if kind == "resolved" and inc.stage == "open":
+            if "mitigation" in spec.requires and inc.mitigation is None:
                 raise RefusedError(
-                    "cannot tell customers it is resolved: the incident is not mitigated yet",
+                    f"cannot tell customers it is {kind}: the incident is not mitigated yet",
                     hint="record the mitigation with `incident mitigate --how TEXT` first",
                 )
-            r = self.renderer(inc.playbook)
-            from incident_kit.messages import reverses_resolution
+            from incident_kit.messages import reverses_resolution, statuses_of
 
-            reversal = [w for w in [reverses_resolution(inc, kind)] if w]
-            template = f"customer_{kind}"
-            if template not in r.playbook.messages:
-                template = "customer_update"
-            msg = r.message(template, inc, message=message or "", sent_at=self.now)
+            reversal = [w for w in [reverses_resolution(inc, kind, statuses_of(r))] if w]
+            msgs = r.sent_by(
+                {"customer", f"customer.{kind}"}, inc, message=message or "", sent_at=self.now
+            )
+            if not msgs:
+                raise UserError(f"the playbook sends no message for `customer {kind}`")
+            msg = msgs[0]
             from incident_kit.render.text import to_text
 
             data = {
@@ -637,12 +686,13 @@ class Live:
             # This message's request, and the whole sequence so far; earlier requests stay
             # as sent.
             latest = customer_message_files(r, inc)[-2:]
+            others = msgs[1:]
             self._recorded = f"recorded the customer message in {inc.channel}"
-            paths = self._save(inc, latest)
+            paths = self._save(inc, latest + self._chat(inc, others) + self._emails(r, inc, others))
         return Outcome(
             inc,
-            messages=[msg],
-            warnings=[*reversal, *self._plain(inc, [msg])],
+            messages=msgs,
+            warnings=[*reversal, *self._plain(inc, msgs)],
             lines=lines,
             files=paths,
         )
@@ -660,17 +710,16 @@ class Live:
         """Record mitigation, run the durability audit, render the notice and the email."""
         inputs.text("--how", how)
         inputs.one_line("--by", by)
-        from incident_kit.messages import eml
 
         with self._unit() as tx:
             inc = self._incident(tx, incident_id)
-            lifecycle.require_not_resolved(inc, "mitigate")
-            if inc.mitigation:
+            r = self.renderer(inc.playbook)
+            if inc.mitigation and not lifecycle.is_resolved(inc, r.playbook):
                 raise RefusedError(
                     f"{inc.id} was already mitigated at {self._clock(inc, inc.mitigation.at)}",
                     hint="add a note instead, or change the audit with `incident audit`",
                 )
-            r = self.renderer(inc.playbook)
+            move = lifecycle.transition(inc, r.playbook, "mitigate")
             checks = r.playbook.durability_audit
             known = {c.id for c in checks}
             for name in [*durable, *not_durable]:
@@ -695,7 +744,12 @@ class Live:
                 tx,
                 inc,
                 "mitigated",
-                {"how": how, "by": by, "impact_ended_at": ended.isoformat() if ended else None},
+                {
+                    "how": how,
+                    "by": by,
+                    "impact_ended_at": ended.isoformat() if ended else None,
+                    "stage": move.to,
+                },
                 by,
             )
             assert inc.id
@@ -737,16 +791,8 @@ class Live:
                 else:
                     lines.append(f"audit {v.check.id}: not flagged by the text; {ask}")
             inc = fold(tx.events(inc.id))
-            messages = [
-                r.message("mitigation_notice", inc, message=how, sent_at=self.now),
-                r.message("mitigated_email", inc, message=how, sent_at=self.now),
-            ]
-            files = self._chat(inc, messages)
-            files += [
-                (f"messages/{m.name.replace('_', '-')}.eml", eml(r, inc, m, self.now))
-                for m in messages
-                if "email" in m.channels
-            ]
+            messages = r.sent_by({"mitigate"}, inc, message=how, sent_at=self.now)
+            files = self._chat(inc, messages) + self._emails(r, inc, messages)
             self._recorded = f"recorded the mitigation of {inc.channel}"
             paths = self._save(inc, files)
         weak = [a.check for a in inc.audit if not a.durable]
@@ -779,7 +825,8 @@ class Live:
         inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
-            lifecycle.require_mitigated(inc, "change the durability audit")
+            lifecycle.require_mitigation(inc, "change the durability audit")
+            self._accept(inc, "audit", "change the durability audit")
             known = {c.id for c in self.renderer(inc.playbook).playbook.durability_audit}
             if check not in known:
                 raise UserError(
@@ -810,7 +857,8 @@ class Live:
 
         with self._unit() as tx:
             inc = self._incident(tx, incident_id)
-            lifecycle.require_mitigated(inc, "schedule the retrospective")
+            lifecycle.require_mitigation(inc, "schedule the retrospective")
+            self._accept(inc, "retro", "schedule the retrospective")
             r = self.renderer(inc.playbook)
             tz = r.incident_tz(inc)
             when = _parse_day_or_time(on, tz, self.now)
@@ -867,8 +915,8 @@ class Live:
         inputs.url("--url", url)
         inputs.one_line("--by", by)
         with self.store.transaction() as tx:
-            inc = self._incident(tx, incident_id)
-            lifecycle.require_not_resolved(inc, "add a ticket")
+            inc = self._incident(tx, incident_id, command="ticket")
+            self._accept(inc, "ticket", "add a ticket")
             number = max((t.number for t in inc.tickets), default=0) + 1
             inc = self._append(
                 tx,
@@ -882,8 +930,8 @@ class Live:
     def ticket_done(self, *, incident_id: str | None, number: int, by: str | None) -> Outcome:
         """Mark a ticket done."""
         with self.store.transaction() as tx:
-            inc = self._incident(tx, incident_id)
-            lifecycle.require_not_resolved(inc, "change a ticket")
+            inc = self._incident(tx, incident_id, command="ticket")
+            self._accept(inc, "ticket", "change a ticket")
             ticket = next((t for t in inc.tickets if t.number == number), None)
             if ticket is None:
                 have = ", ".join(str(t.number) for t in inc.tickets) or "none"
@@ -895,22 +943,8 @@ class Live:
         return Outcome(inc, lines=[f"ticket {number} done; {left} open"])
 
     def resolve(self, *, incident_id: str | None, by: str | None) -> Outcome:
-        """Resolve: refused while tickets are open or a weak mitigation has no ticket."""
-        with self.store.transaction() as tx:
-            inc = self._incident(tx, incident_id)
-            if inc.stage == "resolved":
-                return Outcome(inc, lines=[f"{inc.id} is already resolved"])
-            lifecycle.require_mitigated(inc, "resolve")
-            reasons = lifecycle.resolve_blockers(inc, self.renderer(inc.playbook).playbook)
-            if reasons:
-                hint = (
-                    "finish them with `incident ticket done N`"
-                    if inc.open_tickets
-                    else "file the durable fix with `incident ticket add TEXT`"
-                )
-                raise RefusedError(f"cannot resolve {inc.id}: {'; '.join(reasons)}", hint=hint)
-            inc = self._append(tx, inc, "resolved", {"by": by}, by)
-        return Outcome(inc, lines=[f"{inc.id} resolved"])
+        """Resolve: refused while what the playbook requires does not hold."""
+        return self.move(incident_id=incident_id, command="resolve", note=None, by=by)
 
     # --- facts change, and the change is history -----------------------------------------
 
@@ -1059,19 +1093,58 @@ class Live:
     def reopen(self, *, incident_id: str | None, reason: str | None, by: str | None) -> Outcome:
         """Reopen a resolved incident."""
         inputs.text("--reason", reason, limit=inputs.ONE_LINE_MAX * 4)
+        return self.move(incident_id=incident_id, command="reopen", note=reason, by=by)
+
+    def move(
+        self, *, incident_id: str | None, command: str, note: str | None, by: str | None
+    ) -> Outcome:
+        """Perform a playbook transition: resolve, reopen, or one of its own (`close`)."""
         inputs.one_line("--by", by)
-        with self.store.transaction() as tx:
-            if incident_id is None:
-                resolved = [i for i in self._every(tx) if i.stage == "resolved"]
+        kinds = {"resolve": "resolved", "reopen": "reopened"}
+        with self._unit() as tx:
+            if incident_id is None and command == "reopen":
+                resolved = [i for i in self._every(tx) if self._resolved(i)]
                 if len(resolved) != 1:
                     raise UserError("say which incident to reopen", hint="`incident list --all`")
                 inc = resolved[0]
             else:
-                inc = self._incident(tx, incident_id)
-            if inc.stage != "resolved":
-                raise RefusedError(f"{inc.id} is not resolved", hint="nothing to reopen")
-            inc = self._append(tx, inc, "reopened", {"reason": reason, "by": by}, by)
-        return Outcome(inc, lines=[f"{inc.id} reopened ({inc.stage})"])
+                inc = self._incident(tx, incident_id, command=command)
+            r = self.renderer(inc.playbook)
+            if r.playbook.transition(command, inc.stage) is None and inc.stage in {
+                t.to for t in r.playbook.transitions if t.command == command
+            }:
+                return Outcome(inc, lines=[f"{inc.id} is already {inc.stage}"])
+            move = lifecycle.transition(inc, r.playbook, command)
+            reasons = lifecycle.blockers(inc, r.playbook, move, self.now)
+            if reasons:
+                hint = (
+                    "finish them with `incident ticket done N`"
+                    if any(x.startswith("ticket ") for x in reasons)
+                    else "file the durable fix with `incident ticket add TEXT`"
+                    if any("durable" in x for x in reasons)
+                    else "`incident status` shows what is left"
+                )
+                raise RefusedError(f"cannot {command} {inc.id}: {'; '.join(reasons)}", hint=hint)
+            kind = kinds.get(command, "moved")
+            data: dict[str, Any] = {"by": by, "stage": move.to}
+            if kind == "reopened":
+                data["reason"] = note
+            elif kind == "moved":
+                data.update({"transition": command, "note": note})
+            inc = self._append(tx, inc, kind, data, by)
+            msgs = r.sent_by(
+                {command, f"move.{command}"}, inc, message=note or "", sent_at=self.now
+            )
+            self._recorded = f"recorded {command} of {inc.id}"
+            paths = self._save(inc, self._chat(inc, msgs) + self._emails(r, inc, msgs))
+        done = {"resolve": f"{inc.id} resolved", "reopen": f"{inc.id} reopened ({inc.stage})"}
+        return Outcome(
+            inc,
+            messages=msgs,
+            warnings=self._plain(inc, msgs),
+            lines=[done.get(command, f"{inc.id}: {inc.stage}")],
+            files=paths,
+        )
 
     def status(self, *, incident_id: str | None) -> Outcome:
         """Phase, checklist progress, and what is due."""
@@ -1105,16 +1178,21 @@ class Live:
                 f"  {i.id}{self._turn(inc, r.playbook, i.id)}: {to_text(i.text).strip()}"
                 for i in left[:3]
             )
-        dues = lifecycle.dues(inc, sev, self.now, tz=tz, holidays=self.workspace.holidays)
+        dues = lifecycle.dues(inc, r.playbook, self.now, tz=tz, holidays=self.workspace.holidays)
         if dues:
             lines.append("due:")
             lines.extend(f"  {d.line(self.now, tz)}" for d in dues)
-        if inc.stage == "mitigated":
-            blockers = lifecycle.resolve_blockers(inc, r.playbook)
-            lines.append(
-                "resolve: "
-                + ("; ".join(blockers) if blockers else "nothing blocks `incident resolve`")
-            )
+        for move in r.playbook.transitions:
+            if inc.stage in move.from_ and (move.requires or move.requires_items):
+                blockers = lifecycle.blockers(inc, r.playbook, move, self.now)
+                lines.append(
+                    f"{move.command}: "
+                    + (
+                        "; ".join(blockers)
+                        if blockers
+                        else f"nothing blocks `incident {move.command}`"
+                    )
+                )
         return Outcome(
             inc,
             lines=lines,
@@ -1142,7 +1220,7 @@ class Live:
         """Incidents, open ones only unless ``include_resolved``."""
         with self.store.transaction(write=False) as tx:
             out = self._every(tx)
-        return [i for i in out if include_resolved or i.stage != "resolved"]
+        return [i for i in out if include_resolved or not self._resolved(i)]
 
     def get(self, *, incident_id: str | None) -> Incident:
         """One incident's current state."""
@@ -1180,15 +1258,6 @@ class Live:
 
 # A command repeated within this time with the same content is a retry, not a second event.
 RETRY_WINDOW = timedelta(minutes=10)
-
-
-def customer_kinds(playbook: Any) -> list[str]:
-    """The kinds of customer message a playbook sends (its ``customer_kinds``, or the
-    seed process's five)."""
-    declared = getattr(playbook, "customer_kinds", None)
-    if declared:
-        return [getattr(k, "id", k) for k in declared]
-    return ["investigating", "identified", "monitoring", "update", "resolved"]
 
 
 def _same(a: str, b: str) -> bool:

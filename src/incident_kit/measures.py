@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from incident_kit.playbook.schema import Playbook, Severity
-from incident_kit.record.lifecycle import retro_target
+from incident_kit.playbook.schema import Playbook, Timer
+from incident_kit.record.lifecycle import retro_target, window_start
 from incident_kit.record.model import Incident
 
 
@@ -88,37 +88,49 @@ class _Rule:
 
 
 def _rules(incident: Incident, playbook: Playbook) -> list[_Rule]:
-    """The timers of the playbook, at the severity the incident had at each moment.
+    """The playbook's timers, with the cadence of the severity the incident had at each
+    moment.
 
-    Both cadences run while the incident is open (from declaration until mitigation); the
-    stakeholder update is first due one cadence after the declaration, the customer update
-    one cadence after the previous customer message.
+    A timer runs from its start (the declaration, the mitigation, …) until the incident
+    leaves the stages it runs in: a timer of unmitigated stages ends at the mitigation, one
+    of unresolved stages at the resolution. Timers with neither a deadline nor a cadence
+    (a one-off reminder) measure nothing and are left out.
     """
-    end = incident.mitigated_at or incident.resolved_at
+    from incident_kit.record import lifecycle
 
-    def sev(at: datetime) -> Severity:
-        return playbook.severity(severity_at(incident, at))
+    out = []
+    done = lifecycle.occurrences(incident)
+    for timer in playbook.timers:
+        schedule = timer.schedule_for(severity_at(incident, incident.declared_at))
+        if schedule is None or (schedule.first is None and not schedule.then):
+            continue
+        stages = [playbook.stage(s) for s in timer.runs_in if s in {x.id for x in playbook.stages}]
+        if stages and not any(s.mitigated or s.resolved for s in stages):
+            end = incident.mitigated_at or incident.resolved_at
+        elif not any(s.resolved for s in stages):
+            end = incident.resolved_at
+        else:
+            end = None
+        start = lifecycle.timer_start(timer, incident)
+        wanted = set(timer.satisfied_by)
 
-    return [
-        _Rule(
-            "stakeholder-update",
-            "stakeholder update",
-            [u.at for u in incident.updates],
-            sev(incident.declared_at).stakeholder_update_every,
-            lambda at: sev(at).stakeholder_update_every,
-            incident.declared_at,
-            end,
-        ),
-        _Rule(
-            "customer-update",
-            "customer update",
-            [c.at for c in incident.customer_messages],
-            None,
-            lambda at: sev(at).customer_update_every,
-            incident.declared_at,
-            end,
-        ),
-    ]
+        def every(at: datetime, timer: Timer = timer, start: datetime = start) -> timedelta | None:
+            now = timer.schedule_for(severity_at(incident, at))
+            step = lifecycle.step_at(now, at - start) if now else None
+            return step.every if step else None
+
+        out.append(
+            _Rule(
+                timer.id,
+                timer.title,
+                [at for at, names in done if names & wanted],
+                schedule.first,
+                every,
+                start,
+                end,
+            )
+        )
+    return out
 
 
 def severity_at(incident: Incident, at: datetime) -> str:
@@ -203,11 +215,15 @@ def retro_status(
     """Where the retrospective stands against its window: ``in window`` (held by the last
     day the playbook allows without a warning), ``late`` (held after it), ``upcoming``
     (scheduled, not yet held), ``missing`` (not scheduled, the window over), ``open`` (not
-    scheduled, the window still open); None before mitigation."""
-    if incident.mitigation is None:
+    scheduled, the window still open); None before the window opens, or when the severity
+    has none."""
+    rule = playbook.severity(incident.severity).retrospective
+    start = window_start(incident, rule)
+    if incident.mitigation is None or rule is None or start is None:
         return None
-    severity = playbook.severity(incident.severity)
-    last_day = retro_target(incident.mitigation.at, severity, tz=tz, holidays=holidays)
+    last_day = retro_target(start, rule, tz=tz, holidays=holidays)
+    if last_day is None:
+        return None
     retro = incident.retrospective
     if retro is None:
         return "missing" if now.astimezone(tz).date() > last_day else "open"

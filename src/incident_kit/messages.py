@@ -133,20 +133,28 @@ def missing_facts(
     return out
 
 
-STATUSES = ("investigating", "identified", "monitoring", "resolved")
 # Customers are no longer affected from these statuses on: components go back to operational.
 _IMPACT_OVER = ("monitoring", "resolved")
 
 
-def status_of(incident: Incident, kind: str, *, before: int | None = None) -> str:
-    """The status-page status a customer message of ``kind`` carries: its own, or for an
-    ``update`` the status of the last message sent before it (``before``: its index)."""
-    if kind in STATUSES:
-        return kind
+def statuses_of(renderer: Renderer) -> dict[str, str]:
+    """Each customer kind of the playbook → the status-page status it sets (or `same`)."""
+    return {k.id: k.status for k in renderer.playbook.customer_kinds}
+
+
+def status_of(
+    incident: Incident, kind: str, statuses: dict[str, str], *, before: int | None = None
+) -> str:
+    """The status-page status a customer message of ``kind`` carries: its kind's (the
+    playbook's `customer_kinds`), or for a kind whose status is `same` the status of the
+    last message sent before it (``before``: its index)."""
+    own = statuses.get(kind, "same")
+    if own != "same":
+        return own
     earlier = incident.customer_messages[:before]
     for sent in reversed(earlier):
-        if sent.kind in STATUSES:
-            return sent.kind
+        if statuses.get(sent.kind, "same") != "same":
+            return statuses[sent.kind]
     return "investigating"
 
 
@@ -181,14 +189,15 @@ def status_requests(renderer: Renderer, incident: Incident) -> list[StatusReques
     impact = renderer.severity_of(incident).status_page_impact
     components = affected_components(page, incident)
     impaired = page.impact_status.get(impact or "none", "major_outage")
+    statuses = statuses_of(renderer)
     out: list[StatusRequest] = []
     for n, sent in enumerate(incident.customer_messages):
-        template = f"customer_{sent.kind}"
-        if template not in renderer.playbook.messages:
-            template = "customer_update"
+        template = renderer.message_for_kind(sent.kind)
+        if template is None:
+            continue
         msg = renderer.message(template, incident, message=sent.message or "", sent_at=sent.at)
         text = sent.sent if sent.sent else to_text(msg.body).strip()
-        status = status_of(incident, sent.kind, before=n)
+        status = status_of(incident, sent.kind, statuses, before=n)
         body: dict[str, Any] = {
             "name": incident.title,
             "status": status,
@@ -200,7 +209,7 @@ def status_requests(renderer: Renderer, incident: Incident) -> list[StatusReques
             state = "operational" if status in _IMPACT_OVER else impaired
             body["component_ids"] = components
             body["components"] = {c: state for c in components}
-        if n == 0:
+        if not out:
             if impact:
                 body["impact_override"] = impact
             method, path = "POST", f"/v1/pages/{page.page_id}/incidents"
@@ -227,17 +236,18 @@ def customer_message_files(renderer: Renderer, incident: Incident) -> list[tuple
     return files
 
 
-def reverses_resolution(incident: Incident, kind: str) -> str | None:
+def reverses_resolution(incident: Incident, kind: str, statuses: dict[str, str]) -> str | None:
     """A warning when a customer message of ``kind`` would take the status page back from
     ``resolved`` without the incident having been reopened since."""
-    if not incident.customer_messages or kind == "resolved":
+    if not incident.customer_messages:
         return None
     last = incident.customer_messages[-1]
-    if status_of(incident, last.kind) != "resolved" or status_of(incident, kind) == "resolved":
+    now = status_of(incident, kind, statuses)
+    if status_of(incident, last.kind, statuses) != "resolved" or now == "resolved":
         return None
     return (
         "customers were told this incident is resolved; this message takes the status page "
-        f"back to '{status_of(incident, kind)}'"
+        f"back to '{now}'"
     )
 
 
@@ -391,7 +401,7 @@ def eml(renderer: Renderer, incident: Incident, message: RenderedMessage, date: 
         own = thread[position].message_id
         earlier = [s.message_id for s in thread[:position]]
     return build_eml(
-        to=renderer.contacts()["email_group"] or "",
+        to=message.email_to or renderer.contacts()["email_group"] or "",
         subject=message.subject or message.title,
         markdown=message.body,
         date=date,

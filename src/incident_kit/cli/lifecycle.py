@@ -202,6 +202,13 @@ DECLARE_REQUIRED = {
 )
 @click.option("--playbook", help="Playbook (default: the workspace's).")
 @click.option("--anyway", is_flag=True, help="Declare even when an open incident matches.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An extra declaration field of the playbook (repeatable), e.g. ticket=OPS-12.",
+)
 @clock_options
 @click.pass_obj
 @handles_errors
@@ -220,6 +227,7 @@ def declare(
     impact_started: str | None,
     playbook: str | None,
     anyway: bool,
+    fields: tuple[str, ...],
     at: str | None,
     as_json: bool,
 ) -> None:
@@ -245,6 +253,12 @@ def declare(
         )
     assert functionality and state_ and audience
     roles = _role_pairs(role_args)
+    extra: dict[str, str] = {}
+    for pair in fields:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{pair}' is not KEY=VALUE", param_hint="--field")
+        extra[key.strip()] = value
     outcome = _live(state, at).declare(
         functionality=functionality,
         state=state_,
@@ -259,6 +273,7 @@ def declare(
         impact_started=impact_started,
         playbook=playbook,
         anyway=anyway,
+        fields=extra,
     )
     _show(outcome, as_json, pages=outcome.data.get("pages"))
 
@@ -572,12 +587,14 @@ def update(
 
 
 def _customer_kinds(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
-    from incident_kit.live import customer_kinds
-
     rows = []
-    for kind in customer_kinds(playbook):
-        msg = playbook.messages.get(f"customer_{kind}") or playbook.messages.get("customer_update")
-        rows.append((kind, msg.title if msg else ""))
+    for kind in playbook.customer_kinds:
+        names = [
+            m.title
+            for m in playbook.messages.values()
+            if {"customer", f"customer.{kind.id}"} & set(m.sent_by)
+        ]
+        rows.append((kind.id, kind.title or ", ".join(names)))
     return [("Kinds", rows)]
 
 
@@ -605,9 +622,9 @@ def customer(
 ) -> None:
     """Send a customer status message.
 
-    KIND is one of the playbook's kinds (below; resolved only once mitigated). Prints the
-    message, and writes the status-page JSON and email under
-    output/.
+    KIND is one of the playbook's customer message kinds (the default's: investigating,
+    identified, monitoring, update, resolved; resolved only once mitigated). Prints the
+    message, and writes the status-page JSON and email under output/.
 
     \b
     Examples:
@@ -930,6 +947,38 @@ def reopen(
 
 
 @click.command()
+@click.argument("name", metavar="NAME")
+@incident_option
+@click.option("--note", "note_", metavar="TEXT", help="Why, for the timeline.")
+@by_option
+@clock_options
+@click.pass_obj
+@handles_errors
+def move(
+    state: State,
+    name: str,
+    incident_id: str | None,
+    note_: str | None,
+    by: str | None,
+    at: str | None,
+    as_json: bool,
+) -> None:
+    """Move the incident to another stage by one of the playbook's transitions.
+
+    NAME is a transition of the playbook (`transitions:`), e.g. identify, monitor, close,
+    postmortem. Refused from a stage it does not start from, or while what it requires
+    does not hold.
+
+    \b
+    Examples:
+      incident move identify --note "A bad deploy of the login service"
+      incident move close -i inc-05-09-22-logging-in-is-broken-for-all-users
+    """
+    outcome = _live(state, at).move(incident_id=incident_id, command=name, note=note_, by=by)
+    _show(outcome, as_json)
+
+
+@click.command()
 @click.argument("positional_id", required=False, metavar="[ID]", shell_complete=complete_incident)
 @incident_option
 @clock_options
@@ -1190,6 +1239,7 @@ def register(group: click.Group) -> None:
         ticket,
         resolve,
         reopen,
+        move,
         status,
         list_,
         export,

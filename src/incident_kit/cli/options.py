@@ -127,9 +127,8 @@ def complete_phase(ctx: click.Context) -> list[CompletionItem]:
 
 @_quietly
 def complete_customer_kind(ctx: click.Context) -> list[CompletionItem]:
-    from incident_kit.live import customer_kinds
-
-    return [CompletionItem(k) for k in customer_kinds(_playbook(ctx))]
+    playbook = _playbook(ctx)
+    return [CompletionItem(k.id, help=k.title or k.status) for k in playbook.customer_kinds]
 
 
 # --- the incident id and typed text -------------------------------------------------------

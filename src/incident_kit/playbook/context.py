@@ -62,8 +62,6 @@ SEVERITY_ATTRS = frozenset(
         "description",
         "pages",
         "status_page_impact",
-        "stakeholder_update_every",
-        "customer_update_every",
         "retrospective",
     }
 )
@@ -79,6 +77,8 @@ CHANNEL_CONTEXT: Spec = {
     "audience": None,
     "severity": None,
     "team": None,
+    "manager": None,
+    "fields": None,
 }
 
 MESSAGE_CONTEXT: Spec = {
@@ -113,18 +113,4 @@ DOCUMENT_CONTEXT: Spec = {
     "filter": None,
     "declared_under": None,
     "figures": frozenset({"timeline", "timeline_compact"}),
-}
-
-# Messages the commands send; a playbook must define every one.
-REQUIRED_MESSAGES: Mapping[str, str] = {
-    "pinned_summary": "incident declare",
-    "team_notification": "incident declare",
-    "new_incidents_notice": "incident declare",
-    "bridge_post": "incident declare",
-    "stakeholder_update": "incident update",
-    "customer_investigating": "incident customer investigating",
-    "customer_update": "incident customer update",
-    "customer_resolved": "incident customer resolved",
-    "mitigation_notice": "incident mitigate",
-    "mitigated_email": "incident mitigate",
 }

@@ -21,10 +21,9 @@ from incident_kit.playbook.context import (
     CHANNEL_CONTEXT,
     DOCUMENT_CONTEXT,
     MESSAGE_CONTEXT,
-    REQUIRED_MESSAGES,
     Spec,
 )
-from incident_kit.playbook.schema import Playbook
+from incident_kit.playbook.schema import COMMANDS, Playbook
 from incident_kit.render.templates import make_environment
 from incident_kit.yamlsrc import Loc, Source, format_loc, load_file
 
@@ -278,17 +277,150 @@ def _semantic_problems(src: Source) -> list[Problem]:
                         f"no message named '{wanted}' under messages:{hint}",
                     )
                 )
-    if isinstance(messages, dict):
-        for name, command in REQUIRED_MESSAGES.items():
-            if name not in messages:
+    out.extend(_process_problems(src, known))
+    return out
+
+
+def _ids(value: Any) -> list[str]:
+    return [e["id"] for _, e in _dicts(value) if isinstance(e.get("id"), str)]
+
+
+def _process_problems(src: Source, severities: set[str]) -> list[Problem]:
+    """Stages, transitions, timers, customer kinds and the commands they name."""
+    data: dict[str, Any] = src.data
+    out: list[Problem] = []
+    stages = _ids(data.get("stages"))
+    transitions = [t for _, t in _dicts(data.get("transitions"))]
+    moves = {t["command"] for t in transitions if isinstance(t.get("command"), str)}
+    kinds = _ids(data.get("customer_kinds"))
+    items: list[str] = []
+    for _, phase in _dicts(data.get("phases")):
+        items += [f"{phase.get('id')}.{i}" for i in _ids(phase.get("items"))]
+    lowered = {s.lower() for s in severities}
+
+    def stage_ref(loc: Loc, value: Any) -> None:
+        if isinstance(value, str) and stages and value not in stages:
+            close = difflib.get_close_matches(value, stages, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; stages: {', '.join(stages)}"
+            out.append(src.problem(loc, f"unknown stage '{value}'{hint}"))
+
+    def stage_refs(loc: Loc, value: Any) -> None:
+        if isinstance(value, list):
+            for n, v in enumerate(value):
+                stage_ref((*loc, n), v)
+        else:
+            stage_ref(loc, value)
+
+    def command_refs(loc: Loc, value: Any) -> None:
+        for n, ref in enumerate(value if isinstance(value, list) else []):
+            if not isinstance(ref, str):
+                continue
+            base, _, kind = ref.partition(".")
+            if ref in COMMANDS:
+                continue
+            if base == "customer" and kind and kinds and kind not in kinds:
+                msg = f"no customer kind '{kind}'; kinds: {', '.join(kinds)}"
+            elif base == "move" and kind and kind not in moves:
+                msg = f"no transition '{kind}'; transitions: {', '.join(sorted(moves))}"
+            elif kind and base not in ("customer", "move"):
+                msg = f"'{ref}': only `customer.KIND` and `move.NAME` take a kind"
+            elif not kind and base not in COMMANDS and base not in moves:
+                known = sorted({*COMMANDS, *moves})
+                close = difflib.get_close_matches(base, known, n=1)
+                msg = f"unknown command '{ref}'" + (
+                    f" (did you mean '{close[0]}'?)" if close else f"; known: {', '.join(known)}"
+                )
+            else:
+                continue
+            out.append(src.problem((*loc, n), msg))
+
+    def severity_keys(loc: Loc, value: Any) -> None:
+        if isinstance(value, dict) and severities:
+            for key in value:
+                if isinstance(key, str) and key.lower() not in lowered:
+                    out.append(
+                        src.problem(
+                            (*loc, key),
+                            f"unknown severity '{key}'; known: {', '.join(sorted(severities))}",
+                            key=True,
+                        )
+                    )
+
+    unique = _unique(src, out)
+    unique(data.get("stages"), ("stages",), "stage")
+    unique(data.get("timers"), ("timers",), "timer")
+    unique(data.get("customer_kinds"), ("customer_kinds",), "customer kind")
+    for t, tr in _dicts(data.get("transitions")):
+        stage_refs(("transitions", t, "from"), tr.get("from"))
+        stage_ref(("transitions", t, "to"), tr.get("to"))
+        for n, item in enumerate(tr.get("requires_items") or []):
+            if isinstance(item, str) and item not in items:
+                out.append(
+                    src.problem(("transitions", t, "requires_items", n), f"no item '{item}'")
+                )
+    for p, phase in _dicts(data.get("phases")):
+        if "during" in phase:
+            stage_refs(("phases", p, "during"), phase["during"])
+        for i, item in _dicts(phase.get("items")):
+            command_refs(("phases", p, "items", i, "ticked_by"), item.get("ticked_by"))
+    for s, stage in _dicts(data.get("stages")):
+        command_refs(("stages", s, "accepts"), stage.get("accepts"))
+    for t, timer in _dicts(data.get("timers")):
+        stage_refs(("timers", t, "runs_in"), timer.get("runs_in"))
+        command_refs(("timers", t, "satisfied_by"), timer.get("satisfied_by"))
+        severity_keys(("timers", t, "per_severity"), timer.get("per_severity"))
+    sent: set[str] = set()
+    messages = data.get("messages")
+    for name, message in messages.items() if isinstance(messages, dict) else []:
+        if isinstance(message, dict):
+            command_refs(("messages", name, "sent_by"), message.get("sent_by"))
+            severity_keys(("messages", name, "to_by_severity"), message.get("to_by_severity"))
+            by = message.get("sent_by")
+            sent.update(b for b in (by if isinstance(by, list) else []) if isinstance(b, str))
+    for k, kind in _dicts(data.get("customer_kinds")):
+        ident = kind.get("id")
+        if isinstance(ident, str) and not {"customer", f"customer.{ident}"} & sent:
+            out.append(
+                src.problem(
+                    ("customer_kinds", k, "id"),
+                    f"no message is sent by `customer.{ident}`; add it to a message's sent_by",
+                )
+            )
+    for f, fld in _dicts((data.get("declaration") or {}).get("fields")):
+        pattern = fld.get("pattern")
+        if isinstance(pattern, str):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
                 out.append(
                     src.problem(
-                        ("messages",),
-                        f"missing message '{name}' (used by `{command}`); add a template for it",
-                        key=True,
+                        ("declaration", "fields", f, "pattern"),
+                        f"not a regular expression: {exc.msg} at position {exc.pos}",
                     )
                 )
     return out
+
+
+def _unique(src: Source, out: list[Problem]) -> Any:
+    def unique(items: Any, loc: Loc, what: str) -> None:
+        seen: dict[str, int] = {}
+        for i, entry in _dicts(items):
+            ident = entry.get("id")
+            if not isinstance(ident, str):
+                continue
+            if ident in seen:
+                first = src.mark((*loc, seen[ident], "id")).line
+                out.append(
+                    src.problem(
+                        (*loc, i, "id"),
+                        f"duplicate {what} id '{ident}' (first used at line {first}); "
+                        "ids must be unique",
+                    )
+                )
+            else:
+                seen[ident] = i
+
+    return unique
 
 
 # --- templates ---------------------------------------------------------------------------
@@ -301,14 +433,23 @@ def _template_problems(src: Source, template_dirs: list[Path]) -> list[Problem]:
     channel = data.get("channel")
     if isinstance(channel, dict) and isinstance(channel.get("format"), str):
         out.extend(_check_inline(env, src, ("channel", "format"), CHANNEL_CONTEXT))
+    for loc in (("wording", "title"), ("declaration", "id")):
+        parent = data.get(loc[0])
+        if isinstance(parent, dict) and isinstance(parent.get(loc[1]), str):
+            out.extend(_check_inline(env, src, loc, CHANNEL_CONTEXT))
     messages = data.get("messages")
     if isinstance(messages, dict):
         for name, message in messages.items():
             if not isinstance(message, dict):
                 continue
-            for key in ("to", "subject", "body"):
+            for key in ("to", "email_to", "subject", "body"):
                 if isinstance(message.get(key), str):
                     out.extend(_check_inline(env, src, ("messages", name, key), MESSAGE_CONTEXT))
+            by_sev = message.get("to_by_severity")
+            for sev, text in by_sev.items() if isinstance(by_sev, dict) else []:
+                if isinstance(text, str):
+                    at: Loc = ("messages", name, "to_by_severity", sev)
+                    out.extend(_check_inline(env, src, at, MESSAGE_CONTEXT))
     documents = data.get("documents")
     if isinstance(documents, dict):
         for name, doc in documents.items():

@@ -6,12 +6,13 @@ can complete and check playbooks. Unknown keys are errors everywhere.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from incident_kit.record.events import COMMANDS
+from incident_kit.record.events import COMMANDS as EVENT_COMMANDS
 from incident_kit.timing import humanize, parse_duration
 
 
@@ -42,8 +43,22 @@ Template = Annotated[
     Field(min_length=1, description="A Jinja template producing Markdown."),
 ]
 
-# The `ticked_by` names: the commands the record's event kinds count as.
+# The commands that record something: names that `ticked_by`, `satisfied_by`, `sent_by` and a
+# stage's `accepts` may use (a transition's own command name, `customer.KIND` and
+# `move.NAME` are checked against the playbook by `incident validate`).
+COMMANDS = tuple(sorted({*EVENT_COMMANDS, "check", "audit", "move"}))
 EVENT_KINDS = COMMANDS
+CommandRef = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)?$",
+        description=(
+            "A command (`update`), a command with its kind (`customer.resolved`), or a "
+            "playbook transition (`close`, `move.identify`)."
+        ),
+        examples=["update", "customer.resolved", "close"],
+    ),
+]
 
 
 class Strict(BaseModel):
@@ -64,9 +79,12 @@ class Item(Strict):
     severities: list[str] | None = Field(
         default=None, description="Only for these severities (all when absent)."
     )
-    ticked_by: list[Literal[EVENT_KINDS]] = Field(  # type: ignore[valid-type]
+    ticked_by: list[CommandRef] = Field(
         default_factory=list,
-        description="Record events that tick this item by themselves (e.g. `declare`).",
+        description=(
+            "Commands that tick this item by themselves: `declare`, `update`, `customer` (any "
+            "kind) or `customer.resolved` (that kind only), a transition such as `close`."
+        ),
     )
     role: Id | None = Field(
         default=None, description="The role that does this item: an id from `roles:`."
@@ -87,21 +105,72 @@ class Phase(Strict):
     intro: str | None = Field(default=None, description="Why this phase exists (Markdown).")
     ordered: bool = Field(default=False, description="Items must be done in order.")
     recursive: bool = Field(default=False, description="Items repeat until the phase ends.")
-    during: Literal["open", "mitigated"] = Field(
-        default="open",
-        description="When its work happens: while the incident is `open`, or once `mitigated`.",
+    during: Id | list[Id] | None = Field(
+        default=None,
+        description=(
+            "The stage (or stages) in which its work happens, e.g. `mitigated` or "
+            "`[resolved, postmortem]`; the first stage when absent."
+        ),
     )
     items: list[Item] = Field(min_length=1, description="The checklist, in order.")
 
 
-class Retrospective(Strict):
-    """When the retrospective must happen, counted from mitigation."""
+_DAYS = re.compile(r"^\s*(\d+)\s+(working\s+|calendar\s+)?days?\s*$", re.IGNORECASE)
 
-    within_working_days: int = Field(
-        ge=0, description="Warn when it is later than this many working days after mitigation."
+
+class Days(Strict):
+    """A number of days, working (weekends and holidays do not count) or calendar."""
+
+    days: int
+    working: bool
+
+    def __str__(self) -> str:
+        kind = "working " if self.working else ""
+        return f"{self.days} {kind}day{'' if self.days == 1 else 's'}"
+
+
+def _days(value: object) -> object:
+    if isinstance(value, str):
+        m = _DAYS.match(value)
+        if not m:
+            raise ValueError(
+                f"'{value}' is not a number of days; write '2 working days' or '7 days'"
+            )
+        return {"days": int(m.group(1)), "working": (m.group(2) or "").strip().lower() == "working"}
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"{value} has no unit; write '{value} working days' or '{value} days'")
+    return value
+
+
+DayCount = Annotated[
+    Days,
+    BeforeValidator(_days),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*\d+\s+(working\s+|calendar\s+)?days?\s*$",
+            "examples": ["1 working day", "7 days", "14 calendar days"],
+        }
+    ),
+]
+
+
+class Retrospective(Strict):
+    """When the retrospective must happen at a severity."""
+
+    from_: Literal["mitigation", "resolution"] = Field(
+        default="mitigation",
+        alias="from",
+        description="What the window counts from: the mitigation or the resolution.",
     )
-    refuse_after_days: int = Field(
-        ge=1, description="Refuse a date more than this many calendar days after mitigation."
+    warn_after: DayCount | None = Field(
+        default=None,
+        description="Warn for a date later than this after the start, e.g. `1 working day`.",
+    )
+    refuse_after: DayCount | None = Field(
+        default=None,
+        description="Refuse a date later than this after the start, e.g. `7 days`.",
     )
 
 
@@ -114,11 +183,9 @@ class Severity(Strict):
     status_page_impact: Literal["none", "minor", "major", "critical"] | None = Field(
         default=None, description="The impact a status page shows for this severity."
     )
-    stakeholder_update_every: Duration = Field(
-        description="Cadence of internal stakeholder updates."
+    retrospective: Retrospective | None = Field(
+        default=None, description="The retrospective window at this severity (none when absent)."
     )
-    customer_update_every: Duration = Field(description="Cadence of customer status updates.")
-    retrospective: Retrospective = Field(description="The retrospective window.")
 
 
 class Channel(Strict):
@@ -127,11 +194,213 @@ class Channel(Strict):
     format: Template = Field(
         description=(
             "Jinja template of the channel name; variables: declared (date), functionality, "
-            "state, audience, severity, team. The result is made lower case and "
-            "chat-safe (no spaces or dots)."
+            "state, audience, severity, team, manager, fields (the extra declaration fields). "
+            "The result is made lower case and chat-safe (no spaces or dots)."
         )
     )
     max_length: int = Field(default=80, ge=8, le=200, description="Longest allowed name.")
+
+
+class DeclarationField(Strict):
+    """An extra fact `incident declare` takes: `--field ID=VALUE`."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)] = Field(
+        description="Name of the field: `--field ID=VALUE`, `incident.fields.ID` in templates."
+    )
+    title: Text = Field(description="What the field is, for people (shown in help and errors).")
+    required: bool = Field(default=False, description="`declare` refuses without it.")
+    pattern: str | None = Field(
+        default=None, description="A regular expression the whole value must match."
+    )
+    default: str | None = Field(default=None, description="Value when not given.")
+
+
+class Declaration(Strict):
+    """What `incident declare` takes beyond the fixed facts, and how the incident is named."""
+
+    fields: list[DeclarationField] = Field(
+        default_factory=list, description="Extra declaration fields (`--field ID=VALUE`)."
+    )
+    id: Template | None = Field(
+        default=None,
+        description=(
+            "Jinja template of the incident id, over the same variables as the channel "
+            "format; made chat-safe. The channel name when absent."
+        ),
+    )
+
+
+class Stage(Strict):
+    """A stage of the incident's life; `declare` enters the first one."""
+
+    id: Id = Field(description="Stable id, e.g. `open`, `monitoring`, `postmortem`.")
+    title: Text = Field(description="How people name the stage.")
+    description: str | None = Field(default=None, description="What the stage means.")
+    mitigated: bool = Field(
+        default=False, description="Customers no longer feel the impact in this stage."
+    )
+    resolved: bool = Field(
+        default=False,
+        description=(
+            "The incident counts as resolved in this stage: `list` hides it and a command "
+            "without an id does not pick it."
+        ),
+    )
+    accepts: list[CommandRef] | None = Field(
+        default=None,
+        description=(
+            "Commands that may record in this stage (e.g. `[note, ticket, check]`); every "
+            "command when absent, none when empty. Transitions are governed by `transitions`."
+        ),
+    )
+
+
+Requirement = Literal[
+    "mitigation",
+    "no_open_tickets",
+    "durable_or_ticketed",
+    "retrospective_scheduled",
+    "retrospective_held",
+]
+
+
+class Transition(Strict):
+    """A command that moves the incident from some stages to another."""
+
+    command: Id = Field(
+        description=(
+            "The command: `mitigate`, `resolve` and `reopen` are built in; any other name is "
+            "run as `incident move NAME`."
+        )
+    )
+    title: str | None = Field(default=None, description="What the command does, for people.")
+    from_: list[Id] = Field(
+        alias="from", min_length=1, description="Stages the command may be run in."
+    )
+    to: Id = Field(description="The stage it enters.")
+    requires: list[Requirement] = Field(
+        default_factory=list,
+        description=(
+            "What must hold first: `mitigation` (recorded), `no_open_tickets`, "
+            "`durable_or_ticketed` (every non-durable audit check has a ticket), "
+            "`retrospective_scheduled`, `retrospective_held` (its time has passed)."
+        ),
+    )
+    requires_items: list[str] = Field(
+        default_factory=list, description="Checklist items (`phase.item`) that must be ticked."
+    )
+
+
+class Step(Strict):
+    """One step of a cadence: every so often, for so long."""
+
+    every: Duration = Field(description="Time between two deadlines.")
+    for_: Duration | None = Field(
+        default=None,
+        alias="for",
+        description="How long this step lasts, counted from the timer's start; the last step "
+        "lasts for ever.",
+    )
+
+
+class Schedule(Strict):
+    """When a timer is due: a first deadline, then a cadence that may change over time."""
+
+    first: Duration | None = Field(
+        default=None,
+        description="The first deadline after the timer starts; no deadline until the first "
+        "satisfying command when absent.",
+    )
+    then: list[Step] = Field(
+        default_factory=list,
+        description="The cadence after each satisfying command, in steps; once only when empty.",
+    )
+
+
+def _none_schedule(value: object) -> object:
+    return None if value == "none" else value
+
+
+class Timer(Strict):
+    """Something the process expects again and again (or once), with deadlines."""
+
+    id: Id = Field(description="Stable id of the timer.")
+    title: Text = Field(description="What `status` calls it, e.g. `stakeholder update`.")
+    run: Text = Field(
+        description="The command that satisfies it, as shown, e.g. `incident update`."
+    )
+    pending: str | None = Field(
+        default=None,
+        description="What `status` says while it has no deadline and was never satisfied.",
+    )
+    satisfied_by: list[CommandRef] = Field(
+        min_length=1, description="Commands that satisfy it, e.g. `[update]`, `[customer]`."
+    )
+    runs_in: list[Id] = Field(
+        default_factory=list,
+        description="Stages it runs in (every stage that is not resolved when empty).",
+    )
+    starts: Literal["declared", "mitigation", "resolution", "stage"] = Field(
+        default="declared",
+        description="When its clock starts: the declaration, the mitigation, the resolution, "
+        "or entering the stage it runs in; only commands from that moment satisfy it.",
+    )
+    schedule: Schedule | None = Field(
+        default=None, description="The schedule at every severity not in `per_severity`."
+    )
+    per_severity: dict[str, Annotated[Schedule | None, BeforeValidator(_none_schedule)]] = Field(
+        default_factory=dict,
+        description="A schedule for a severity, or `none`: no such timer at that severity.",
+    )
+
+    def schedule_for(self, severity: str) -> Schedule | None:
+        """The schedule at ``severity`` (any case), or None when the timer does not run."""
+        for key, value in self.per_severity.items():
+            if key.lower() == severity.lower():
+                return value
+        return self.schedule
+
+
+StatusPageStatus = Literal["investigating", "identified", "monitoring", "resolved", "same"]
+
+
+class CustomerKind(Strict):
+    """A kind of customer message: `incident customer KIND`."""
+
+    id: Id = Field(description="The kind, e.g. `investigating`.")
+    status: StatusPageStatus = Field(
+        description="The status-page status it sets (`same`: the previous message's)."
+    )
+    title: str | None = Field(default=None, description="What the kind means, for people.")
+    requires: list[Requirement] = Field(
+        default_factory=list, description="What must hold first, e.g. `[mitigation]`."
+    )
+
+
+class Wording(Strict):
+    """How the process words and formats what it shows."""
+
+    locale: str = Field(default="en_US", description="Babel locale of dates and times.")
+    title: Template = Field(
+        default="{{ functionality | capitalize }} is {{ state }} for {{ audience }}",
+        description="Jinja template of the incident title, over the declaration's facts.",
+    )
+    time: str = Field(
+        default="h:mm a",
+        description="Babel (CLDR) pattern of a time of day: `h:mm a` (12-hour) or `HH:mm`.",
+    )
+    am_pm: Literal["locale", "lower"] = Field(
+        default="locale", description="`lower`: write am/pm in lower case (`9:50 am`)."
+    )
+    date: str = Field(default="MM/dd/yyyy", description="Babel (CLDR) pattern of a date.")
+    day: str = Field(
+        default="EEEE d MMMM", description="Babel pattern of a day named in status lines."
+    )
+    words: dict[str, str] = Field(
+        default_factory=dict,
+        description="Phrases the commands and documents print, by key (templates); a key "
+        "left out takes the bundled default playbook's phrase.",
+    )
 
 
 class Contacts(Strict):
@@ -153,11 +422,25 @@ class Message(Strict):
     """A message the process sends, as a template."""
 
     title: Text = Field(description="What the message is, for people.")
+    sent_by: list[CommandRef] = Field(
+        default_factory=list,
+        description=(
+            "Commands that send it (`declare`, `update`, `customer.investigating`, `mitigate`, "
+            "a transition); only shown in documents when empty."
+        ),
+    )
     audience: Literal["internal", "customer"] = Field(
         default="internal", description="Who reads it: decides time zone and plain-English checks."
     )
     to: str | None = Field(
         default=None, description="Where it goes (a channel, an address); a template."
+    )
+    to_by_severity: dict[str, str] = Field(
+        default_factory=dict, description="Where it goes at these severities, instead of `to`."
+    )
+    email_to: str | None = Field(
+        default=None,
+        description="The email draft's recipients; a template (the email group when absent).",
     )
     subject: str | None = Field(default=None, description="Subject line for email; a template.")
     channels: list[Literal["chat", "email", "status"]] = Field(
@@ -228,7 +511,27 @@ class Playbook(Strict):
         default_factory=list,
         description="The roles of an incident (the incident manager is `manager`).",
     )
+    stages: list[Stage] = Field(
+        min_length=1,
+        description="The stages of an incident's life, in order; it starts in the first.",
+    )
+    transitions: list[Transition] = Field(
+        default_factory=list, description="The commands that move it between stages."
+    )
     phases: list[Phase] = Field(min_length=1, description="The phases, in order.")
+    timers: list[Timer] = Field(
+        default_factory=list, description="What is due again and again, and when."
+    )
+    customer_kinds: list[CustomerKind] = Field(
+        default_factory=list,
+        description="The kinds of customer message (`incident customer KIND`).",
+    )
+    declaration: Declaration = Field(
+        default_factory=Declaration, description="Extra declaration fields and the incident id."
+    )
+    wording: Wording = Field(
+        default_factory=Wording, description="Title format, date and time formats, phrases."
+    )
     severities: dict[str, Severity] = Field(
         min_length=1, description="Severity levels, most severe first."
     )
@@ -245,6 +548,28 @@ class Playbook(Strict):
     plain_english: PlainEnglish = Field(
         default_factory=PlainEnglish, description="Plain-English checks of messages."
     )
+
+    def stage(self, stage_id: str) -> Stage:
+        """The stage with this id; KeyError otherwise."""
+        for st in self.stages:
+            if st.id == stage_id:
+                return st
+        raise KeyError(stage_id)
+
+    def phase_stages(self, phase: Phase) -> list[str]:
+        """The stages a phase's work happens in."""
+        if phase.during is None:
+            return [self.stages[0].id]
+        return [phase.during] if isinstance(phase.during, str) else list(phase.during)
+
+    def transition(self, command: str, stage: str) -> Transition | None:
+        """The transition ``command`` performs from ``stage``, if any."""
+        return next(
+            (t for t in self.transitions if t.command == command and stage in t.from_), None
+        )
+
+    def customer_kind(self, kind: str) -> CustomerKind | None:
+        return next((k for k in self.customer_kinds if k.id == kind), None)
 
     def phase(self, phase_id: str) -> Phase:
         """The phase with this id; KeyError otherwise."""

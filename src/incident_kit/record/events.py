@@ -163,6 +163,9 @@ class Declared(Event):
         default_factory=dict, description="The playbook's extra declaration fields."
     )
     stage: str | None = Field(default=None, description="The stage it starts in.")
+    channel: str | None = Field(
+        default=None, description="The channel name, when the playbook's id template differs."
+    )
 
     def apply(self, f: Folding) -> Entry:
         facts = self.model_dump(
@@ -660,6 +663,10 @@ def from_incident(incident: Incident) -> list[Event]:
     )
     if incident.custom_title:
         facts["title"] = incident.custom_title
+    if incident.fields:
+        facts["fields"] = dict(incident.fields)
+    if incident.channel_name:
+        facts["channel"] = incident.channel_name
     # A role taken after the declaration is a handoff at that time.
     later = {
         r: (h.since, h.name)

@@ -9,8 +9,19 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from incident_kit.errors import RefusedError
-from incident_kit.playbook.schema import AuditCheck, Playbook, Severity
+from incident_kit.errors import RefusedError, UserError
+from incident_kit.playbook.schema import (
+    AuditCheck,
+    Days,
+    Playbook,
+    Retrospective,
+    Schedule,
+    Severity,
+    Stage,
+    Step,
+    Timer,
+    Transition,
+)
 from incident_kit.record.model import Incident
 from incident_kit.timing import (
     add_working_days,
@@ -21,31 +32,121 @@ from incident_kit.timing import (
 )
 
 
-def require_not_resolved(incident: Incident, what: str) -> None:
-    """Refuse ``what`` on a resolved incident."""
-    if incident.stage == "resolved":
-        raise RefusedError(
-            f"cannot {what}: {incident.id} is resolved",
-            hint=f"reopen it first with `incident reopen {incident.id}`",
-        )
+def stage_since(incident: Incident) -> datetime:
+    """When the incident entered its current stage."""
+    if incident.stage_since is not None:
+        return incident.stage_since
+    if incident.resolved_at:
+        return incident.resolved_at
+    if incident.mitigation:
+        return incident.mitigation.at
+    return incident.declared_at
 
 
-def require_mitigated(incident: Incident, what: str) -> None:
-    """Refuse ``what`` before mitigation."""
-    require_not_resolved(incident, what)
-    if incident.stage == "open":
+def stage_of(incident: Incident, playbook: Playbook) -> Stage | None:
+    """The playbook's stage the incident is in (None for a stage the playbook lacks)."""
+    try:
+        return playbook.stage(incident.stage)
+    except KeyError:
+        return None
+
+
+def is_resolved(incident: Incident, playbook: Playbook) -> bool:
+    """Whether the incident is in a stage the playbook counts as resolved."""
+    stage = stage_of(incident, playbook)
+    return stage.resolved if stage else incident.stage == "resolved"
+
+
+def accepts(incident: Incident, playbook: Playbook, command: str) -> bool:
+    """Whether the incident's stage lets ``command`` record something."""
+    stage = stage_of(incident, playbook)
+    if stage is None:
+        return incident.stage != "resolved"
+    return stage.accepts is None or command in stage.accepts
+
+
+def require_accepts(incident: Incident, playbook: Playbook, command: str, what: str) -> None:
+    """Refuse ``what`` (done by ``command``) in a stage that does not accept it."""
+    if accepts(incident, playbook, command):
+        return
+    back = [t for t in playbook.transitions if incident.stage in t.from_]
+    hint = (
+        f"reopen it first with `incident reopen {incident.id}`"
+        if any(t.command == "reopen" for t in back)
+        else f"nothing more is recorded once it is {incident.stage}"
+    )
+    raise RefusedError(f"cannot {what}: {incident.id} is {incident.stage}", hint=hint)
+
+
+def require_mitigation(incident: Incident, what: str) -> None:
+    """Refuse ``what`` before a mitigation is recorded."""
+    if incident.mitigation is None:
         raise RefusedError(
             f"cannot {what}: {incident.id} is not mitigated yet",
             hint=f"record the mitigation first with `incident mitigate {incident.id} --how TEXT`",
         )
 
 
+def transition(incident: Incident, playbook: Playbook, command: str) -> Transition:
+    """The transition ``command`` performs now; refused when the stage has none."""
+    found = playbook.transition(command, incident.stage)
+    if found is not None:
+        return found
+    elsewhere = [t for t in playbook.transitions if t.command == command]
+    if not elsewhere:
+        raise RefusedError(
+            f"the process '{playbook.name}' has no `{command}`",
+            hint="`incident status` shows what can be done now",
+        )
+    stages = sorted({s for t in elsewhere for s in t.from_})
+    if incident.mitigation is None and all(_mitigated(playbook, s) for s in stages):
+        require_mitigation(incident, command)
+    if incident.stage in {t.to for t in elsewhere}:
+        raise RefusedError(f"{incident.id} is already {incident.stage}", hint="nothing to do")
+    raise RefusedError(f"{incident.id} is not {' or '.join(stages)}", hint=f"nothing to {command}")
+
+
+def _mitigated(playbook: Playbook, stage_id: str) -> bool:
+    try:
+        return playbook.stage(stage_id).mitigated
+    except KeyError:
+        return False
+
+
+def declaration_fields(playbook: Playbook, given: dict[str, str]) -> dict[str, str]:
+    """The extra declaration fields: checked against the playbook, defaults filled in."""
+    declared = {f.id: f for f in playbook.declaration.fields}
+    for key in given:
+        if key not in declared:
+            known = ", ".join(declared) or "none"
+            raise UserError(
+                f"no declaration field '{key}'", hint=f"this playbook's fields: {known}"
+            )
+    out: dict[str, str] = {}
+    for f in playbook.declaration.fields:
+        value = given.get(f.id, f.default)
+        if value is None or not value.strip():
+            if f.required:
+                raise UserError(
+                    f"missing declaration field '{f.id}' ({f.title})",
+                    hint=f"pass --field {f.id}=VALUE",
+                )
+            continue
+        if f.pattern and not re.fullmatch(f.pattern, value):
+            raise UserError(
+                f"declaration field '{f.id}' ({f.title}): '{value}' does not match {f.pattern}",
+                hint=f"pass --field {f.id}=VALUE in that form",
+            )
+        out[f.id] = value.strip()
+    return out
+
+
 def current_phase(incident: Incident, playbook: Playbook) -> str:
-    """The phase the incident is in: the first of its stage with work left, or the last."""
-    if incident.stage == "resolved":
-        return "resolved"
+    """The phase the incident is in: the first of its stage with work left, or the stage."""
     checked = incident.checked
-    phases = [p for p in playbook.phases if p.during == incident.stage] or playbook.phases
+    phases = [p for p in playbook.phases if incident.stage in playbook.phase_stages(p)]
+    if not phases:
+        return incident.stage
     for phase in phases:
         items = [i for i in phase.items if i.applies_to(incident.severity)]
         if phase.ordered and any(f"{phase.id}.{i.id}" not in checked for i in items):
@@ -76,6 +177,14 @@ class Due:
             text = f"{self.what}: due {when}, in {humanize(self.at - now)}"
         return f"{text}; {self.detail}" if self.detail else text
 
+    def order(self) -> tuple[int, float]:
+        """Overdue first (most overdue first), then by deadline, then the rest."""
+        if self.overdue is not None:
+            return (0, -self.overdue.total_seconds())
+        if self.at is not None:
+            return (1, self.at.timestamp())
+        return (2, 0.0)
+
 
 def _when(value: datetime, now: datetime, tz: tzinfo) -> str:
     local, today = value.astimezone(tz), now.astimezone(tz)
@@ -88,70 +197,132 @@ def _due(what: str, at: datetime, now: datetime, detail: str) -> Due:
     return Due(what, at, now - at if now > at else None, detail)
 
 
+def occurrences(incident: Incident) -> list[tuple[datetime, frozenset[str]]]:
+    """What was done and when, by the names `satisfied_by` and `ticked_by` use."""
+    out: list[tuple[datetime, frozenset[str]]] = [(incident.declared_at, frozenset({"declare"}))]
+    out += [(n.at, frozenset({"note"})) for n in incident.notes]
+    out += [(m.at, frozenset({"milestone"})) for m in incident.milestones]
+    out += [(u.at, frozenset({"update"})) for u in incident.updates]
+    out += [
+        (c.at, frozenset({"customer", f"customer.{c.kind}"})) for c in incident.customer_messages
+    ]
+    if incident.mitigation:
+        out.append((incident.mitigation.at, frozenset({"mitigate"})))
+    if incident.retrospective and incident.retrospective.scheduled_at:
+        out.append((incident.retrospective.scheduled_at, frozenset({"retro"})))
+    out += [(t.opened_at, frozenset({"ticket"})) for t in incident.tickets if t.opened_at]
+    if incident.resolved_at:
+        out.append((incident.resolved_at, frozenset({"resolve"})))
+    return sorted(out, key=lambda o: o[0])
+
+
+def runs_in(timer: Timer, incident: Incident, playbook: Playbook) -> bool:
+    """Whether ``timer`` runs in the incident's stage."""
+    if timer.runs_in:
+        return incident.stage in timer.runs_in
+    return not is_resolved(incident, playbook)
+
+
+def timer_start(timer: Timer, incident: Incident) -> datetime:
+    """When the timer's clock starts."""
+    if timer.starts == "mitigation" and incident.mitigation:
+        return incident.mitigation.at
+    if timer.starts == "resolution" and incident.resolved_at:
+        return incident.resolved_at
+    if timer.starts == "stage":
+        return stage_since(incident)
+    return incident.declared_at
+
+
+def step_at(schedule: Schedule, elapsed: timedelta) -> Step | None:
+    """The cadence step that governs the interval starting ``elapsed`` after the start."""
+    total = timedelta(0)
+    for step in schedule.then:
+        if step.for_ is None:
+            return step
+        total += step.for_
+        if elapsed < total:
+            return step
+    return schedule.then[-1] if schedule.then else None
+
+
+def timer_due(timer: Timer, incident: Incident, playbook: Playbook, now: datetime) -> Due | None:
+    """The timer's state now, or None when it does not run (or is done)."""
+    if not runs_in(timer, incident, playbook):
+        return None
+    schedule = timer.schedule_for(incident.severity)
+    if schedule is None:
+        return None
+    start = timer_start(timer, incident)
+    wanted = set(timer.satisfied_by)
+    done = [at for at, names in occurrences(incident) if at >= start and names & wanted]
+    if not done:
+        step = step_at(schedule, timedelta(0))
+        if schedule.first is None:
+            return Due(timer.title, None, None, timer.pending or f"not yet: `{timer.run}`")
+        detail = f"every {humanize(step.every)}: `{timer.run}`" if step else f"`{timer.run}`"
+        return _due(timer.title, start + schedule.first, now, detail)
+    last = done[-1]
+    step = step_at(schedule, last - start)
+    if step is None:
+        return None
+    return _due(timer.title, last + step.every, now, f"every {humanize(step.every)}: `{timer.run}`")
+
+
+def next_interval(
+    playbook: Playbook, incident: Incident, names: set[str], at: datetime
+) -> timedelta | None:
+    """The cadence after a command named ``names`` at ``at``: what `next_update` says."""
+    for timer in playbook.timers:
+        if not names & set(timer.satisfied_by):
+            continue
+        schedule = timer.schedule_for(incident.severity)
+        if schedule is None:
+            continue
+        start = timer_start(timer, incident)
+        step = step_at(schedule, max(at - start, timedelta(0)))
+        if step is not None:
+            return step.every
+    return None
+
+
 def dues(
     incident: Incident,
-    severity: Severity,
+    playbook: Playbook,
     now: datetime,
     *,
     tz: tzinfo,
     holidays: frozenset[date],
 ) -> list[Due]:
-    """What is due now or next, in the order the manager should look at it."""
+    """What is due now or next: overdue first, then by deadline, then the rest."""
     out: list[Due] = []
-    if incident.stage == "open":
-        last = incident.updates[-1].at if incident.updates else incident.declared_at
-        out.append(
-            _due(
-                "stakeholder update",
-                last + severity.stakeholder_update_every,
-                now,
-                f"every {humanize(severity.stakeholder_update_every)}: `incident update`",
-            )
-        )
-        if incident.customer_messages:
-            last_c = incident.customer_messages[-1].at
-            out.append(
-                _due(
-                    "customer update",
-                    last_c + severity.customer_update_every,
-                    now,
-                    f"every {humanize(severity.customer_update_every)}: `incident customer update`",
-                )
-            )
-        else:
-            out.append(
-                Due(
-                    "customer update",
-                    None,
-                    None,
-                    "none sent yet: tell customers with `incident customer investigating`",
-                )
-            )
-    if incident.stage == "mitigated" and incident.mitigation:
-        mitigated = incident.mitigation.at
-        if not any(c.at >= mitigated for c in incident.customer_messages):
-            out.append(
-                Due(
-                    "customer update",
-                    None,
-                    None,
-                    "tell customers impact is mitigated: `incident customer resolved`",
-                )
-            )
+    for timer in playbook.timers:
+        due = timer_due(timer, incident, playbook, now)
+        if due is not None:
+            out.append(due)
+    severity = playbook.severity(incident.severity)
+    rule = severity.retrospective
+    start = window_start(incident, rule)
+    if rule and start and accepts(incident, playbook, "retro"):
         if incident.retrospective is None:
-            last_day = retro_target(mitigated, severity, tz=tz, holidays=holidays)
-            deadline = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tz)
-            late = now - deadline if now > deadline else None
-            out.append(
-                Due(
-                    "retrospective",
-                    None,
-                    late,
-                    (f"overdue by {humanize(late)}: " if late else "")
-                    + f"not scheduled; hold it by {last_day:%A %-d %B}: "
-                    "`incident retro --on DATE`",
+            last_day = retro_target(start, rule, tz=tz, holidays=holidays)
+            if last_day is None:
+                out.append(
+                    Due("retrospective", None, None, "not scheduled: `incident retro --on DATE`")
                 )
-            )
+            else:
+                deadline = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tz)
+                late = now - deadline if now > deadline else None
+                out.append(
+                    Due(
+                        "retrospective",
+                        None,
+                        late,
+                        (f"overdue by {humanize(late)}: " if late else "")
+                        + f"not scheduled; hold it by {last_day:%A %-d %B}: "
+                        "`incident retro --on DATE`",
+                    )
+                )
         else:
             out.append(
                 Due(
@@ -161,18 +332,37 @@ def dues(
                     f"scheduled for {_when(incident.retrospective.at, now, tz)}",
                 )
             )
-    for t in incident.open_tickets:
-        out.append(Due(f"ticket {t.number}", None, None, f"open: {t.title}"))
-    return out
+    if accepts(incident, playbook, "ticket"):
+        for t in incident.open_tickets:
+            out.append(Due(f"ticket {t.number}", None, None, f"open: {t.title}"))
+    return sorted(out, key=Due.order)
+
+
+def window_start(incident: Incident, rule: Retrospective | None) -> datetime | None:
+    """When the retrospective window opens: the mitigation or the resolution, if recorded."""
+    if rule is None or rule.from_ == "mitigation":
+        return incident.mitigation.at if incident.mitigation else None
+    return incident.resolved_at
+
+
+def _add(start: date, days: Days, holidays: frozenset[date]) -> date:
+    if days.working:
+        return add_working_days(start, days.days, holidays)
+    return start + timedelta(days=days.days)
+
+
+def _count(start: date, end: date, days: Days, holidays: frozenset[date]) -> int:
+    return working_days_between(start, end, holidays) if days.working else (end - start).days
 
 
 def retro_target(
-    mitigated: datetime, severity: Severity, *, tz: tzinfo, holidays: frozenset[date]
-) -> date:
+    start: datetime, rule: Retrospective, *, tz: tzinfo, holidays: frozenset[date]
+) -> date | None:
     """The last day the retrospective should take place without a warning."""
-    return add_working_days(
-        mitigated.astimezone(tz).date(), severity.retrospective.within_working_days, holidays
-    )
+    limit = rule.warn_after or rule.refuse_after
+    if limit is None:
+        return None
+    return _add(start.astimezone(tz).date(), limit, holidays)
 
 
 def check_retro_date(
@@ -185,34 +375,44 @@ def check_retro_date(
     holidays: frozenset[date],
 ) -> list[str]:
     """Refuse a date outside the window; return the warnings for a date that is late."""
-    assert incident.mitigation is not None
-    start = incident.mitigation.at.astimezone(tz).date()
-    day = when.astimezone(tz).date()
     rule = severity.retrospective
+    if rule is not None:
+        begin = window_start(incident, rule)
+    else:
+        begin = incident.mitigation.at if incident.mitigation else None
+    day = when.astimezone(tz).date()
+    warnings: list[str] = []
+    if begin is None:
+        return warnings
+    start = begin.astimezone(tz).date()
+    after = "resolution" if rule and rule.from_ == "resolution" else "mitigation"
     if day < start:
         raise RefusedError(
-            f"the retrospective on {day:%A %-d %B %Y} would be before the mitigation "
+            f"the retrospective on {day:%A %-d %B %Y} would be before the {after} "
             f"({start:%A %-d %B %Y})",
             hint="pick a later date",
         )
-    gap = (day - start).days
-    latest = start + timedelta(days=rule.refuse_after_days)
-    if gap > rule.refuse_after_days:
-        raise RefusedError(
-            f"the retrospective on {day:%A %-d %B %Y} is {gap} days after mitigation; "
-            f"the process allows at most {rule.refuse_after_days}",
-            hint=f"pick a date on or before {latest:%A %-d %B %Y}",
-        )
-    warnings = []
-    target = add_working_days(start, rule.within_working_days, holidays)
-    worked = working_days_between(start, day, holidays)
-    if worked > rule.within_working_days:
-        plural = "day" if rule.within_working_days == 1 else "days"
-        warnings.append(
-            f"the retrospective on {day:%A %-d %B} is {worked} working days after mitigation; "
-            f"{severity_name} asks for it within {rule.within_working_days} working {plural} "
-            f"(by {target:%A %-d %B})"
-        )
+    if rule and rule.refuse_after:
+        limit = rule.refuse_after
+        gap = _count(start, day, limit, holidays)
+        if gap > limit.days:
+            latest = _add(start, limit, holidays)
+            kind = "working days" if limit.working else "days"
+            raise RefusedError(
+                f"the retrospective on {day:%A %-d %B %Y} is {gap} {kind} after {after}; "
+                f"the process allows at most {limit.days}",
+                hint=f"pick a date on or before {latest:%A %-d %B %Y}",
+            )
+    if rule and rule.warn_after:
+        limit = rule.warn_after
+        gap = _count(start, day, limit, holidays)
+        if gap > limit.days:
+            target = _add(start, limit, holidays)
+            kind = "working days" if limit.working else "days"
+            warnings.append(
+                f"the retrospective on {day:%A %-d %B} is {gap} {kind} after {after}; "
+                f"{severity_name} asks for it within {limit} (by {target:%A %-d %B})"
+            )
     if not is_working_day(day, holidays):
         warnings.append(f"{day:%A %-d %B} is not a working day")
     return warnings
@@ -241,14 +441,27 @@ def audit(how: str, checks: list[AuditCheck]) -> list[Verdict]:
     return out
 
 
-def resolve_blockers(incident: Incident, playbook: Playbook) -> list[str]:
-    """Why the incident cannot be resolved yet (empty when it can)."""
+def blockers(incident: Incident, playbook: Playbook, move: Transition, now: datetime) -> list[str]:
+    """Why ``move`` cannot happen yet (empty when it can)."""
     reasons = []
-    for t in incident.open_tickets:
-        reasons.append(f"ticket {t.number} is open ({t.title})")
-    weak = [a.check for a in incident.audit if not a.durable]
-    if weak and not incident.tickets:
-        titles = {c.id: c.id for c in playbook.durability_audit}
-        names = ", ".join(titles.get(w, w) for w in weak)
-        reasons.append(f"the mitigation is not durable ({names}) and no ticket covers it")
+    for need in move.requires:
+        if need == "mitigation" and incident.mitigation is None:
+            reasons.append("no mitigation is recorded")
+        elif need == "no_open_tickets":
+            reasons += [f"ticket {t.number} is open ({t.title})" for t in incident.open_tickets]
+        elif need == "durable_or_ticketed":
+            weak = [a.check for a in incident.audit if not a.durable]
+            if weak and not incident.tickets:
+                reasons.append(
+                    f"the mitigation is not durable ({', '.join(weak)}) and no ticket covers it"
+                )
+        elif need == "retrospective_scheduled" and incident.retrospective is None:
+            reasons.append("the retrospective is not scheduled")
+        elif need == "retrospective_held" and (
+            incident.retrospective is None or incident.retrospective.at > now
+        ):
+            reasons.append("the retrospective has not taken place")
+    for item in move.requires_items:
+        if item not in incident.checked:
+            reasons.append(f"'{item}' is not ticked")
     return reasons

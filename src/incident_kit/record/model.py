@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, tzinfo
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,7 +20,9 @@ from incident_kit.timing import zone
 __all__ = ["Entry", "Incident", "Text", "Time", "validation_context"]
 
 Stage = Literal["open", "mitigated", "resolved"]
-CustomerKind = Literal["investigating", "identified", "monitoring", "update", "resolved"]
+CustomerKind = Annotated[
+    str, Field(min_length=1, description="The playbook's customer message kind.")
+]
 
 
 class Part(BaseModel):
@@ -178,6 +180,9 @@ class Incident(Part):
         default=None, alias="stage", description="The playbook stage it is in, when recorded."
     )
     stage_since: Time | None = Field(default=None, description="When it entered that stage.")
+    channel_name: str | None = Field(
+        default=None, alias="channel", description="The channel name, when it is not the id."
+    )
     notes: list[Note] = Field(default_factory=list)
     milestones: list[Milestone] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)
@@ -217,7 +222,7 @@ class Incident(Part):
 
     @property
     def channel(self) -> str:
-        return self.id or ""
+        return self.channel_name or self.id or ""
 
     @property
     def manager(self) -> str | None:
