@@ -508,7 +508,7 @@ def test_help_shows_the_playbooks_values(outside: Path) -> None:
     assert "declaration.video-bridge" in _help("check")
     text = _help("retro")
     assert "10:00" in text
-    assert "SEV1  within 1 working day(s) of mitigation; refused after 7 days" in text
+    assert "SEV1  within 1 working day, refused after 7 days of mitigation" in text
 
 
 def test_top_help_does_not_import_the_core() -> None:

@@ -95,7 +95,7 @@ def build(live: Any, incident_id: str, events: list[Event], now: datetime) -> Vi
     if holders:
         header.append(" · ".join(f"{role}: {name}" for role, name in holders.items()))
     timers: list[tuple[str, bool]] = []
-    for d in lifecycle.dues(inc, sev, now, tz=tz, holidays=live.workspace.holidays):
+    for d in lifecycle.dues(inc, r.playbook, now, tz=tz, holidays=live.workspace.holidays):
         if d.at is None:
             timers.append((f"{d.what}: {d.detail}", d.overdue is not None))
         elif d.overdue is not None:

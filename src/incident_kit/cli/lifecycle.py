@@ -740,16 +740,15 @@ def audit(
 def _retro_windows(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
     rows = []
     for key, severity in playbook.severities.items():
-        window = getattr(severity, "retrospective", None)
+        window = severity.retrospective
         if window is None:
             continue
-        within = getattr(window, "within_working_days", None)
-        refuse = getattr(window, "refuse_after_days", None)
-        if within is not None and refuse is not None:
-            text = f"within {within} working day(s) of mitigation; refused after {refuse} days"
-        else:
-            text = ", ".join(f"{k}: {v}" for k, v in window.model_dump(exclude_none=True).items())
-        rows.append((key, text))
+        parts = []
+        if window.warn_after:
+            parts.append(f"within {window.warn_after}")
+        if window.refuse_after:
+            parts.append(f"refused after {window.refuse_after}")
+        rows.append((key, f"{', '.join(parts) or 'any time'} of {window.from_}"))
     return [("Windows", rows)] if rows else []
 
 
