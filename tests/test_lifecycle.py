@@ -400,7 +400,7 @@ REFUSALS = [
         "incident: no checklist item 'declaration.creat-channel'; did you mean 'declaration.create-channel'?",
     ),
     ("open", ["ticket", "done", "3"], f"incident: no ticket 3 in {CHANNEL}; tickets: none"),
-    ("open", ["reopen", CHANNEL], f"incident: {CHANNEL} is not resolved; nothing to reopen"),
+    ("open", ["reopen", CHANNEL], f"incident: {CHANNEL} is open, not resolved; nothing to reopen"),
     (
         "open",
         [

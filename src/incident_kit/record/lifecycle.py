@@ -103,7 +103,10 @@ def transition(incident: Incident, playbook: Playbook, command: str) -> Transiti
         require_mitigation(incident, command)
     if incident.stage in {t.to for t in elsewhere}:
         raise RefusedError(f"{incident.id} is already {incident.stage}", hint="nothing to do")
-    raise RefusedError(f"{incident.id} is not {' or '.join(stages)}", hint=f"nothing to {command}")
+    raise RefusedError(
+        f"{incident.id} is {incident.stage}, not {' or '.join(stages)}",
+        hint=f"nothing to {command}",
+    )
 
 
 def _mitigated(playbook: Playbook, stage_id: str) -> bool:
