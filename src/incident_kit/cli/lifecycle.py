@@ -962,7 +962,7 @@ def move(
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Move the incident to another stage by one of the playbook's transitions.
+    """Move the incident to another stage of the playbook.
 
     NAME is a transition of the playbook (`transitions:`), e.g. identify, monitor, close,
     postmortem. Refused from a stage it does not start from, or while what it requires
