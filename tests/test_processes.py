@@ -388,27 +388,14 @@ ids = [p.name for p in PROCESSES]
 # a mark left behind after its feature lands fails the suite. Remove keys as features land.
 NEEDS = {
     "folder": "playbook folders with their own templates/ (p9b, process-model.md section 8)",
-    "model": (
-        "stages/transitions, phases during any stage, timers, customer_kinds, declaration "
-        "fields, wording (p9b, process-model.md sections 1-7)"
-    ),
     "tickets": "ticket kinds with owner and due date (issue 9 item 4; owner: see log.md)",
     "formats": "the playbook's time and date formats (wording.time, wording.date; p9b, section 7)",
     "packet-words": "the .ics invitation's words from the playbook, not 'Retrospective' (p11)",
 }
 
 
-LANDED = {"model"}
-
-
 def needs(*keys: str) -> pytest.MarkDecorator:
-    left = [k for k in keys if k not in LANDED]
-    reason = "needs " + "; ".join(NEEDS[k] for k in left)
-    # xfail(False): every key has landed; the test runs as any other.
-    return pytest.mark.xfail(bool(left), strict=True, reason=reason)
-
-
-ALL = ("model",)
+    return pytest.mark.xfail(strict=True, reason="needs " + "; ".join(NEEDS[k] for k in keys))
 
 
 # --- the workspace and the commands ---------------------------------------------------
@@ -505,7 +492,7 @@ def ws(tmp_path: Path, outside: Path, process: Process) -> Ws:
 
 
 @pytest.mark.parametrize("name", ids)
-@needs("folder", *ALL)
+@needs("folder")
 def test_the_fixture_validates_from_anywhere(name: str, outside: Path) -> None:
     result = run("validate", str(FIXTURES / name))
     assert result.exit_code == 0, result.stderr or result.stdout
@@ -513,7 +500,6 @@ def test_the_fixture_validates_from_anywhere(name: str, outside: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ids)
-@needs(*ALL)
 def test_the_fixtures_playbook_validates_beside_its_templates(name: str, outside: Path) -> None:
     """Until playbook folders land: the YAML in a workspace that holds its templates."""
     ws = workspace(outside, next(p for p in PROCESSES if p.name == name))
@@ -523,7 +509,7 @@ def test_the_fixtures_playbook_validates_beside_its_templates(name: str, outside
     assert result.exit_code == 0, result.stderr or result.stdout
 
 
-@needs("folder", *ALL)
+@needs("folder")
 def test_the_playbook_folder_is_used_with_its_own_templates(
     tmp_path: Path, outside: Path, process: Process
 ) -> None:
@@ -554,7 +540,6 @@ def test_the_fixture_cites_its_public_source(name: str) -> None:
 # --- the live process -------------------------------------------------------------------
 
 
-@needs(*ALL)
 def test_declare_without_a_severity_uses_the_playbooks_default(ws: Ws, process: Process) -> None:
     out = declare(ws, process)
     assert process.default_severity in out
@@ -565,7 +550,6 @@ def test_declare_without_a_severity_uses_the_playbooks_default(ws: Ws, process: 
     assert rec["severity"] == process.default_severity
 
 
-@needs(*ALL)
 def test_severity_changes_with_its_reason_recorded(ws: Ws, process: Process) -> None:
     declare(ws, process)
     reason = process.severity_reason
@@ -581,7 +565,6 @@ def test_severity_changes_with_its_reason_recorded(ws: Ws, process: Process) -> 
     )
 
 
-@needs(*ALL)
 def test_pagerduty_lowered_below_major_has_no_public_updates(outside: Path, tmp_path: Path) -> None:
     ws = workspace(tmp_path, PAGERDUTY)
     declare(ws, PAGERDUTY)
@@ -593,7 +576,6 @@ def test_pagerduty_lowered_below_major_has_no_public_updates(outside: Path, tmp_
         assert timer_line(status, title) is None, title
 
 
-@needs(*ALL)
 def test_a_role_is_handed_off(ws: Ws, process: Process) -> None:
     declare(ws, process)
     rec = record(ws)
@@ -606,7 +588,6 @@ def test_a_role_is_handed_off(ws: Ws, process: Process) -> None:
     assert (handed[-1]["role"], handed[-1]["holder"]) == (process.role, process.new_holder)
 
 
-@needs(*ALL)
 def test_every_timer_is_due_and_overdue_at_the_right_minute(ws: Ws, process: Process) -> None:
     declare(ws, process)
     for step in sorted(process.timer_script, key=lambda s: s.minute):
@@ -629,7 +610,7 @@ def test_every_timer_is_due_and_overdue_at_the_right_minute(ws: Ws, process: Pro
             assert "overdue" not in line, where
 
 
-@needs(*ALL, "formats")
+@needs("formats")
 def test_times_are_written_in_the_playbooks_24_hour_clock(ws: Ws, process: Process) -> None:
     declare(ws, process)
     check = next(c for c in process.timer_script if isinstance(c, TimerCheck) and c.due_minute)
@@ -640,7 +621,6 @@ def test_times_are_written_in_the_playbooks_24_hour_clock(ws: Ws, process: Proce
     assert not re.search(r"\d [ap]\.?m\b", status, re.IGNORECASE), status
 
 
-@needs(*ALL)
 def test_every_customer_state_in_order(ws: Ws, process: Process) -> None:
     declare(ws, process)
     play(ws, process.customer_script)
@@ -649,7 +629,6 @@ def test_every_customer_state_in_order(ws: Ws, process: Process) -> None:
     assert kinds == list(process.customer_kinds)
 
 
-@needs(*ALL)
 def test_a_customer_state_the_playbook_lacks_is_refused(ws: Ws, process: Process) -> None:
     declare(ws, process)
     code, _, err = inc(ws, "customer", "all-good-now", minute=5)
@@ -658,7 +637,6 @@ def test_a_customer_state_the_playbook_lacks_is_refused(ws: Ws, process: Process
         assert kind in err
 
 
-@needs(*ALL)
 def test_the_postmortem_comes_after_resolution(ws: Ws, process: Process) -> None:
     declare(ws, process)
     play(ws, process.resolve_script)
@@ -676,7 +654,7 @@ def test_the_postmortem_comes_after_resolution(ws: Ws, process: Process) -> None
         pytest.param(
             p,
             id=p.name,
-            marks=[needs(*ALL, "tickets")] if "kind" in p.action_item_check else [needs(*ALL)],
+            marks=[needs("tickets")] if "kind" in p.action_item_check else [],
         )
         for p in PROCESSES
     ],
@@ -694,7 +672,7 @@ def test_action_items_are_filed_after_resolution(ws: Ws, process: Process) -> No
         assert got == want, key
 
 
-@needs(*ALL, "tickets")
+@needs("tickets")
 def test_atlassian_priority_actions_are_overdue_after_their_slo(
     outside: Path, tmp_path: Path
 ) -> None:
@@ -721,7 +699,6 @@ def test_atlassian_priority_actions_are_overdue_after_their_slo(
     assert eight is not None and "overdue" not in eight, status
 
 
-@needs(*ALL)
 def test_atlassian_postmortem_is_a_statuspage_state_after_resolved(
     outside: Path, tmp_path: Path
 ) -> None:
@@ -813,7 +790,6 @@ DOCUMENT_CASES = [(p, doc) for p in PROCESSES for doc in p.documents]
     ("process", "doc"), DOCUMENT_CASES, ids=[f"{p.name}-{d}" for p, d in DOCUMENT_CASES]
 )
 @pytest.mark.parametrize("fmt", ["md", "docx", "pdf"])
-@needs(*ALL)
 def test_every_document_in_the_processs_own_words(
     rendered: dict[str, Rendered], process: Process, doc: str, fmt: str
 ) -> None:
@@ -831,7 +807,6 @@ def test_every_document_in_the_processs_own_words(
 
 
 @pytest.mark.parametrize("process", PROCESSES, ids=ids)
-@needs(*ALL)
 def test_every_document_of_the_playbook_is_rendered_in_every_format(
     rendered: dict[str, Rendered], process: Process
 ) -> None:
@@ -847,7 +822,7 @@ def test_every_document_of_the_playbook_is_rendered_in_every_format(
     assert set(result.pdf) == set(result.md) | fillable
 
 
-@needs(*ALL, "packet-words")
+@needs("packet-words")
 @pytest.mark.parametrize("process", PROCESSES, ids=ids)
 def test_the_packets_other_files_have_none_of_the_defaults_words(
     rendered: dict[str, Rendered], process: Process
