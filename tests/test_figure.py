@@ -260,3 +260,23 @@ def test_typed_text_on_the_figure_is_text(tmp_path: Path, outside: Path) -> None
     folder = _render(tmp_path, typed, "md")
     svg = (folder / "timeline.svg").read_bytes()
     assert _text_of(svg, "label-milestone-1") == "$5 to $10 <b>&amp; {x} 2:00 pm"
+
+
+def test_the_demo_packet_carries_the_figure_in_every_format(tmp_path: Path, outside: Path) -> None:
+    out = tmp_path / "out"
+    result = run("demo", "--format", "md,html,docx", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    folder = out / "inc-05-09-22-logging-in-is-broken-for-all-users"
+    for doc, picture in [
+        ("incident-document", "timeline-compact.svg"),
+        ("retrospective-packet", "timeline.svg"),
+    ]:
+        assert f"]({picture})" in (folder / f"{doc}.md").read_text()
+        assert (folder / picture).read_bytes().startswith(b"<?xml")
+        html = (folder / f"{doc}.html").read_text()
+        assert html.count('<img class="figure" src="data:image/svg+xml;base64,') == 1
+        with zipfile.ZipFile(folder / f"{doc}.docx") as z:
+            assert [n for n in z.namelist() if n.startswith("word/media/")] == [
+                "word/media/image1.png"
+            ]
+            assert 'descr="Timeline of the incident (EDT)' in z.read("word/document.xml").decode()
