@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,47 @@ def test_the_demo_packet_carries_the_figure_in_every_format(tmp_path: Path, outs
                 "word/media/image1.png"
             ]
             assert 'descr="Timeline of the incident (EDT)' in z.read("word/document.xml").decode()
+
+
+def test_deadlines_come_from_the_playbooks_timers(tmp_path: Path) -> None:
+    """Another process (acme: stakeholder update every 15 minutes; customers every 30 at
+    SEV1): the same record is measured against that playbook's own timers."""
+    from incident_kit import measures
+    from incident_kit.core import load_incident_file
+    from incident_kit.workspace import open_workspace
+
+    acme = Path(__file__).parent / "fixtures" / "acme.yaml"
+    path = tmp_path / "incident.yaml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            playbook: {acme}
+            functionality: search
+            state: slow
+            audience: some users
+            severity: SEV1
+            timezone: UTC
+            declared_at: 2022-09-05T13:20:00Z
+            updates:
+              - {{at: 2022-09-05T13:35:00Z, message: On time.}}
+              - {{at: 2022-09-05T13:55:00Z, message: Five minutes late.}}
+            customer_messages:
+              - {{at: 2022-09-05T13:25:00Z, kind: investigating}}
+              - {{at: 2022-09-05T14:00:00Z, kind: update}}
+            mitigation: {{at: 2022-09-05T14:30:00Z, how: Rolled back}}
+            """
+        ).lstrip(),
+        encoding="utf-8",
+    )
+    incident, renderer = load_incident_file(workspace=open_workspace(REPO), path=path)
+    runs = {r.id: r for r in measures.timer_runs(incident, renderer.playbook)}
+    status, customers = runs["status"], runs["customers"]
+    assert [(s.due.strftime("%H:%M") if s.due else None) for s in status.sent] == [
+        "13:35",
+        "13:50",
+    ]
+    assert [s.late for s in status.sent] == [None, timedelta(minutes=5)]
+    # After 13:55 the next is due 14:10, and nothing came before the mitigation at 14:30.
+    assert [t.strftime("%H:%M") for t in status.missed] == ["14:10"]
+    assert [s.due.strftime("%H:%M") if s.due else None for s in customers.sent] == [None, "13:55"]
+    assert customers.late == 1 and customers.missed == []
