@@ -740,3 +740,18 @@ def test_an_invitation_without_addresses_is_published_not_requested(
     assert str(cal["method"]) == "PUBLISH"
     assert "attendee" not in event
     assert str(event["uid"]).endswith("@example-org.invalid")
+
+
+def test_two_updates_in_the_same_minute_keep_both_files(tmp_path: Path, outside: Path) -> None:
+    args = _declared_workspace(tmp_path)
+    for n, second in enumerate(("10", "40"), 1):
+        result = run(
+            *args, "update", "--message", f"Update {n}.", "--at", f"2022-09-05T13:45:{second}Z"
+        )
+        assert result.exit_code == 0, result.stderr
+    folder = tmp_path / "ws" / OUT / "messages"
+    first = folder / "stakeholder-update-20220905-1345.txt"
+    second = folder / "stakeholder-update-20220905-1345-2.txt"
+    assert "Update 1." in first.read_text()
+    assert "Update 2." in second.read_text()
+    assert (folder / "stakeholder-update-20220905-1345-2.eml").is_file()

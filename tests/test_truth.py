@@ -291,3 +291,29 @@ def test_placeholders_are_found_in_templates(template: str, facts: list[str]) ->
     from incident_kit.messages import placeholder_facts
 
     assert placeholder_facts(template) == facts
+
+
+def test_render_keeps_the_declaration_messages_as_they_were_sent(
+    tmp_path: Path, outside: Path
+) -> None:
+    play = Play(tmp_path)
+    play(
+        "declare",
+        "--functionality",
+        "checkout",
+        "--state",
+        "down",
+        "--audience",
+        "everyone",
+        "--severity",
+        "SEV2",
+        at=T0,
+    )
+    sent = (play.ws / "output").glob("*/messages/bridge-post.txt")
+    (path,) = list(sent)
+    as_sent = path.read_text()
+    assert "(no bridge yet)" in as_sent
+    play("set", "bridge", "https://meet.example/later", at="2022-09-05T13:30:00Z")
+    result = run("--workspace", str(play.ws), "render", "--format", "md")
+    assert result.exit_code == 0, result.stderr
+    assert path.read_text() == as_sent  # sent is sent

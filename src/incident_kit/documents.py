@@ -438,6 +438,10 @@ class Renderer:
             elif "mitigate" in by and incident.mitigation:
                 extra = {"message": incident.mitigation.how, "sent_at": incident.mitigation.at}
                 then = as_of(incident, incident.mitigation.at)
+            elif "declare" in spec.sent_by:
+                # Sent at declaration: a bridge or manager recorded later is not in it.
+                extra = {"sent_at": incident.declared_at}
+                then = as_of(incident, incident.declared_at)
             out[name] = self.message(name, then, **extra)
         return out
 

@@ -596,6 +596,10 @@ class Live:
                 sent_at=sent_at,
             )
             stamp = self._stamp(inc, sent_at)
+            # Named by its event: a second update in the same minute gets -2, and so on.
+            earlier = [u for u in inc.updates[:-1] if self._stamp(inc, u.at) == stamp]
+            if earlier:
+                stamp = f"{stamp}-{len(earlier) + 1}"
             files = self._chat(inc, msgs, stamp) + self._emails(r, inc, msgs, stamp, sent_at)
             gap = lifecycle.next_interval(r.playbook, inc, {"update"}, sent_at)
             nxt = sent_at + gap if gap else None
