@@ -272,3 +272,43 @@ def test_extra_declaration_fields_and_an_id_template(ws: Path) -> None:
     assert "channel: mini-20220905-checkout\n" in out
     assert "fields:\n  impact: unknown\n  ticket: OPS-12\n" in out
     assert "title: 'Checkout: down'\n" in out
+
+
+def test_a_playbook_folder_validates_from_anywhere_and_the_workspace_templates_win(
+    ws: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mini-folder"
+    (folder / "templates").mkdir(parents=True)
+    text = (FIXTURES / "process-mini.yaml").read_text()
+    (folder / "playbook.yaml").write_text(
+        text.replace("template: incident-document.md.j2", "template: mini-record.md.j2")
+    )
+    (folder / "templates" / "mini-record.md.j2").write_text(
+        "# Folder record {{ incident.title }}\n"
+    )
+    # From outside any workspace, by the folder's path: its own templates are found.
+    result = run("validate", str(folder))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(f"{folder}: ok: 'Mini Process' v2")
+    # Without its templates/ it does not validate.
+    (folder / "templates" / "mini-record.md.j2").rename(tmp_path / "aside.j2")
+    result = run("validate", str(folder))
+    assert result.exit_code == 2
+    assert "template 'mini-record.md.j2' not found" in result.stderr
+    (tmp_path / "aside.j2").rename(folder / "templates" / "mini-record.md.j2")
+    # In a workspace, by name: playbooks/NAME/playbook.yaml.
+    import shutil
+
+    shutil.copytree(folder, ws / "playbooks" / "minifolder")
+    settings = ws / "incident-kit.yaml"
+    settings.write_text(
+        settings.read_text().replace("default_playbook: mini", "default_playbook: minifolder")
+    )
+    declare(ws, "P2")
+    out = tmp_path / "out"
+    assert run("--workspace", str(ws), "render", "--format", "md", "--out", str(out)).exit_code == 0
+    assert (out / ID / "record.md").read_text().startswith("# Folder record Checkout: down")
+    # The workspace's own template of the same name wins.
+    (ws / "templates" / "mini-record.md.j2").write_text("# Workspace record\n")
+    assert run("--workspace", str(ws), "render", "--format", "md", "--out", str(out)).exit_code == 0
+    assert (out / ID / "record.md").read_text().startswith("# Workspace record")

@@ -387,7 +387,6 @@ ids = [p.name for p in PROCESSES]
 # What each test needs that has not landed yet; a test marked with it must fail (strict), so
 # a mark left behind after its feature lands fails the suite. Remove keys as features land.
 NEEDS = {
-    "folder": "playbook folders with their own templates/ (p9b, process-model.md section 8)",
     "tickets": "ticket kinds with owner and due date (issue 9 item 4; owner: see log.md)",
     "formats": "the playbook's time and date formats (wording.time, wording.date; p9b, section 7)",
     "packet-words": "the .ics invitation's words from the playbook, not 'Retrospective' (p11)",
@@ -492,7 +491,6 @@ def ws(tmp_path: Path, outside: Path, process: Process) -> Ws:
 
 
 @pytest.mark.parametrize("name", ids)
-@needs("folder")
 def test_the_fixture_validates_from_anywhere(name: str, outside: Path) -> None:
     result = run("validate", str(FIXTURES / name))
     assert result.exit_code == 0, result.stderr or result.stdout
@@ -509,13 +507,12 @@ def test_the_fixtures_playbook_validates_beside_its_templates(name: str, outside
     assert result.exit_code == 0, result.stderr or result.stdout
 
 
-@needs("folder")
 def test_the_playbook_folder_is_used_with_its_own_templates(
     tmp_path: Path, outside: Path, process: Process
 ) -> None:
     ws = workspace(tmp_path, process, folder=True)
     assert not any((ws.path / "templates").glob(f"{process.name[:2]}*.j2"))
-    declare(ws, process)
+    full_run(ws, process)
     folder = tmp_path / "out"
     ok(ws, "render", "--format", "md", "--out", str(folder))
     (incident_dir,) = [p for p in folder.iterdir() if p.is_dir() and p.name != "checklists"]

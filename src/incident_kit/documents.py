@@ -107,7 +107,9 @@ class Renderer:
     _inline: dict[tuple[Loc, bool], jinja2.Template] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._md_env = make_environment(self.workspace.template_dirs)
+        self._md_env = make_environment(
+            list(self.loaded.template_dirs) or self.workspace.template_dirs
+        )
         self._inline_env = make_environment(trim_blocks=False)
         self._plain_env = make_environment(markdown=False, trim_blocks=False)
 
