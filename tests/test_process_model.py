@@ -312,3 +312,21 @@ def test_a_playbook_folder_validates_from_anywhere_and_the_workspace_templates_w
     (ws / "templates" / "mini-record.md.j2").write_text("# Workspace record\n")
     assert run("--workspace", str(ws), "render", "--format", "md", "--out", str(out)).exit_code == 0
     assert (out / ID / "record.md").read_text().startswith("# Workspace record")
+
+
+def test_the_schema_describes_every_key(outside: Path) -> None:
+    import json
+
+    result = run("validate", "--schema")
+    assert result.exit_code == 0, result.stderr
+    schema = json.loads(result.stdout)
+    undescribed = [
+        f"{name}.{key}"
+        for name, model in [("Playbook", schema), *schema["$defs"].items()]
+        for key, prop in model.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert undescribed == []
+    for key in ("stages", "transitions", "timers", "customer_kinds", "declaration", "wording"):
+        assert key in schema["properties"], key
+    assert "sent_by" in schema["$defs"]["Message"]["properties"]

@@ -536,7 +536,9 @@ class Playbook(Strict):
         min_length=1, description="Severity levels, most severe first."
     )
     channel: Channel = Field(description="The incident channel name.")
-    contacts: Contacts = Field(description="Where notices go.")
+    contacts: Contacts = Field(
+        description="Where notices go: the new-incidents channel, the email group, links."
+    )
     messages: dict[str, Message] = Field(description="Message templates by name.")
     documents: dict[str, Document] = Field(description="Documents by name.")
     durability_audit: list[AuditCheck] = Field(
