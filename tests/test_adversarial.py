@@ -923,3 +923,92 @@ def test_a_runaway_template_is_stopped_and_previous_outputs_kept(
     assert result.stderr.startswith(f"incident: {template}:")
     assert result.stderr.endswith(f": {why} and was stopped; the previous outputs are kept\n")
     assert outputs(declared) == before
+
+
+# --- property: any text, time or id, into any command --------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ODD = [
+    "",
+    " ",
+    "-",
+    "--",
+    "..",
+    "../../x",
+    "/abs",
+    "a\nb",
+    "\x00",
+    "\x1b[31m",
+    "caf\udce9",
+    "9999-01-01",
+    "0001-01-01T00:00",
+    "25:99",
+    "-15m",
+    "yesterday 14:00",
+    "now",
+    "x" * 5000,
+    CHANNEL,
+    "SEV1",
+]
+TYPED = st.one_of(st.sampled_from(ODD), st.text(max_size=30))
+TIME = st.one_of(
+    st.sampled_from(["2022-09-05T09:30", "10:00", "-5m", "yesterday 09:00", "garbage", "1 ago"]),
+    st.text(max_size=20),
+)
+# Each command with the slots the property fills: "T" typed text, "W" a time.
+SHAPES = [
+    ["note", "T", "--at", "W"],
+    ["note", "-i", "T", "T", "--link", "T"],
+    ["milestone", "T", "--by", "T", "--at", "W"],
+    ["check", "T", "--at", "W"],
+    ["update", "-m", "T", "--at", "W"],
+    ["customer", "T", "-m", "T"],
+    ["mitigate", "--how", "T", "--impact-ended", "W", "--at", "W"],
+    ["audit", "T", "--durable", "--note", "T"],
+    ["retro", "--on", "W", "--attendee", "T"],
+    ["ticket", "add", "T", "--url", "T"],
+    ["ticket", "done", "T"],
+    ["resolve", "-i", "T", "--at", "W"],
+    ["reopen", "--reason", "T"],
+    ["status", "-i", "T", "--at", "W"],
+    ["list", "--at", "W"],
+    ["export", "-i", "T"],
+    ["import", "T"],
+    ["set", "T", "T"],
+    ["severity", "T", "--reason", "T"],
+    ["role", "T", "T"],
+    ["render", "T", "--format", "md"],
+    ["checklist", "--phase", "T", "--format", "md"],
+    ["validate", "T"],
+    ["watch", "--once", "-i", "T"],
+    ["report", "--since", "W", "--format", "md"],
+    ["store", "copy", "T"],
+    [*DECLARE, "--summary", "T", "--bridge", "T", "--impact-started", "W", "--at", "W"],
+]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_text_time_or_id_into_any_command_is_never_a_traceback(
+    declared: Path, data: st.DataObject
+) -> None:
+    shape = data.draw(st.sampled_from(SHAPES))
+    args = [
+        data.draw(TYPED) if slot == "T" else data.draw(TIME) if slot == "W" else slot
+        for slot in shape
+    ]
+    before, files = events(declared), outputs(declared)
+    result = run(*args, env={"INCIDENT_NOW": "2022-09-05T10:00Z"})
+    shown = result.stdout + result.stderr
+    assert "Traceback" not in shown and "internal error" not in result.stderr, (args, shown)
+    assert result.exit_code in (0, 1, 2), (args, shown)
+    if result.exit_code:
+        assert result.stderr.count("\n") >= 1
+        assert events(declared) == before, args
+        assert outputs(declared) == files, args

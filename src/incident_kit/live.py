@@ -139,7 +139,7 @@ class Live:
         """Append one event of ``kind`` now (its data checked against the kind)."""
         if data.get("by") is None and self.by:
             data = {**data, "by": self.by}
-        event = make(kind, self.now, data)
+        event = _made(kind, self.now, data)
         tx.append(incident_id, kind, event.at, event.payload())
         return event
 
@@ -297,7 +297,7 @@ class Live:
         for ev in reversed(tx.events(inc.id)):
             if ev.kind == "check":
                 continue
-            same = ev.kind == kind and ev.data == make(kind, self.now, data).payload()
+            same = ev.kind == kind and ev.data == _made(kind, self.now, data).payload()
             if same and abs(self.now - ev.at) <= RETRY_WINDOW:
                 return ev.at
             return None
@@ -1280,6 +1280,22 @@ def checked_facts(incident: Incident, source: str) -> None:
         inputs.one_line(f"{source}: {name}", getattr(incident, name))
     inputs.url(f"{source}: bridge", incident.bridge)
     inputs.url(f"{source}: document_url", incident.document_url)
+
+
+def _made(kind: str, at: datetime, data: dict[str, Any]) -> Event:
+    """The event a command would record; data its kind refuses is the person's to fix."""
+    from pydantic import ValidationError
+
+    try:
+        return make(kind, at, data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or kind
+        what = "is missing or empty" if first["type"] == "missing" else first["msg"].lower()
+        raise UserError(
+            f"cannot record {kind.replace('_', ' ')}: {field} {what}",
+            hint="give it and run this again; nothing was recorded",
+        ) from None
 
 
 def _utc(when: datetime) -> str:

@@ -199,6 +199,8 @@ def _check_text(args: list[str]) -> None:
     from incident_kit.errors import UserError, shown
 
     for n, arg in enumerate(args, 1):
+        if "\0" in arg:  # a shell cannot pass one; a program calling us can
+            raise UserError(f"argument {n} has a NUL character", hint="remove it")
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
