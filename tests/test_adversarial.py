@@ -1012,3 +1012,69 @@ def test_any_text_time_or_id_into_any_command_is_never_a_traceback(
         assert result.stderr.count("\n") >= 1
         assert events(declared) == before, args
         assert outputs(declared) == files, args
+
+
+# --- DOCX: inputs and time -------------------------------------------------------------------
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize(
+    ("members", "why"),
+    [
+        (
+            {"word/document.xml": b"\0" * 120_000_000},
+            "would inflate to 120,000,000 bytes (over 100,000,000)",
+        ),
+        (
+            {
+                "word/document.xml": b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>'
+            },
+            "word/document.xml declares a DOCTYPE or entities",
+        ),
+        ({}, "not a DOCX (ZIP) file"),
+    ],
+    ids=["zip-bomb", "entity-bomb", "not-a-zip"],
+)
+def test_a_hostile_workspace_reference_docx_is_one_line(
+    declared: Path, members: dict[str, bytes], why: str
+) -> None:
+    reference = declared / "templates" / "reference.docx"
+    if members:
+        _zip(reference, members)
+    else:
+        reference.write_bytes(b"not a zip")
+    refused(
+        declared,
+        ["render", "--format", "docx", "--doc", "incident-document"],
+        f"incident: {reference}: {why}; restore the reference.docx from `incident init`",
+    )
+
+
+def test_docx_time_stays_linear_in_a_notes_lines() -> None:
+    import time
+
+    from incident_kit.render.docx import DocxMeta, DocxRenderer
+    from incident_kit.render.markdown import parse
+
+    repo = Path(__file__).resolve().parent.parent
+    renderer = DocxRenderer(repo / "templates" / "reference.docx")
+    meta = DocxMeta(title="t", subject="s", author="a", created=None)
+
+    def seconds(lines: int) -> float:
+        tokens = parse("Note:\\\n" + "\\\n".join(str(i % 10) for i in range(lines)) + "\n")
+        started = time.perf_counter()
+        renderer.render(tokens, meta)
+        return time.perf_counter() - started
+
+    seconds(1000)  # warm up
+    small, large = seconds(8_000), seconds(64_000)
+    # Eight times the lines may take at most about eight times as long (quadratic: 64 times).
+    assert large < 20 * small + 1.0, (small, large)

@@ -50,6 +50,7 @@ R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
 A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 PIC = "http://schemas.openxmlformats.org/drawingml/2006/picture"
+NAMESPACES = {"w": W, "w14": W14, "r": R, "wp": WP, "a": A, "pic": PIC}
 NSDECLS = (
     f'xmlns:w="{W}" xmlns:w14="{W14}" xmlns:r="{R}" xmlns:wp="{WP}" xmlns:a="{A}" xmlns:pic="{PIC}"'
 )
@@ -120,11 +121,50 @@ def _level_xml(ilvl: int, ordered: bool) -> str:
     )
 
 
+# A workspace's reference.docx is a ZIP of XML a team may replace: what it may hold.
+REFERENCE_MAX_BYTES = 20_000_000
+REFERENCE_MAX_INFLATED = 100_000_000
+
+
+def checked_reference(path: Path) -> bytes:
+    """The bytes of a reference document, refused (one line) when it is too big, inflates
+    too far (a ZIP bomb) or declares a DOCTYPE (XML entities are never expanded)."""
+    import zipfile
+
+    from incident_kit.errors import UserError
+
+    def refuse(why: str) -> UserError:
+        return UserError(f"{path}: {why}", hint="restore the reference.docx from `incident init`")
+
+    try:
+        if path.stat().st_size > REFERENCE_MAX_BYTES:
+            raise refuse(f"larger than {REFERENCE_MAX_BYTES:,} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise refuse(f"cannot be read ({exc.strerror})") from None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+            if inflated > REFERENCE_MAX_INFLATED:
+                raise refuse(
+                    f"would inflate to {inflated:,} bytes (over {REFERENCE_MAX_INFLATED:,})"
+                )
+            for info in archive.infolist():
+                if info.filename.endswith((".xml", ".rels")):
+                    with archive.open(info) as fh:
+                        head = fh.read(4096)
+                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                        raise refuse(f"{info.filename} declares a DOCTYPE or entities")
+    except zipfile.BadZipFile:
+        raise refuse("not a DOCX (ZIP) file") from None
+    return data
+
+
 class DocxRenderer:
     """Renders Markdown token streams into DOCX bytes over one reference document."""
 
     def __init__(self, reference: Path, *, warn: Callable[[str], None] | None = None) -> None:
-        self.reference = reference.read_bytes()
+        self.reference = checked_reference(reference)
         self.warn = warn or (lambda message: None)
 
     def render(
@@ -592,13 +632,6 @@ class _Build:
         for child in list(body):
             if child is not sect:
                 body.remove(child)
-        xml = f"<w:body {NSDECLS}>{''.join(self.out)}</w:body>"
-        parsed = etree.fromstring(xml.encode("utf-8"))
-        for el in list(parsed):
-            if sect is not None:
-                sect.addprevious(el)
-            else:
-                body.append(el)
         self.numbering()
         self.header_footer()
         props = self.doc.core_properties
@@ -610,6 +643,36 @@ class _Build:
         if self.meta.created:
             props.created = self.meta.created.replace(tzinfo=None)
             props.modified = self.meta.created.replace(tzinfo=None)
+        self.fill_body()
         buffer = io.BytesIO()
         self.doc.save(buffer)
         return buffer.getvalue()
+
+    def fill_body(self) -> None:
+        """Put the body's paragraphs into the document in one parse of the whole part.
+
+        Moving parsed elements into the document one by one (``addprevious``) costs time
+        that grows with the square of their count (lxml re-homes every node each time), so
+        a note of 40,000 lines took minutes; one parse of the serialized part is linear.
+        """
+        from docx.oxml.parser import parse_xml
+
+        part = self.doc.part
+        root = part._element
+        text = etree.tostring(root, encoding="unicode")
+        missing = "".join(
+            f' xmlns:{prefix}="{uri}"'
+            for prefix, uri in NAMESPACES.items()
+            if root.nsmap.get(prefix) != uri
+        )
+        open_root = text.index(">") if not missing else text.index(" ")
+        text = text[:open_root] + missing + text[open_root:]
+        body = re.search(r"<w:body\s*>|<w:body\s*/>", text)
+        if body is None:  # pragma: no cover - python-docx always writes <w:body>
+            raise RuntimeError("the reference document has no body")
+        content = "".join(self.out)
+        if body.group(0).endswith("/>"):
+            content = f"<w:body>{content}</w:body>"
+        else:
+            content = body.group(0) + content
+        part._element = parse_xml(text[: body.start()] + content + text[body.end() :])
