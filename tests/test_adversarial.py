@@ -1078,3 +1078,30 @@ def test_docx_time_stays_linear_in_a_notes_lines() -> None:
     small, large = seconds(8_000), seconds(64_000)
     # Eight times the lines may take at most about eight times as long (quadratic: 64 times).
     assert large < 20 * small + 1.0, (small, large)
+
+
+def test_ctrl_c_during_a_pdf_render_is_one_line_and_leaves_no_half_files(declared: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    before = outputs(declared)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "incident_kit", "render", "--format", "pdf,docx"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # Ctrl-C reaches the whole process group: so does this
+    )
+    time.sleep(2.0)
+    os.killpg(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    if child.returncode == 0:
+        pytest.skip("the render finished before the interrupt")
+    assert (child.returncode, err) == (
+        130,
+        "incident: interrupted; what was recorded before Ctrl-C is kept, nothing half-written\n",
+    )
+    assert not [p for p in (declared / "output").rglob("*.tmp")]
+    assert outputs(declared) == before

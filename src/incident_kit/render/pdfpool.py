@@ -25,6 +25,11 @@ class EngineUnavailable(Exception):
 
 def _init_worker(asset_dirs: list[Path]) -> None:
     global _worker, _failed
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent says one line and stops the pool;
+    # a worker printing its own KeyboardInterrupt traceback would only add noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from incident_kit.render.pdf import PdfRenderer
     except (ImportError, OSError) as exc:
