@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from markdown_it.token import Token
 
-from incident_kit.errors import IncidentKitError, UserError
+from incident_kit.errors import IncidentKitError, RenderError, UserError
 
 if TYPE_CHECKING:
     from incident_kit.documents import RenderedDocument
@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 
 FORMATS = ("md", "html", "docx", "pdf")
 DEFAULT_FORMATS = "md,docx,pdf"
+
+
+def _layout_error(name: str, exc: BaseException) -> RenderError:
+    """The PDF engine gave up on a document: a stylesheet or template it cannot lay out."""
+    what = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+    return RenderError(
+        f"{name}: the PDF engine could not lay it out ({what[:160]})",
+        hint="check the workspace's print.css (sizes, fonts) and templates; "
+        "the previous outputs are kept",
+    )
 
 
 def _pdf_engine_error(exc: BaseException) -> IncidentKitError:
@@ -179,7 +189,10 @@ class Converter:
                 made = []
                 for k, j in enumerate(jobs):
                     html = self.html(j.doc, form=j.form)
-                    made.append(renderer.render(html, form=j.form, name=j.doc.filename))
+                    try:
+                        made.append(renderer.render(html, form=j.form, name=j.doc.filename))
+                    except (ArithmeticError, ValueError, MemoryError) as exc:
+                        raise _layout_error(j.doc.filename, exc) from None
                     tell(k)
                 return made
 
@@ -203,6 +216,8 @@ class Converter:
                     data, warnings = futures[i].result()
                 except (BrokenProcessPool, EngineUnavailable, OSError, ImportError) as exc:
                     raise _pdf_engine_error(exc) from None
+                except (ArithmeticError, ValueError, MemoryError) as exc:
+                    raise _layout_error(jobs[i].doc.filename, exc) from None
                 for message in warnings:
                     self.warn(message)
                 out.append(data)
