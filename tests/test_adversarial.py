@@ -1105,3 +1105,50 @@ def test_ctrl_c_during_a_pdf_render_is_one_line_and_leaves_no_half_files(declare
     )
     assert not [p for p in (declared / "output").rglob("*.tmp")]
     assert outputs(declared) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "path"),
+    [
+        (
+            ["customer", "identified", "-m", "Found it", "--at", "2022-09-05T09:55"],
+            "customer",
+            "status/01-identified.json",
+        ),
+        (
+            ["retro", "--on", "2022-09-07", "--at", "2022-09-05T10:00"],
+            "retro",
+            "retrospective.ics",
+        ),
+    ],
+    ids=["customer", "retro"],
+)
+def test_customer_and_retro_into_a_read_only_output_record_nothing_then_once(
+    declared: Path, args: list[str], kind: str, path: str
+) -> None:
+    import subprocess
+
+    assert (
+        run("mitigate", "--how", "Rolled back the deploy", "--at", "2022-09-05T09:50").exit_code
+        == 0
+    )
+    out = declared / "output"
+    _mount(out)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro", str(out)], check=True)
+        for _ in range(2):
+            refused(
+                declared,
+                args,
+                f"incident: cannot write output/{CHANNEL}/{path}: Read-only file system; "
+                "nothing was recorded or written; free space or fix the folder's permissions "
+                "and run it again",
+                code=1,
+            )
+    finally:
+        _umount(out)
+    for _ in range(3):
+        result = run(*args)
+        assert result.exit_code == 0, result.stderr
+        assert f"wrote output/{CHANNEL}/{path}" in result.stdout
+    assert sum(1 for e in events(declared) if e[2] == kind) == 1
