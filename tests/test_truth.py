@@ -317,3 +317,27 @@ def test_render_keeps_the_declaration_messages_as_they_were_sent(
     result = run("--workspace", str(play.ws), "render", "--format", "md")
     assert result.exit_code == 0, result.stderr
     assert path.read_text() == as_sent  # sent is sent
+
+
+def test_resolve_waits_for_customers_to_be_told_when_the_playbook_says_so(
+    tmp_path: Path, outside: Path
+) -> None:
+    play = quick_unstaffed(tmp_path)
+    # A playbook that wants customers told before resolving says so in `requires`.
+    playbook = play.ws / "playbooks" / "default.yaml"
+    text = playbook.read_text()
+    old = "requires: [no_open_tickets, durable_or_ticketed]"
+    assert old in text
+    playbook.write_text(
+        text.replace(
+            old, "requires: [no_open_tickets, durable_or_ticketed, customers_told_resolved]"
+        )
+    )
+    result = run("--workspace", str(play.ws), "resolve", "--at", "2022-09-05T13:30:00Z")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "incident: cannot resolve inc-05-09-22-checkout-is-down-for-everyone: customers have "
+        "not been told it is resolved; tell them with `incident customer resolved`\n"
+    )
+    play("customer", "resolved", at="2022-09-05T13:31:00Z")
+    play("resolve", at="2022-09-05T13:32:00Z")

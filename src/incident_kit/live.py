@@ -1126,6 +1126,8 @@ class Live:
                     if any(x.startswith("ticket ") for x in reasons)
                     else "file the durable fix with `incident ticket add TEXT`"
                     if any("durable" in x for x in reasons)
+                    else "tell them with `incident customer resolved`"
+                    if any(x.startswith("customers have not been told") for x in reasons)
                     else "`incident status` shows what is left"
                 )
                 raise RefusedError(f"cannot {command} {inc.id}: {'; '.join(reasons)}", hint=hint)

@@ -261,6 +261,7 @@ Requirement = Literal[
     "durable_or_ticketed",
     "retrospective_scheduled",
     "retrospective_held",
+    "customers_told_resolved",
 ]
 
 
@@ -283,7 +284,8 @@ class Transition(Strict):
         description=(
             "What must hold first: `mitigation` (recorded), `no_open_tickets`, "
             "`durable_or_ticketed` (every non-durable audit check has a ticket), "
-            "`retrospective_scheduled`, `retrospective_held` (its time has passed)."
+            "`retrospective_scheduled`, `retrospective_held` (its time has passed), "
+            "`customers_told_resolved` (the last customer message's status is resolved)."
         ),
     )
     requires_items: list[str] = Field(

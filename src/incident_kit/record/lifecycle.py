@@ -444,6 +444,16 @@ def audit(how: str, checks: list[AuditCheck]) -> list[Verdict]:
     return out
 
 
+def last_customer_status(incident: Incident, playbook: Playbook) -> str:
+    """The status-page status of the last customer message ("" when none was sent)."""
+    statuses = {k.id: k.status for k in playbook.customer_kinds}
+    for sent in reversed(incident.customer_messages):
+        status = statuses.get(sent.kind, "same")
+        if status != "same":
+            return status
+    return "investigating" if incident.customer_messages else ""
+
+
 def blockers(incident: Incident, playbook: Playbook, move: Transition, now: datetime) -> list[str]:
     """Why ``move`` cannot happen yet (empty when it can)."""
     reasons = []
@@ -464,6 +474,11 @@ def blockers(incident: Incident, playbook: Playbook, move: Transition, now: date
             incident.retrospective is None or incident.retrospective.at > now
         ):
             reasons.append("the retrospective has not taken place")
+        elif (
+            need == "customers_told_resolved"
+            and last_customer_status(incident, playbook) != "resolved"
+        ):
+            reasons.append("customers have not been told it is resolved")
     for item in move.requires_items:
         if item not in incident.checked:
             reasons.append(f"'{item}' is not ticked")
