@@ -1152,3 +1152,27 @@ def test_customer_and_retro_into_a_read_only_output_record_nothing_then_once(
         assert result.exit_code == 0, result.stderr
         assert f"wrote output/{CHANNEL}/{path}" in result.stdout
     assert sum(1 for e in events(declared) if e[2] == kind) == 1
+
+
+# --- a workspace stylesheet the PDF engine cannot lay out -----------------------------------
+
+
+def test_a_stylesheet_the_pdf_engine_cannot_lay_out_is_one_line(declared: Path) -> None:
+    doc = ["render", "--format", "pdf", "--doc", "declaration-messages"]
+    assert run(*doc).exit_code == 0
+    before = outputs(declared)
+    assert any(name.endswith("declaration-messages.pdf") for name in before)
+    with (declared / "templates" / "print.css").open("a") as fh:
+        fh.write("body { font-size: 1e308pt }\n")
+    result = run(*doc)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        "incident: declaration-messages.md: the PDF engine could not lay it out ("
+    )
+    assert result.stderr.endswith(
+        "); check the workspace's print.css (sizes, fonts) and templates; "
+        "the previous outputs are kept\n"
+    )
+    assert "Traceback" not in result.stdout
+    assert outputs(declared) == before
