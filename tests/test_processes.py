@@ -387,7 +387,6 @@ ids = [p.name for p in PROCESSES]
 # What each test needs that has not landed yet; a test marked with it must fail (strict), so
 # a mark left behind after its feature lands fails the suite. Remove keys as features land.
 NEEDS = {
-    "tickets": "ticket kinds with owner and due date (issue 9 item 4; owner: see log.md)",
     "formats": "the playbook's time and date formats (wording.time, wording.date; p9b, section 7)",
     "packet-words": "the .ics invitation's words from the playbook, not 'Retrospective' (p11)",
 }
@@ -645,17 +644,6 @@ def test_the_postmortem_comes_after_resolution(ws: Ws, process: Process) -> None
     assert process.postmortem_item in checked(rec)
 
 
-@pytest.mark.parametrize(
-    "process",
-    [
-        pytest.param(
-            p,
-            id=p.name,
-            marks=[needs("tickets")] if "kind" in p.action_item_check else [],
-        )
-        for p in PROCESSES
-    ],
-)
 def test_action_items_are_filed_after_resolution(ws: Ws, process: Process) -> None:
     declare(ws, process)
     play(ws, process.resolve_script)
@@ -669,7 +657,6 @@ def test_action_items_are_filed_after_resolution(ws: Ws, process: Process) -> No
         assert got == want, key
 
 
-@needs("tickets")
 def test_atlassian_priority_actions_are_overdue_after_their_slo(
     outside: Path, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from incident_kit.record.file import dump_incident
 from incident_kit.record.location import open_store
 from incident_kit.record.model import Incident
 from incident_kit.timing import now as wall_now
-from incident_kit.timing import parse_time
+from incident_kit.timing import parse_duration, parse_time
 from incident_kit.workspace import SETTINGS_FILE, Workspace
 
 
@@ -912,24 +912,76 @@ class Live:
         )
 
     def ticket_add(
-        self, *, incident_id: str | None, title: str, url: str | None, by: str | None
+        self,
+        *,
+        incident_id: str | None,
+        title: str,
+        url: str | None,
+        by: str | None,
+        kind: str | None = None,
+        owner: str | None = None,
+        due: str | None = None,
     ) -> Outcome:
-        """File a ticket for durable resolution work."""
+        """File a ticket: of a playbook's kind, with an owner and a due date (the kind's)."""
         inputs.one_line("ticket title", title, limit=inputs.ONE_LINE_MAX)
         inputs.url("--url", url)
         inputs.one_line("--by", by)
+        inputs.one_line("--owner", owner)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id, command="ticket")
             self._accept(inc, "ticket", "add a ticket")
+            r = self.renderer(inc.playbook)
+            due_at = self._ticket_due(due, r.incident_tz(inc))
+            if kind is not None:
+                found = r.playbook.ticket_kind(kind)
+                if found is None:
+                    known = ", ".join(k.id for k in r.playbook.ticket_kinds)
+                    raise UserError(
+                        f"unknown ticket kind '{kind}'; "
+                        + (f"kinds: {known}" if known else "this playbook has no ticket kinds")
+                    )
+                if due_at is None and found.due is not None:
+                    due_at = self.now + found.due
             number = max((t.number for t in inc.tickets), default=0) + 1
             inc = self._append(
                 tx,
                 inc,
                 "ticket_added",
-                {"number": number, "title": title, "url": url, "by": by},
+                {
+                    "number": number,
+                    "title": title,
+                    "url": url,
+                    "by": by,
+                    "ticket_kind": kind,
+                    "owner": owner,
+                    "due": due_at,
+                },
                 by,
             )
-        return Outcome(inc, lines=[f"ticket {number} added: {title}"], data={"number": number})
+        line = f"ticket {number} added: {title}"
+        facts = [f"owner {owner}"] if owner else []
+        if due_at is not None:
+            local = due_at.astimezone(r.incident_tz(inc))
+            facts.append(f"due {local:%A %-d %B %Y %H:%M} {local.tzname()}")
+        if facts:
+            line += f" ({', '.join(facts)})"
+        data: dict[str, Any] = {"number": number, "kind": kind, "owner": owner}
+        data["due"] = due_at.astimezone(UTC).isoformat() if due_at is not None else None
+        return Outcome(inc, lines=[line], data=data)
+
+    def _ticket_due(self, due: str | None, tz: Any) -> datetime | None:
+        """``--due``: a time (``2026-04-01``, ISO) or a duration from now (``4 weeks``)."""
+        if due is None:
+            return None
+        try:
+            return self.now + parse_duration(due)
+        except ValueError:
+            pass
+        try:
+            return _parse_day_or_time(due, tz, self.now)
+        except ValueError as exc:
+            message = getattr(exc, "message", str(exc))
+            raise UserError(f"--due: {message}", hint="or a duration: '4 weeks'") from None
 
     def ticket_done(self, *, incident_id: str | None, number: int, by: str | None) -> Outcome:
         """Mark a ticket done."""

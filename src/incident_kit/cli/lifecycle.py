@@ -827,6 +827,7 @@ def ticket() -> None:
     \b
     Examples:
       incident ticket add Add a test for the token refresh --url https://jira/T-1
+      incident ticket add Automate the failover --kind priority-action --owner "Page team"
       incident ticket done 1
     """
 
@@ -834,6 +835,13 @@ def ticket() -> None:
 @ticket.command(name="add")
 @click.argument("text", nargs=-1, metavar="TEXT...")
 @incident_option
+@click.option("--kind", metavar="ID", help="The playbook's ticket kind; its due date applies.")
+@click.option("--owner", metavar="NAME", help="Who owns the work.")
+@click.option(
+    "--due",
+    metavar="TIME",
+    help="When it is due: a time (2026-04-01, ISO) or a duration ('4 weeks'); default: the kind's.",
+)
 @click.option("--url", metavar="URL", help="Link to the ticket.")
 @by_option
 @clock_options
@@ -843,22 +851,33 @@ def ticket_add(
     state: State,
     text: tuple[str, ...],
     incident_id: str | None,
+    kind: str | None,
+    owner: str | None,
+    due: str | None,
     url: str | None,
     by: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """File a ticket for durable resolution work.
+    """File a ticket for follow-up work.
 
-    Prints its number, for `incident ticket done N`.
+    Prints its number, for `incident ticket done N`. `incident status` lists the open
+    ones with their owner and due date, overdue ones first.
 
     \b
     Examples:
       incident ticket add Add a test for the token refresh
       incident ticket add -i inc-05-09-22 "Remove the cron restart" --url https://jira/T-2
+      incident ticket add Automate the failover --kind priority-action --owner "Page team"
+      incident ticket add Fix the retry storm --owner kim --due 2026-04-01
     """
     iid, title = _id_and_text(state, incident_id, text, "text")
-    _show(_live(state, at).ticket_add(incident_id=iid, title=title, url=url, by=by), as_json)
+    _show(
+        _live(state, at).ticket_add(
+            incident_id=iid, title=title, url=url, by=by, kind=kind, owner=owner, due=due
+        ),
+        as_json,
+    )
 
 
 @ticket.command(name="done")

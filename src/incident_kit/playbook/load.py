@@ -374,6 +374,7 @@ def _process_problems(src: Source, severities: set[str]) -> list[Problem]:
     unique(data.get("stages"), ("stages",), "stage")
     unique(data.get("timers"), ("timers",), "timer")
     unique(data.get("customer_kinds"), ("customer_kinds",), "customer kind")
+    unique(data.get("ticket_kinds"), ("ticket_kinds",), "ticket kind")
     for t, tr in _dicts(data.get("transitions")):
         stage_refs(("transitions", t, "from"), tr.get("from"))
         stage_ref(("transitions", t, "to"), tr.get("to"))

@@ -379,6 +379,21 @@ class CustomerKind(Strict):
     )
 
 
+class TicketKind(Strict):
+    """A kind of follow-up ticket (`incident ticket add TEXT --kind ID`)."""
+
+    id: Id = Field(description="Stable id, e.g. `priority-action` or `prevent`.")
+    title: Text = Field(description="What people call it, e.g. `Priority action`.")
+    description: str | None = Field(default=None, description="What tickets of this kind are.")
+    due: Annotated[Duration | None, BeforeValidator(_none_schedule)] = Field(
+        default=None,
+        description=(
+            "How long after it is filed a ticket of this kind is due (`4 weeks`), or `none` "
+            "for no due date; `--due` overrides it."
+        ),
+    )
+
+
 class Wording(Strict):
     """How the process words and formats what it shows."""
 
@@ -528,6 +543,13 @@ class Playbook(Strict):
         default_factory=list,
         description="The kinds of customer message (`incident customer KIND`).",
     )
+    ticket_kinds: list[TicketKind] = Field(
+        default_factory=list,
+        description=(
+            "The kinds of follow-up ticket (`incident ticket add --kind ID`), each with its due "
+            "date; none: tickets have no kind."
+        ),
+    )
     declaration: Declaration = Field(
         default_factory=Declaration, description="Extra declaration fields and the incident id."
     )
@@ -574,6 +596,9 @@ class Playbook(Strict):
 
     def customer_kind(self, kind: str) -> CustomerKind | None:
         return next((k for k in self.customer_kinds if k.id == kind), None)
+
+    def ticket_kind(self, kind: str) -> TicketKind | None:
+        return next((k for k in self.ticket_kinds if k.id == kind), None)
 
     def phase(self, phase_id: str) -> Phase:
         """The phase with this id; KeyError otherwise."""

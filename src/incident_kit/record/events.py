@@ -376,6 +376,11 @@ class TicketAdded(Event):
     number: int = Field(ge=1)
     title: Text
     url: str | None = None
+    ticket_kind: str | None = Field(
+        default=None, description="The playbook's ticket kind (`--kind`), e.g. `prevent`."
+    )
+    owner: str | None = Field(default=None, description="Who owns the work (`--owner`).")
+    due: Time | None = Field(default=None, description="When the work is due.")
     unknown_opening: bool = Field(
         default=False, description="Imported from a file that did not say when it was opened."
     )
@@ -383,6 +388,10 @@ class TicketAdded(Event):
     def apply(self, f: Folding) -> Entry | None:
         ticket = self.model_dump(mode="json", exclude_none=True, exclude={"kind", "at"})
         ticket.pop("unknown_opening", None)
+        if "ticket_kind" in ticket:
+            ticket["kind"] = ticket.pop("ticket_kind")
+        if self.due is not None:
+            ticket["due"] = _iso(self.due)
         ticket["opened_at"] = None if self.unknown_opening else _iso(self.at)
         f.lists["tickets"].append(ticket)
         return None if self.unknown_opening else self.entry()
@@ -733,6 +742,9 @@ def from_incident(incident: Incident) -> list[Event]:
                     "title": t.title,
                     "url": t.url,
                     "by": t.by,
+                    "ticket_kind": t.kind,
+                    "owner": t.owner,
+                    "due": t.due,
                     "unknown_opening": t.opened_at is None or None,
                 },
             )

@@ -337,7 +337,15 @@ def dues(
             )
     if accepts(incident, playbook, "ticket"):
         for t in incident.open_tickets:
-            out.append(Due(f"ticket {t.number}", None, None, f"open: {t.title}"))
+            detail = f"open: {t.title}" + "".join(
+                f"; {label} {value}"
+                for label, value in (("kind", t.kind), ("owner", t.owner))
+                if value
+            )
+            if t.due is None:
+                out.append(Due(f"ticket {t.number}", None, None, detail))
+            else:
+                out.append(_due(f"ticket {t.number}", t.due, now, detail))
     return sorted(out, key=Due.order)
 
 

@@ -119,6 +119,9 @@ class Ticket(Part):
     number: int = Field(ge=1, description="1, 2, … within the incident.")
     title: Text
     url: str | None = None
+    kind: str | None = Field(default=None, description="The playbook's ticket kind, if any.")
+    owner: str | None = Field(default=None, description="Who owns the work, if named.")
+    due: Time | None = Field(default=None, description="When the work is due, if it is.")
     opened_at: Time | None = None
     done_at: Time | None = None
     by: str | None = None
