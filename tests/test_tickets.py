@@ -141,3 +141,17 @@ def test_the_incident_document_lists_kind_owner_and_due(ws: Path) -> None:
         (path,) = (ws / "out").rglob(f"{name}.md")
         line = next(line for line in path.read_text().splitlines() if "#1 Automate it" in line)
         assert "Priority action · owner lee · due " in line, line
+
+
+def test_kind_owner_and_due_survive_export_and_import(ws: Path, tmp_path: Path) -> None:
+    inc(ws, "ticket", "add", "Automate it", "--kind", "priority-action", "--owner", "lee", at=T0)
+    first = run("--workspace", str(ws), "export").stdout
+    (tmp_path / "again.yaml").write_text(first)
+    other = tmp_path / "ws2"
+    assert run("init", str(other)).exit_code == 0
+    result = run("--workspace", str(other), "import", str(tmp_path / "again.yaml"))
+    assert result.exit_code == 0, result.stderr
+    assert run("--workspace", str(other), "export").stdout == first
+    (t,) = record(other).tickets
+    assert (t.kind, t.owner) == ("priority-action", "lee")
+    assert t.due is not None and t.due.isoformat() == "2022-10-03T09:20:00+00:00"
