@@ -330,7 +330,9 @@ def test_template_that_does_not_parse(tmp_path: Path, outside: Path) -> None:
 
 
 def test_template_with_unknown_variable(tmp_path: Path, outside: Path) -> None:
-    path = _acme_with(tmp_path, '"{{ message }} Next status', '"{{ mesage }} Next status')
+    path = _acme_with(
+        tmp_path, '"{{ message }}{% if next_update %}', '"{{ mesage }}{% if next_update %}'
+    )
     n = _line_of(path, "stakeholder_update:")
     assert _errors(path) == [
         f"{path}:{n}:85: messages.stakeholder_update.body: template uses 'mesage', which the "

@@ -138,7 +138,9 @@ class Renderer:
 
     def with_roles(self, incident: Incident) -> Incident:
         """``incident`` with every playbook role in ``roles`` (held or not), each with the
-        playbook's title and description, for templates: ``incident.roles.manager.name``."""
+        playbook's title and description, for templates: ``incident.roles.manager.name``;
+        and every declaration field in ``fields``, empty when not given, so that a template
+        can ask ``incident.fields.ID or "..."`` of an optional field."""
         from incident_kit.record.model import RoleHolder
 
         roles = {
@@ -149,7 +151,8 @@ class Renderer:
         }
         for rid, holder in incident.roles.items():
             roles.setdefault(rid, holder)
-        return incident.model_copy(update={"roles": roles})
+        fields = {f.id: "" for f in self.playbook.declaration.fields} | dict(incident.fields)
+        return incident.model_copy(update={"roles": roles, "fields": fields})
 
     # --- inline templates from the playbook --------------------------------------------
 
@@ -199,7 +202,7 @@ class Renderer:
             "severity": severity,
             "team": team or "",
             "manager": manager or "",
-            "fields": dict(fields or {}),
+            "fields": {f.id: "" for f in self.playbook.declaration.fields} | dict(fields or {}),
         }
 
     def _facts_template(self, loc: Loc, default: str | None, ctx: Mapping[str, Any]) -> str:
@@ -662,7 +665,8 @@ def impact_window(incident: Incident, tz: tzinfo, label: str | None, *, utc: boo
 
     ``between 9:20 am and 11:05 am Eastern Time on 09/05/2022``; both dates when the window
     crosses midnight; both zone names when it crosses a DST change; with ``utc``, the same
-    window in UTC after it. Empty while the incident is not mitigated.
+    window in UTC after it; ``at 9:20 am ...`` when it began and ended within the minute.
+    Empty while the incident is not mitigated.
     """
     bounds = impact_bounds(incident)
     if bounds is None:
@@ -674,7 +678,9 @@ def impact_window(incident: Incident, tz: tzinfo, label: str | None, *, utc: boo
     else:
         zone_a, zone_b = str(a.tzname()), str(b.tzname())
     if a.date() == b.date():
-        if zone_a == zone_b:
+        if zone_a == zone_b and clock(start, tz) == clock(end, tz):
+            text = f"at {clock(start, tz)} {zone_a} on {a:%m/%d/%Y}"  # within the minute
+        elif zone_a == zone_b:
             text = f"between {clock(start, tz)} and {clock(end, tz)} {zone_a} on {a:%m/%d/%Y}"
         else:
             text = (

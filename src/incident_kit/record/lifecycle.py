@@ -275,9 +275,10 @@ def timer_due(timer: Timer, incident: Incident, playbook: Playbook, now: datetim
 def next_interval(
     playbook: Playbook, incident: Incident, names: set[str], at: datetime
 ) -> timedelta | None:
-    """The cadence after a command named ``names`` at ``at``: what `next_update` says."""
+    """The cadence after a command named ``names`` at ``at``: what `next_update` says. A
+    timer that does not run in the incident's stage promises no next update."""
     for timer in playbook.timers:
-        if not names & set(timer.satisfied_by):
+        if not names & set(timer.satisfied_by) or not runs_in(timer, incident, playbook):
             continue
         schedule = timer.schedule_for(incident.severity)
         if schedule is None:
