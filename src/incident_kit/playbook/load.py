@@ -216,23 +216,7 @@ def _semantic_problems(src: Source) -> list[Problem]:
     data: dict[str, Any] = src.data
     out: list[Problem] = []
 
-    def unique(items: Any, loc: Loc, what: str) -> None:
-        seen: dict[str, int] = {}
-        for i, entry in _dicts(items):
-            ident = entry.get("id")
-            if not isinstance(ident, str):
-                continue
-            if ident in seen:
-                first = src.mark((*loc, seen[ident], "id")).line
-                out.append(
-                    src.problem(
-                        (*loc, i, "id"),
-                        f"duplicate {what} id '{ident}' (first used at line {first}); "
-                        "ids must be unique",
-                    )
-                )
-            else:
-                seen[ident] = i
+    unique = _unique(src, out)
 
     severities = data.get("severities")
     known = set(severities) if isinstance(severities, dict) else set()
