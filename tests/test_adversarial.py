@@ -1094,7 +1094,7 @@ def test_ctrl_c_during_a_pdf_render_is_one_line_and_leaves_no_half_files(declare
         text=True,
         start_new_session=True,  # Ctrl-C reaches the whole process group: so does this
     )
-    time.sleep(2.0)
+    time.sleep(1.0)  # past start-up (imports), well before the PDFs are done
     os.killpg(child.pid, signal.SIGINT)
     _, err = child.communicate(timeout=120)
     if child.returncode == 0:

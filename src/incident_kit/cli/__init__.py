@@ -399,7 +399,23 @@ def cli() -> None:
 
 def main() -> None:
     """Console entry point."""
-    cli(prog_name="incident")
+    try:
+        cli(prog_name="incident")
+    finally:
+        _hold_ctrl_c()
+
+
+def _hold_ctrl_c() -> None:
+    """Ignore Ctrl-C from here on: the command is done and has said so.
+
+    While Python tears down it puts back the default SIGINT action (but leaves an ignored
+    one alone), and a thread that outlives ``main`` could take the signal: a Ctrl-C then
+    would kill the process silently (exit -2) after the work was written and reported.
+    """
+    import signal
+
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # The command modules are light (click only); each imports the core inside its commands.
