@@ -133,7 +133,7 @@ def test_stages_transitions_and_work_after_resolution(ws: Path) -> None:
     code, _, err = inc(ws, "update", "-i", ID, "--message", "x", at="2022-09-05T10:33")
     assert (code, err) == (
         2,
-        f"incident: cannot send a stakeholder update: {ID} is resolved; "
+        f"incident: cannot send an update: {ID} is resolved; "
         f"reopen it first with `incident reopen {ID}`\n",
     )
     # `list` hides a resolved stage.

@@ -17,7 +17,7 @@ import jinja2
 
 from incident_kit.errors import RenderError, UserError
 from incident_kit.names import slugify
-from incident_kit.playbook.load import LoadedPlaybook
+from incident_kit.playbook.load import LoadedPlaybook, bundled_default
 from incident_kit.playbook.schema import Playbook, Severity
 from incident_kit.record.lifecycle import next_interval
 from incident_kit.record.model import Incident
@@ -205,14 +205,14 @@ class Renderer:
             "fields": {f.id: "" for f in self.playbook.declaration.fields} | dict(fields or {}),
         }
 
-    def _facts_template(self, loc: Loc, default: str | None, ctx: Mapping[str, Any]) -> str:
+    def _facts_template(self, loc: Loc, ctx: Mapping[str, Any]) -> str:
+        """The playbook's template at ``loc``, else the bundled default playbook's."""
         data: Any = self.loaded.source.data
         for part in loc[:-1]:
             data = data.get(part) if isinstance(data, dict) else None
         if isinstance(data, dict) and isinstance(data.get(loc[-1]), str):
             return self.inline(loc, ctx, markdown=False)
-        assert default is not None
-        return self._plain_env.from_string(default).render(ctx)
+        return self._plain_env.from_string(str(bundled_default(loc))).render(ctx)
 
     def channel_name(self, **facts: Any) -> str:
         """The incident channel name from the playbook's format, made chat-safe."""
@@ -229,7 +229,7 @@ class Renderer:
     def title_for(self, **facts: Any) -> str:
         """The incident title from the playbook's title format."""
         ctx = self.declared_context(**facts)
-        text = self._facts_template(("wording", "title"), self.playbook.wording.title, ctx)
+        text = self._facts_template(("wording", "title"), ctx)
         return " ".join(text.split())
 
     def _facts(self, incident: Incident) -> dict[str, Any]:

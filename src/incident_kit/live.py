@@ -566,13 +566,13 @@ class Live:
         return Outcome(inc, lines=[f"ticked {item}"])
 
     def update(self, *, incident_id: str | None, message: str | None, by: str | None) -> Outcome:
-        """Send a stakeholder update: render it, record it in Latest Communication."""
+        """Send an update: record it, render the messages the playbook sends for it."""
         inputs.text("message", message)
         inputs.one_line("--by", by)
         lines = []
         with self._unit() as tx:
             inc = self._incident(tx, incident_id, command="update")
-            self._accept(inc, "update", "send a stakeholder update")
+            self._accept(inc, "update", "send an update")
             r = self.renderer(inc.playbook)
             text = message or _default_update(inc)
             data = {"message": text, "milestone": inc.latest_milestone, "by": by or inc.manager}
@@ -603,10 +603,11 @@ class Live:
             files = self._chat(inc, msgs, stamp) + self._emails(r, inc, msgs, stamp, sent_at)
             gap = lifecycle.next_interval(r.playbook, inc, {"update"}, sent_at)
             nxt = sent_at + gap if gap else None
+            timer = next((t.title for t in r.playbook.timers if "update" in t.satisfied_by), "")
             self._recorded = f"recorded the update in {inc.channel}"
             paths = self._save(inc, files)
         if nxt:
-            lines.append(f"next stakeholder update due at {self._clock(inc, nxt)}")
+            lines.append(f"next {timer or 'update'} due at {self._clock(inc, nxt)}")
         return Outcome(
             inc,
             messages=msgs,

@@ -84,11 +84,11 @@ def plain_english(message: RenderedMessage, rules: PlainEnglish) -> list[str]:
 
 # Facts of the record a message template may print, what people call them, and the command
 # that records them. A message that refers to one the record lacks goes out with a
-# placeholder ("(no bridge yet)", "unassigned"): the sender is told, with the command.
+# placeholder (what the template prints without it): the sender is told, with the command.
 FACTS = {
     "bridge": ("video bridge", "incident set bridge URL"),
     "manager": ("incident manager", "incident role manager NAME"),
-    "document_url": ("incident document link", "incident set document URL"),
+    "document_url": ("document link", "incident set document URL"),
     "team": ("owning team", "incident set team NAME"),
     "summary": ("impact summary", "incident set summary TEXT"),
 }

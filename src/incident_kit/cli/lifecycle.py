@@ -185,7 +185,7 @@ DECLARE_REQUIRED = {
     shell_complete=complete_severity,
     help="Severity from the playbook (below); default: the playbook's default_severity.",
 )
-@click.option("--summary", help="Impact summary, for the pinned message (or - for stdin).")
+@click.option("--summary", help="What the impact is, for the first messages (or - for stdin).")
 @click.option("--team", help="Owning team (default: looked up in the ownership database).")
 @click.option("--manager", help="The incident manager (you): short for --role manager=NAME.")
 @click.option(
@@ -196,7 +196,7 @@ DECLARE_REQUIRED = {
     help="Who holds a role of the playbook (repeatable), e.g. --role scribe='Emily Chen'.",
 )
 @click.option("--bridge", metavar="URL", help="The video bridge.")
-@click.option("--document", "document_url", metavar="URL", help="The incident document's link.")
+@click.option("--document", "document_url", metavar="URL", help="The link to its document.")
 @click.option(
     "--impact-started", metavar="TIME", type=TIME, help="When impact began, if before now."
 )
@@ -524,18 +524,22 @@ def _editor_available() -> bool:
 
 
 def _edit_update(state: State, at: str | None, incident_id: str | None) -> str:
-    """The stakeholder update, written in $EDITOR from a draft; refused without a terminal."""
+    """The update, written in $EDITOR from a draft; refused without a terminal."""
     if not _editor_available():
         raise click.UsageError(
             "no --message: give the update with --message TEXT (or --message - to read it "
             "from stdin); the editor opens only on a terminal"
         )
-    incident = _live(state, at).get(incident_id=incident_id)
+    live = _live(state, at)
+    incident = live.get(incident_id=incident_id)
+    # Named as the playbook names what `update` sends.
+    sends = live.renderer(incident.playbook).playbook.messages
+    what = ", ".join(m.title for m in sends.values() if "update" in m.sent_by) or "Update"
     # The draft is the last update sent (edit what changed), or the impact summary.
     last = incident.updates[-1].message if incident.updates else None
     draft = (last or incident.summary or incident.title or "").strip()
     marker = "# Lines starting with # are dropped. An empty message sends nothing."
-    edited = click.edit(f"{draft}\n\n{marker}\n# Stakeholder update for {incident.id}\n")
+    edited = click.edit(f"{draft}\n\n{marker}\n# {what} for {incident.id}\n")
     text = "\n".join(
         line for line in (edited or "").splitlines() if not line.startswith("#")
     ).strip()
@@ -566,10 +570,10 @@ def update(
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Send the stakeholder update.
+    """Send an update: the messages the playbook sends for it.
 
-    Due on the severity's cadence (every 30 minutes at SEV1 in the default playbook):
-    records it in Latest Communication and prints the email, ready to send.
+    Due on the playbook's timers (every 30 minutes in the default playbook): records it in
+    the incident's updates and prints each message (chat, email), ready to send.
 
     Without --message, $EDITOR opens with a draft (on a terminal only; a script must give
     the message).
@@ -629,7 +633,7 @@ def customer(
     \b
     Examples:
       incident customer investigating
-      incident customer update -m "Logging in works again for most customers."
+      incident customer monitoring -m "Logging in works again for most customers."
     """
     outcome = _live(state, at).customer(
         incident_id=incident_id, kind=kind, message=read_option_text(message), by=by
@@ -678,7 +682,7 @@ def mitigate(
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Record the mitigation and audit its durability.
+    """Record what stopped the impact, and audit it for durability.
 
     The impact stopped: the fix is checked against the playbook's durability checks
     (below), and the mitigation notice and email are printed. A fix that is not durable

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import types
 import typing
@@ -31,6 +32,22 @@ HINT = "run `incident validate` on the file to see every problem"
 
 
 PLAYBOOK_FILES = ("playbook.yaml", "playbook.yml")
+
+
+@functools.cache
+def _bundled_default() -> Any:
+    from incident_kit.workspace import bundled_dir
+
+    return load_file(bundled_dir() / "playbooks" / "default.yaml").data
+
+
+def bundled_default(loc: Loc) -> Any:
+    """The bundled default playbook's value at ``loc`` (None when it has none): the words a
+    playbook inherits when it leaves an optional one out, so they live in one YAML file."""
+    data = _bundled_default()
+    for part in loc:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,7 @@ class Stage(Strict):
     title: Text = Field(description="How people name the stage.")
     description: str | None = Field(default=None, description="What the stage means.")
     mitigated: bool = Field(
-        default=False, description="Customers no longer feel the impact in this stage."
+        default=False, description="Impact has stopped in this stage: it counts as mitigated."
     )
     resolved: bool = Field(
         default=False,
@@ -327,7 +327,7 @@ class Timer(Strict):
     """Something the process expects again and again (or once), with deadlines."""
 
     id: Id = Field(description="Stable id of the timer.")
-    title: Text = Field(description="What `status` calls it, e.g. `stakeholder update`.")
+    title: Text = Field(description="What `status` calls it, e.g. `status page update`.")
     run: Text = Field(
         description="The command that satisfies it, as shown, e.g. `incident update`."
     )
@@ -398,9 +398,10 @@ class Wording(Strict):
     """How the process words and formats what it shows."""
 
     locale: str = Field(default="en_US", description="Babel locale of dates and times.")
-    title: Template = Field(
-        default="{{ functionality | capitalize }} is {{ state }} for {{ audience }}",
-        description="Jinja template of the incident title, over the declaration's facts.",
+    title: Template | None = Field(
+        default=None,
+        description="Jinja template of the incident title, over the declaration's facts "
+        "(absent: the bundled default playbook's).",
     )
     time: str = Field(
         default="h:mm a",

@@ -245,7 +245,7 @@ class Unchecked(Event):
 
 
 class Updated(Event):
-    """A stakeholder update sent."""
+    """An update sent (`incident update`)."""
 
     name: ClassVar[str] = "update"
     command: ClassVar[str | None] = "update"

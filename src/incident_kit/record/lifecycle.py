@@ -170,7 +170,7 @@ class Due:
     detail: str
 
     def line(self, now: datetime, tz: tzinfo) -> str:
-        """``stakeholder update: overdue by 5 minutes (was due 9:50 am)``."""
+        """``TIMER: overdue by 5 minutes (was due 9:50 am)``, TIMER the timer's title."""
         if self.at is None:
             return f"{self.what}: {self.detail}"
         when = _when(self.at, now, tz)

@@ -55,7 +55,7 @@ class Check(Part):
 
 
 class Update(Part):
-    """A stakeholder update sent (Latest Communication)."""
+    """An update sent (`incident update`)."""
 
     at: Time
     by: str | None = None
