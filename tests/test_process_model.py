@@ -66,6 +66,14 @@ def test_declare_at_another_severity_uses_the_plain_recipients(ws: Path) -> None
     assert "── Opened → #mini ─" in out
 
 
+def test_a_command_prints_the_messages_heading_from_the_playbook(ws: Path) -> None:
+    declare(ws, "P1")
+    code, out, err = inc(ws, "update", "-m", "Rolling back.", at="2022-09-05T09:10")
+    assert code == 0, err
+    assert "\n── P1 brief, page the execs ──" in out
+    assert "── Brief" not in out  # the title is the documents' name for it
+
+
 def test_a_cadence_that_slows_down_after_two_hours(ws: Path) -> None:
     declare(ws, "P1")
     # First public post within 5 minutes; the executive brief within 15 (P1 only).

@@ -47,6 +47,8 @@ class RenderedMessage:
     body: Md
     channels: tuple[str, ...] = ()
     email_to: str = ""
+    # What a command prints above it (the playbook's `heading`, else the title).
+    heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -393,6 +395,11 @@ class Renderer:
             ),
             body=Md(_tidy(self.inline((*loc, "body"), ctx, markdown=True))),
             channels=tuple(spec.channels),
+            heading=(
+                " ".join(self.inline((*loc, "heading"), ctx, markdown=False).split())
+                if spec.heading
+                else spec.title
+            ),
         )
 
     def sent_by(self, names: set[str], incident: Incident, **extra: Any) -> list[RenderedMessage]:

@@ -100,7 +100,7 @@ def _is_incident(state: State, word: str) -> bool:
         return bool(tx.exists(word))
 
 
-def _show(outcome: Any, as_json: bool | None = None, *, pages: bool | None = None) -> None:
+def _show(outcome: Any, as_json: bool | None = None) -> None:
     from incident_kit.record.file import dump_incident
     from incident_kit.render.chat import to_mrkdwn, to_paste
     from incident_kit.render.text import to_text
@@ -119,6 +119,7 @@ def _show(outcome: Any, as_json: bool | None = None, *, pages: bool | None = Non
                         {
                             "name": m.name,
                             "title": m.title,
+                            "heading": m.heading or m.title,
                             "to": m.to,
                             "subject": m.subject,
                             "text": to_text(m.body),
@@ -143,10 +144,7 @@ def _show(outcome: Any, as_json: bool | None = None, *, pages: bool | None = Non
     for path in outcome.files:
         click.echo(f"wrote {os.path.relpath(path)}")
     for m in outcome.messages:
-        title = m.title
-        if m.name == "team_notification" and pages is not None:
-            title = "PAGE the owning team" if pages else "Notify the owning team (chat)"
-        head = f"── {title}" + (f" → {m.to}" if m.to else "") + " "
+        head = f"── {m.heading or m.title}" + (f" → {m.to}" if m.to else "") + " "
         click.echo("")
         click.echo(head + "─" * max(3, 72 - len(head)))
         if m.subject:
@@ -275,7 +273,7 @@ def declare(
         anyway=anyway,
         fields=extra,
     )
-    _show(outcome, as_json, pages=outcome.data.get("pages"))
+    _show(outcome, as_json)
 
 
 @click.command()

@@ -468,7 +468,7 @@ def _template_problems(src: Source, template_dirs: list[Path]) -> list[Problem]:
         for name, message in messages.items():
             if not isinstance(message, dict):
                 continue
-            for key in ("to", "email_to", "subject", "body"):
+            for key in ("to", "email_to", "subject", "heading", "body"):
                 if isinstance(message.get(key), str):
                     out.extend(_check_inline(env, src, ("messages", name, key), MESSAGE_CONTEXT))
             by_sev = message.get("to_by_severity")

@@ -440,6 +440,12 @@ class Message(Strict):
     """A message the process sends, as a template."""
 
     title: Text = Field(description="What the message is, for people.")
+    heading: Template | None = Field(
+        default=None,
+        description="What a command prints above the message when it sends it (a template "
+        "over the message's context, e.g. a page or a chat notice by severity); "
+        "absent: the title.",
+    )
     sent_by: list[CommandRef] = Field(
         default_factory=list,
         description=(
