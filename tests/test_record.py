@@ -97,6 +97,34 @@ def test_a_hand_written_file_reads_as_events_that_fold_back_into_it() -> None:
     assert again.roles["manager"].since == example.declared_at
 
 
+def test_the_timeline_follows_the_events_it_is_asked_about() -> None:
+    """The timeline is kept between calls (a render asks dozens of times), but never
+    outlives the events it came from: a copy with more events, an append, an equal copy."""
+    from datetime import timedelta
+
+    from incident_kit.record.events import make
+    from incident_kit.record.model import validation_context
+    from incident_kit.timing import zone
+
+    data = yaml.safe_load(EXAMPLE.read_text())
+    example = Incident.model_validate(data, context=validation_context(data, zone("UTC")))
+    folded = fold_events(from_incident(example))
+    before = folded.timeline
+    assert folded.timeline == before
+    assert folded == fold_events(from_incident(example))  # nothing kept on the model itself
+
+    last = before[-1].at
+    one = make("note", last + timedelta(minutes=1), {"text": "a late note", "by": "Sam"})
+    more = folded.model_copy(update={"events": [*folded.events, one]})
+    assert [e.kind for e in more.timeline] == [*(e.kind for e in before), "note"]
+    assert more.timeline[-1].data["text"] == "a late note"
+    assert folded.timeline == before
+
+    two = make("note", last + timedelta(minutes=2), {"text": "appended", "by": "Sam"})
+    more.events.append(two)
+    assert more.timeline[-1].data["text"] == "appended"
+
+
 def timeline(text: str) -> list[str]:
     lines = to_text(text).splitlines()
     start = lines.index("Timeline")

@@ -8,6 +8,7 @@ written without an offset is read in the incident's time zone.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
 
@@ -294,8 +295,30 @@ class Incident(Part):
         One entry per event, from the events themselves, so a reopening, a second
         resolution, a change of severity or role, an untick or an audit override is there.
         """
-        _, entries = replay(self.history)
-        return sorted(entries, key=lambda e: e.at)
+        events = self.events
+        if not events:  # a state without events: its timeline comes from fields a copy changes
+            return _timeline_of(self.history)
+        cached = _TIMELINES.get(id(events))
+        if cached is None or cached[0] is not events or cached[1] != len(events):
+            cached = (events, len(events), tuple(_timeline_of(events)))
+            _TIMELINES[id(events)] = cached
+            while len(_TIMELINES) > _TIMELINES_KEPT:
+                del _TIMELINES[next(iter(_TIMELINES))]
+        return list(cached[2])
+
+
+def _timeline_of(events: Sequence[AnyEvent]) -> list[Entry]:
+    _, entries = replay(events)
+    return sorted(entries, key=lambda e: e.at)
+
+
+# A document render asks for the timeline dozens of times (every message's context), and a
+# replay costs ~0.1 ms an event: the last few timelines are kept, by the event list they
+# came from (held here, so its id is not reused; a copy of the incident shares the list, a
+# copy with other events has another list, an append changes the length). Not a private
+# attribute: pydantic compares those in ==.
+_TIMELINES: dict[int, tuple[list[AnyEvent], int, tuple[Entry, ...]]] = {}
+_TIMELINES_KEPT = 4
 
 
 def validation_context(data: Any, default: tzinfo) -> dict[str, Any]:
