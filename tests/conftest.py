@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from incident_kit.cli import cli
 # Who runs a command comes from INCIDENT_USER, a user config file, then git's user.name; the
 # tests set it empty (record no name) so documents do not depend on this machine's git.
 os.environ["INCIDENT_USER"] = ""
+# The validated-playbook cache of this test session, not the user's (~/.cache/incident-kit).
+os.environ["INCIDENT_CACHE"] = tempfile.mkdtemp(prefix="incident-kit-cache-")
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

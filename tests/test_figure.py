@@ -151,7 +151,7 @@ def test_the_same_record_draws_the_same_bytes(tmp_path: Path) -> None:
     files = []
     for n in (1, 2):
         out = tmp_path / f"out{n}"
-        env = {**os.environ, "PYTHONHASHSEED": str(n)}
+        env = {**os.environ, "PYTHONHASHSEED": str(n), "INCIDENT_CACHE": ""}  # both draw
         subprocess.run(
             [
                 *(sys.executable, "-m", "incident_kit", "--workspace", str(REPO)),
@@ -174,6 +174,59 @@ def test_the_same_record_draws_the_same_bytes(tmp_path: Path) -> None:
     assert files[0] == files[1]
     svg = files[0][0].decode()
     assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+
+
+def _figure_in_docx(folder: Path) -> bytes:
+    with zipfile.ZipFile(folder / "incident-document.docx") as z:
+        return z.read(next(n for n in z.namelist() if n.startswith("word/media/")))
+
+
+def test_a_drawn_figure_is_kept_and_a_re_render_needs_no_matplotlib(
+    tmp_path: Path, outside: Path
+) -> None:
+    """The second render of an unchanged record takes the figure from the cache (no
+    matplotlib import); a damaged cache entry is drawn again; another record, another
+    figure."""
+    cache = tmp_path / "cache"
+    path = tmp_path / "incident.yaml"
+    path.write_text(LATE_ONE, encoding="utf-8")
+    code = (
+        "import sys; from incident_kit.cli import main; sys.argv = ['incident', *sys.argv[1:]]\n"
+        "try: main()\nexcept SystemExit: pass\n"
+        "print('matplotlib' in sys.modules, file=sys.stderr)"
+    )
+
+    def render(out: Path, source: Path = path) -> tuple[bool, bytes]:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-c", code, "--workspace", str(REPO)),
+                *("render", str(source), "--doc", "incident-document", "--format", "docx"),
+                *("--out", str(out)),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "INCIDENT_CACHE": str(cache)},
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr.strip().splitlines()[-1] == "True", _figure_in_docx(next(out.iterdir()))
+
+    drew, first = render(tmp_path / "a")
+    assert drew
+    (entry,) = (cache / "figures").iterdir()
+    drew, again = render(tmp_path / "b")
+    assert not drew and again == first
+
+    entry.write_bytes(entry.read_bytes()[:-100])  # a truncated entry is never used
+    drew, repaired = render(tmp_path / "c")
+    assert drew and repaired == first
+    drew, _ = render(tmp_path / "d")
+    assert not drew
+
+    other = tmp_path / "other.yaml"
+    other.write_text(LATE_ONE.replace("T15:40:00Z", "T16:40:00Z"), encoding="utf-8")
+    drew, changed = render(tmp_path / "e", other)
+    assert drew and changed != first
+    assert len(list((cache / "figures").iterdir())) == 2
 
 
 def test_a_long_incident_compresses_its_quiet_stretches(tmp_path: Path, outside: Path) -> None:

@@ -11,11 +11,16 @@ Every picture reads in black and white: marker shapes and hatching say what colo
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident_kit import measures
@@ -333,8 +338,74 @@ class Timeline:
 
 
 def timeline_picture(timeline: Timeline, file: str) -> Picture:
-    """The timeline as a picture a document can refer to."""
-    return Picture(file, timeline.alt(), lambda fmt: draw_timeline(timeline, fmt))
+    """The timeline as a picture a document can refer to (drawn once per content: a
+    re-render whose figure did not change takes it from the cache, without matplotlib)."""
+    alt = timeline.alt()
+    # What it shows, and how times read (a clock format that comes from elsewhere changes
+    # the alt text and this time too, so it can never bring back a figure of the old one).
+    shows = f"{timeline!r}\0{clock(timeline.begin, timeline.tz)}\0{alt}"
+    return Picture(
+        file, alt, lambda fmt: cached_drawing(shows, fmt, lambda: draw_timeline(timeline, fmt))
+    )
+
+
+# --- drawn figures, kept by what they show ------------------------------------------------
+
+CACHE_FORMAT = b"incident-kit-figure 1"
+
+
+def cache_dir() -> Path | None:
+    """Where drawn figures are kept: ``$INCIDENT_CACHE/figures`` (none when it is set
+    empty), else the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    given = os.environ.get("INCIDENT_CACHE")
+    if given is not None:
+        return Path(given) / "figures" if given else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "incident-kit" / "figures"
+
+
+@cache
+def _drawing_code() -> bytes:
+    """What else decides a figure's bytes: this module's source and matplotlib's version
+    (its fonts come with it), read without importing matplotlib."""
+    import importlib.util
+
+    parts = [Path(__file__).read_bytes()]
+    spec = importlib.util.find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        version = Path(folder) / "_version.py"
+        parts.append(version.read_bytes() if version.is_file() else folder.encode())
+    return b"\0".join(parts)
+
+
+def cached_drawing(content: str, fmt: str, draw: Callable[[], bytes]) -> bytes:
+    """``draw()``'s bytes for a figure that shows ``content`` (the repr of what it draws)
+    as ``fmt``: from the cache when they are there and whole, else drawn and kept.
+
+    A cache entry is its body's SHA-256 then the body, so a truncated or edited file is
+    drawn again, never used; a cache that cannot be read or written is simply not used.
+    """
+    folder = cache_dir()
+    if folder is None:
+        return draw()
+    key = hashlib.sha256(_drawing_code() + b"\0" + fmt.encode() + b"\0" + content.encode())
+    file = folder / f"{key.hexdigest()}.{fmt}"
+    with contextlib.suppress(OSError, ValueError):
+        head, body = file.read_bytes().split(b"\n", 1)
+        if head == CACHE_FORMAT + b" " + hashlib.sha256(body).hexdigest().encode():
+            return body
+    data = draw()
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as out:
+            out.write(CACHE_FORMAT + b" " + hashlib.sha256(data).hexdigest().encode() + b"\n")
+            out.write(data)
+        os.replace(tmp, file)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return data
 
 
 def draw_timeline(tl: Timeline, fmt: str) -> bytes:
