@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,3 +61,80 @@ def best_of(runs: int, func: Callable[[], object]) -> tuple[float, float]:
         func()
         times.append(time.perf_counter() - t)
     return min(times), statistics.median(times)
+
+
+# --- whole processes: the `incident` command on a workspace holding a long incident -------
+
+INCIDENT = [sys.executable, "-m", "incident_kit"]
+
+
+def incident_workspace(notes: int, folder: Path) -> tuple[Path, str]:
+    """A fresh workspace in ``folder`` whose record store holds :func:`long_incident` with
+    ``notes`` notes (written as an incident file and imported, as a user would): (the
+    workspace, the incident's id)."""
+    import yaml
+
+    from incident_kit.record.file import dump_incident
+
+    ws = folder / f"ws-{notes}"
+    subprocess.run([*INCIDENT, "init", str(ws)], check=True, capture_output=True)
+    incident = long_incident(notes)
+    source = folder / f"incident-{notes}.yaml"
+    source.write_text(
+        yaml.safe_dump(dump_incident(incident), sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
+    subprocess.run(
+        [*INCIDENT, "--workspace", str(ws), "import", str(source)], check=True, capture_output=True
+    )
+    listed = subprocess.run(
+        [*INCIDENT, "--workspace", str(ws), "list", "--all", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    ids = [i["id"] for i in json.loads(listed.stdout)["incidents"]]
+    return ws, ids[0]
+
+
+def render_command(ws: Path, incident_id: str, fmt: str, out: Path) -> list[str]:
+    """``incident render`` of the incident manager document in one format."""
+    return [
+        *INCIDENT,
+        "--workspace",
+        str(ws),
+        "render",
+        "-i",
+        incident_id,
+        "--doc",
+        "incident-document",
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+        "-q",
+    ]
+
+
+@dataclass(frozen=True)
+class Ran:
+    """One process: wall seconds, CPU seconds (user + system) and peak resident memory
+    (the largest of the process and the children it waited for), in MB."""
+
+    wall: float
+    cpu: float
+    peak_mb: float
+
+
+def run_process(argv: list[str]) -> Ran:
+    """Run ``argv`` to its end, measured; a failure stops the benchmark with its stderr."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err.decode(errors='replace')}")
+    return Ran(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
