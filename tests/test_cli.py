@@ -345,6 +345,7 @@ JSON_RUNS: list[tuple[str, list[str], set[str]]] = [
     ("retro", ["retro", "--on", "2022-09-06"], {"incident", "files"}),
     ("ticket add", ["ticket", "add", "Write", "the", "test"], {"incident", "number"}),
     ("ticket done", ["ticket", "done", "1"], {"incident", "lines"}),
+    ("customer", ["customer", "resolved"], {"incident", "messages", "files"}),
     ("resolve", ["resolve"], {"incident", "stage"}),
     ("reopen", ["reopen", "--reason", "back"], {"incident", "stage"}),
     ("move", ["move", "resolve"], {"incident", "stage"}),

@@ -439,7 +439,7 @@ REFUSALS = [
     (
         "mitigated",
         ["resolve"],
-        f"incident: cannot resolve {CHANNEL}: ticket 1 is open (Write the test); finish them with `incident ticket done N`",
+        f"incident: cannot resolve {CHANNEL}: ticket 1 is open (Write the test); customers have not been told it is resolved; finish them with `incident ticket done N`; tell them with `incident customer resolved`",
     ),
     (
         "resolved",
@@ -460,6 +460,7 @@ def test_every_refusal_is_one_line_and_changes_nothing(
         assert inc(ws, "ticket", "add", "Write the test", at="2022-09-05T11:10")[0] == 0
     if setup == "resolved":
         assert inc(ws, "ticket", "done", "1", at="2022-09-05T12:00")[0] == 0
+        assert inc(ws, "customer", "resolved", at="2022-09-05T12:01")[0] == 0
         assert inc(ws, "resolve", at="2022-09-05T12:05")[0] == 0
     before = events(ws)
     code, out, err = inc(ws, *command, at="2022-09-05T12:30")
@@ -495,6 +496,7 @@ def test_repeating_a_done_action_succeeds_and_records_nothing(
         assert inc(ws, "ticket", "add", "Write the test", at="2022-09-05T11:10")[0] == 0
         assert inc(ws, "ticket", "done", "1", at="2022-09-05T12:00")[0] == 0
     if setup == "resolved":
+        assert inc(ws, "customer", "resolved", at="2022-09-05T12:01")[0] == 0
         assert inc(ws, "resolve", at="2022-09-05T12:05")[0] == 0
     before = events(ws)
     assert inc(ws, *command, at="2022-09-05T12:30") == (0, line + "\n", "")
@@ -504,6 +506,7 @@ def test_repeating_a_done_action_succeeds_and_records_nothing(
 def test_reopen_then_note(ws: Path) -> None:
     declare(ws)
     inc(ws, "mitigate", "--how", "Rolled back the release.", at="2022-09-05T11:05")
+    assert inc(ws, "customer", "resolved", at="2022-09-05T11:08")[0] == 0
     assert inc(ws, "resolve", at="2022-09-05T11:10")[0] == 0
     code, out, _ = inc(ws, "reopen", "--reason", "It came back", at="2022-09-05T12:00")
     assert (code, out) == (0, f"{CHANNEL} reopened (mitigated)\n")

@@ -66,7 +66,11 @@ def test_seed_rules_are_encoded() -> None:
     assert {str(s.retrospective.refuse_after) for s in (sev1, sev2, sev3)} == {"7 days"}
     assert [s.id for s in pb.stages] == ["open", "mitigated", "resolved"]
     resolve = pb.transition("resolve", "mitigated")
-    assert resolve and resolve.requires == ["no_open_tickets", "durable_or_ticketed"]
+    assert resolve and resolve.requires == [
+        "no_open_tickets",
+        "durable_or_ticketed",
+        "customers_told_resolved",
+    ]
     assert [c.id for c in pb.durability_audit] == [
         "cron-restart",
         "caching-off",

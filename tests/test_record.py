@@ -318,6 +318,7 @@ def test_an_amended_reopened_re_resolved_incident_round_trips_and_shows_every_ev
         (["audit", "cron-restart", "--not-durable", "--note", "a cron restarts it"], "05:21"),
         (["ticket", "add", "Fix the deploy"], "05:22"),
         (["ticket", "done", "1"], "05:40"),
+        (["customer", "resolved"], "05:41"),
         (["resolve"], "05:45"),
         (["reopen", "--reason", "errors are back"], "06:00"),
         (["resolve", "--by", "Emily Chen"], "06:30"),

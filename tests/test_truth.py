@@ -323,28 +323,37 @@ def test_render_keeps_the_declaration_messages_as_they_were_sent(
     assert path.read_text() == as_sent  # sent is sent
 
 
-def test_resolve_waits_for_customers_to_be_told_when_the_playbook_says_so(
+def test_resolve_waits_for_customers_to_be_told_in_the_default_playbook(
     tmp_path: Path, outside: Path
 ) -> None:
     play = quick_unstaffed(tmp_path)
-    # A playbook that wants customers told before resolving says so in `requires`.
-    playbook = play.ws / "playbooks" / "default.yaml"
-    text = playbook.read_text()
-    old = "requires: [no_open_tickets, durable_or_ticketed]"
-    assert old in text
-    playbook.write_text(
-        text.replace(
-            old, "requires: [no_open_tickets, durable_or_ticketed, customers_told_resolved]"
-        )
-    )
+    before = _event_count(play.ws)
     result = run("--workspace", str(play.ws), "resolve", "--at", "2022-09-05T13:30:00Z")
     assert result.exit_code == 2
     assert result.stderr == (
         "incident: cannot resolve inc-05-09-22-checkout-is-down-for-everyone: customers have "
         "not been told it is resolved; tell them with `incident customer resolved`\n"
     )
+    assert _event_count(play.ws) == before
     play("customer", "resolved", at="2022-09-05T13:31:00Z")
     play("resolve", at="2022-09-05T13:32:00Z")
+
+
+def _event_count(ws: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(ws / ".incident" / "records.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def test_a_playbook_may_resolve_without_telling_customers(tmp_path: Path, outside: Path) -> None:
+    play = quick_unstaffed(tmp_path)
+    playbook = play.ws / "playbooks" / "default.yaml"
+    text = playbook.read_text()
+    old = "requires: [no_open_tickets, durable_or_ticketed, customers_told_resolved]"
+    assert old in text
+    playbook.write_text(text.replace(old, "requires: [no_open_tickets, durable_or_ticketed]"))
+    play("resolve", at="2022-09-05T13:30:00Z")
 
 
 # --- the test playbooks: acme and the three process fixtures ------------------------------

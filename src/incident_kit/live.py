@@ -807,7 +807,16 @@ class Live:
                 "before resolving"
             )
         else:
-            lines.append("the audit found the mitigation durable: `incident resolve` may follow")
+            resolving = r.playbook.transition("resolve", inc.stage)
+            left = lifecycle.blockers(inc, r.playbook, resolving, self.now) if resolving else []
+            lines.append(
+                "the audit found the mitigation durable: "
+                + (
+                    f"before `incident resolve`, {'; '.join(left)}"
+                    if left
+                    else "`incident resolve` may follow"
+                )
+            )
         return Outcome(
             inc,
             messages=messages,
@@ -1172,19 +1181,32 @@ class Live:
             }:
                 return Outcome(inc, lines=[f"{inc.id} is already {inc.stage}"])
             move = lifecycle.transition(inc, r.playbook, command)
+            kind = kinds.get(command, "moved")
+            self._in_order(inc, kind)  # a mistyped --at says so before what else is missing
             reasons = lifecycle.blockers(inc, r.playbook, move, self.now)
             if reasons:
-                hint = (
-                    "finish them with `incident ticket done N`"
-                    if any(x.startswith("ticket ") for x in reasons)
-                    else "file the durable fix with `incident ticket add TEXT`"
-                    if any("durable" in x for x in reasons)
-                    else "tell them with `incident customer resolved`"
-                    if any(x.startswith("customers have not been told") for x in reasons)
-                    else "`incident status` shows what is left"
+                hints = [
+                    hint
+                    for found, hint in (
+                        (
+                            any(x.startswith("ticket ") for x in reasons),
+                            "finish them with `incident ticket done N`",
+                        ),
+                        (
+                            any("durable" in x for x in reasons),
+                            "file the durable fix with `incident ticket add TEXT`",
+                        ),
+                        (
+                            any(x.startswith("customers have not been told") for x in reasons),
+                            "tell them with `incident customer resolved`",
+                        ),
+                    )
+                    if found
+                ]
+                raise RefusedError(
+                    f"cannot {command} {inc.id}: {'; '.join(reasons)}",
+                    hint="; ".join(hints) or "`incident status` shows what is left",
                 )
-                raise RefusedError(f"cannot {command} {inc.id}: {'; '.join(reasons)}", hint=hint)
-            kind = kinds.get(command, "moved")
             data: dict[str, Any] = {"by": by, "stage": move.to}
             if kind == "reopened":
                 data["reason"] = note
