@@ -19,10 +19,12 @@ C  SEV2 Core      impact 03-03 08:00, declared 08:20, mitigated 09:00, not resol
 D  SEV2 Search    no impact start, declared 03-10 10:00, mitigated 10:45, resolved 11:45
    update 10:30 (due 10:30, on time); customer 10:05 (no deadline)
    retro Wed 03-12 (last day Wed 03-12): in window
+   ticket open since 03-10 (31 days > 30) but due 05-01 by its own date: not overdue
 E  SEV2 Core      impact 03-20 16:00, declared 16:50, mitigated 19:50, resolved 03-21 16:50
    updates 17:20 (on time), 17:55 (due 17:50: late), 18:25 (due 18:25: on time); next due
    18:55, nothing before 19:50: missed. customer 17:00 (no deadline), 18:00 (due 18:00:
    on time); next due 19:00, missed. retro 04-15: upcoming
+   two tickets open since 03-21 (20 days < 30) but due 04-01 by their own date: overdue
 
 Minutes, per severity (median; 90th percentile = x[⌊h⌋] + (h-⌊h⌋)(x[⌊h⌋+1]-x[⌊h⌋]),
 h = (n-1)·0.9):
@@ -112,6 +114,8 @@ INCIDENTS = {
           - {at: 2025-03-10T10:05:00Z, kind: investigating}
         mitigation: {at: 2025-03-10T10:45:00Z, how: Restarted the worker}
         retrospective: {at: 2025-03-12T10:00:00Z}
+        tickets:
+          - {number: 1, title: Shard it, opened_at: 2025-03-10T12:00:00Z, due: 2025-05-01T00:00:00Z}
         resolved_at: 2025-03-10T11:45:00Z
     """,
     "e": """
@@ -131,6 +135,9 @@ INCIDENTS = {
           - {at: 2025-03-20T18:00:00Z, kind: update}
         mitigation: {at: 2025-03-20T19:50:00Z, how: Drained the queue}
         retrospective: {at: 2025-04-15T10:00:00Z}
+        tickets:
+          - {number: 1, title: Cap the queue, opened_at: 2025-03-21T10:00:00Z, due: 2025-04-01T00:00:00Z}
+          - {number: 2, title: Alert on it, opened_at: 2025-03-21T10:01:00Z, due: 2025-04-01T00:00:00Z}
         resolved_at: 2025-03-21T16:50:00Z
     """,
 }
@@ -204,7 +211,8 @@ def test_report_numbers_match_the_hand_computation(store: Path) -> None:
         "missing": "1",
     }
     tickets = [tuple(r.values()) for r in _csv(folder, "report-tickets.csv")]
-    assert tickets == [("SEV1", "1", "0", "0"), ("SEV2", "2", "1", "1")]
+    # C's open ticket by the 30-day rule, E's by its own due date; D's own date is ahead.
+    assert tickets == [("SEV1", "1", "0", "0"), ("SEV2", "5", "4", "3")]
     months = [tuple(r.values()) for r in _csv(folder, "report-months.csv")]
     assert months == [
         ("2025-01", "2", "2", "0", "90.0"),

@@ -229,8 +229,9 @@ def build(
             tickets[s][0] += 1
             if t.done_at is None:
                 tickets[s][1] += 1
-                opened = t.opened_at or i.declared_at
-                if now - opened > ticket_due:
+                # A ticket's own due date (its kind's, or --due) wins over the report's rule.
+                due = t.due or (t.opened_at or i.declared_at) + ticket_due
+                if now > due:
                     tickets[s][2] += 1
         month_of.setdefault(f"{i.declared_at.astimezone(tz):%Y-%m}", []).append(i)
 

@@ -268,7 +268,7 @@ def demo(state: State, fmt: str, out: Path | None) -> None:
     default="30 days",
     show_default=True,
     metavar="DURATION",
-    help="A follow-up ticket open longer than this is overdue.",
+    help="A follow-up ticket without its own due date is overdue when open longer than this.",
 )
 @click.option("--at", metavar="TIME", type=TIME, help="The report's 'now' (default: now).")
 @click.option(
