@@ -124,9 +124,15 @@ def export(
 def converter(
     workspace: Workspace, warn: Callable[[str], None] | None, formats: list[str] | None = None
 ) -> Converter:
-    """The format converter for one command; its PDF workers start now when PDFs are wanted."""
+    """The format converter for one command; its PDF workers start now when PDFs are wanted.
+    A workspace keeps the finished pieces of long PDFs under ``.incident/pdf-pieces/``."""
+    from incident_kit.workspace import STORE_DIR
+
     conv = Converter(
-        template_dirs=workspace.template_dirs, warn=warn, paper=workspace.settings.paper
+        template_dirs=workspace.template_dirs,
+        warn=warn,
+        paper=workspace.settings.paper,
+        cache_dir=workspace.root / STORE_DIR / "pdf-pieces" if workspace.root else None,
     )
     conv.start(formats or [])
     return conv

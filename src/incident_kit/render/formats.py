@@ -23,7 +23,11 @@ if TYPE_CHECKING:
     from incident_kit.documents import RenderedDocument
     from incident_kit.render.docx import DocxRenderer
     from incident_kit.render.figure import Drawn
+    from incident_kit.render.html import Page
+    from incident_kit.render.pdf import PdfRenderer
     from incident_kit.render.pdfpool import PdfPool
+    from incident_kit.render.piececache import PieceCache
+    from incident_kit.render.pieced import Plan
 
 FORMATS = ("md", "html", "docx", "pdf")
 DEFAULT_FORMATS = "md,docx,pdf"
@@ -77,7 +81,10 @@ class Converter:
         warn: Callable[[str], None] | None = None,
         paper: str = "A4",
         workers: int | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
+        from incident_kit.render.pieced import Tally
+
         self.template_dirs = template_dirs
         self.warnings: list[str] = []
         self.warn = warn or self.warnings.append
@@ -89,6 +96,13 @@ class Converter:
         self._screen_css: str | None = None
         self._pool: PdfPool | None = None
         self._drawn: dict[int, dict[str, Drawn]] = {}
+        #: Long PDFs are made in pieces; finished pieces are kept here (None: not kept).
+        self.cache_dir = cache_dir
+        self._cache: PieceCache | None = None
+        self._salt: str | None = None
+        self._renderer: PdfRenderer | None = None
+        #: What the pieced PDFs of this converter laid out and reused.
+        self.tally = Tally()
 
     def tokens(self, doc: RenderedDocument) -> list[Token]:
         """The document's tokens, parsed once for every format."""
@@ -168,42 +182,31 @@ class Converter:
         """Start making the PDFs of ``jobs``; the returned function waits for their bytes
         (calling ``done(k)`` as the k-th is ready).
 
-        With several PDFs they go to the worker pool, longest first so that the workers
-        finish together; a single one is made here.
+        A long document is made in pieces (:mod:`incident_kit.render.pieced`), its pieces
+        laid out by every worker; several PDFs go to the worker pool, longest first so that
+        the workers finish together; a single short one is made here.
         """
         if not jobs:
             return list  # no PDF asked for: the PDF engine is not even imported
+        from incident_kit.render import pieced
+
         tell = done or (lambda _k: None)
-        if len(jobs) > 1:
+        plans = [self._plan(job) for job in jobs]
+        if len(jobs) > 1 or any(plans):
             self.start(["pdf"])
         pool = self._pool
-        if pool is None:
-
-            def here() -> list[bytes]:
-                try:
-                    from incident_kit.render.pdf import PdfRenderer
-                except (OSError, ImportError) as exc:
-                    raise _pdf_engine_error(exc) from None
-
-                renderer = PdfRenderer(self.asset_dirs(), warn=self.warn)
-                made = []
-                for k, j in enumerate(jobs):
-                    html = self.html(j.doc, form=j.form)
-                    try:
-                        made.append(renderer.render(html, form=j.form, name=j.doc.filename))
-                    except (ArithmeticError, ValueError, MemoryError) as exc:
-                        raise _layout_error(j.doc.filename, exc) from None
-                    tell(k)
-                return made
-
-            return here
-        order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].doc.markdown))
-        futures = {
-            i: pool.submit(
-                self.html(jobs[i].doc, form=jobs[i].form), jobs[i].form, jobs[i].doc.filename
-            )
-            for i in order
-        }
+        engine: pieced.Engine = (
+            pieced.PoolEngine(pool) if pool is not None else pieced.HereEngine(self._here)
+        )
+        made: dict[int, Callable[[], bytes]] = {}
+        for i in sorted(range(len(jobs)), key=lambda i: -len(jobs[i].doc.markdown)):
+            job, plan = jobs[i], plans[i]
+            if plan is not None:
+                made[i] = pieced.start(plan, engine, self._piece_cache(), self.tally, self.warn)
+            elif pool is not None:
+                made[i] = self._pooled(pool, job)
+            else:
+                made[i] = self._made_here(job)
 
         def wait() -> list[bytes]:
             from concurrent.futures.process import BrokenProcessPool
@@ -213,18 +216,102 @@ class Converter:
             out = []
             for i in range(len(jobs)):
                 try:
-                    data, warnings = futures[i].result()
-                except (BrokenProcessPool, EngineUnavailable, OSError, ImportError) as exc:
+                    data = made[i]()
+                except (BrokenProcessPool, EngineUnavailable, ImportError) as exc:
                     raise _pdf_engine_error(exc) from None
+                except OSError as exc:
+                    if self._renderer is None and pool is None:
+                        raise _pdf_engine_error(exc) from None
+                    raise
                 except (ArithmeticError, ValueError, MemoryError) as exc:
                     raise _layout_error(jobs[i].doc.filename, exc) from None
-                for message in warnings:
-                    self.warn(message)
                 out.append(data)
                 tell(i)
             return out
 
         return wait
+
+    def _here(self) -> PdfRenderer:
+        """This process's PDF engine (one, warm, for every PDF made here)."""
+        if self._renderer is None:
+            from incident_kit.render.pdf import PdfRenderer
+
+            self._renderer = PdfRenderer(self.asset_dirs(), warn=self.warn)
+        return self._renderer
+
+    def _made_here(self, job: Job) -> Callable[[], bytes]:
+        def run() -> bytes:
+            html = self.html(job.doc, form=job.form)
+            return self._here().render(html, form=job.form, name=job.doc.filename)
+
+        return run
+
+    def _pooled(self, pool: PdfPool, job: Job) -> Callable[[], bytes]:
+        future = pool.submit(self.html(job.doc, form=job.form), job.form, job.doc.filename)
+
+        def wait() -> bytes:
+            data, warnings = future.result()
+            for message in warnings:
+                self.warn(message)
+            return data
+
+        return wait
+
+    def _plan(self, job: Job) -> Plan | None:
+        """The pieces of a long PDF, or None to lay it out whole."""
+        from incident_kit.render.pieces import PIECE_FROM
+
+        if len(job.doc.markdown) < PIECE_FROM // 2:
+            return None  # short: not worth cutting (checked for real on the HTML below)
+        from incident_kit.render import pieced
+        from incident_kit.render.html import HtmlRenderer, body_blocks
+
+        blocks = list(
+            body_blocks(
+                self.tokens(job.doc),
+                form=job.form,
+                name=job.doc.filename,
+                renderer=HtmlRenderer(self.warn),
+                pictures=self.pictures(job.doc),
+            )
+        )
+        stem = job.doc.filename.removesuffix(".md") + ("-form" if job.form else "")
+        return pieced.plan(
+            blocks,
+            self._page(job.doc),
+            self.css(),
+            form=job.form,
+            name=f"{stem}.pdf",
+            salt=self._engine_salt(),
+        )
+
+    def _engine_salt(self) -> str:
+        """What else decides a piece's PDF: the engine's versions, the fonts, the assets."""
+        if self._salt is None:
+            from importlib.metadata import version
+
+            from incident_kit.render.piececache import fonts_fingerprint
+            from incident_kit.render.pieces import PIECE_FORMAT
+
+            self._salt = (
+                f"{PIECE_FORMAT} weasyprint {version('weasyprint')} pydyf {version('pydyf')} "
+                + fonts_fingerprint(self.asset_dirs())
+            )
+        return self._salt
+
+    def _piece_cache(self) -> PieceCache | None:
+        """The cache of finished pieces, when there is a folder for it (and it can be
+        made)."""
+        if self._cache is None and self.cache_dir is not None:
+            from incident_kit.render.piececache import PieceCache
+
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                self.cache_dir = None  # a read-only workspace: pieces are made, not kept
+                return None
+            self._cache = PieceCache(self.cache_dir)
+        return self._cache
 
     def asset_dirs(self) -> list[Path]:
         """Folders the PDF engine may read: the template folders, bundled last."""
@@ -240,8 +327,20 @@ class Converter:
             self._css = css
         return self._css
 
+    def _page(self, doc: RenderedDocument) -> Page:
+        from incident_kit.render.html import Page
+
+        return Page(
+            title=doc.title,
+            subject=doc.subject,
+            severity=doc.severity,
+            author=doc.author,
+            date=doc.date,
+            name=doc.name,
+        )
+
     def html(self, doc: RenderedDocument, *, form: bool = False) -> str:
-        from incident_kit.render.html import HtmlRenderer, Page, body_html, standalone
+        from incident_kit.render.html import HtmlRenderer, body_html, standalone
 
         body = body_html(
             self.tokens(doc),
@@ -250,14 +349,7 @@ class Converter:
             renderer=HtmlRenderer(self.warn),
             pictures=self.pictures(doc),
         )
-        page = Page(
-            title=doc.title,
-            subject=doc.subject,
-            severity=doc.severity,
-            author=doc.author,
-            date=doc.date,
-            name=doc.name,
-        )
+        page = self._page(doc)
         if self._screen_css is None:
             self._screen_css = find_asset(self.template_dirs, "screen.css").read_text(
                 encoding="utf-8"

@@ -9,7 +9,7 @@ off in the parser, so nothing a person typed reaches the page as markup.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -51,6 +51,18 @@ class HtmlRenderer(RendererHTML):
     ) -> str:
         return '<div class="page-break"></div>\n'
 
+    def ordered_list_open(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        # The PDF engine follows no presentational attribute: a list that starts at 5 (or
+        # a long list continued in the next piece of a PDF) says so in CSS too.
+        token = tokens[idx]
+        start = int(token.attrGet("start") or 1)
+        if start != 1 and token.attrGet("style") is None:
+            token = token.copy()
+            token.attrSet("style", f"counter-reset: list-item {start - 1}")
+        return str(super().renderToken([token, *tokens[idx + 1 : idx + 2]], 0, options, env))
+
     def image(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         alt = self.renderInlineAsText(tokens[idx].children, options, env)
         picture = env.get("pictures", {}).get(str(tokens[idx].attrGet("src") or ""))
@@ -90,6 +102,77 @@ def body_html(
     r = renderer or HtmlRenderer()
     env: dict[str, Any] = {"form": form, "name": name, "pictures": pictures or {}}
     return str(r.render(tokens, parser().options, env))
+
+
+@dataclass(frozen=True)
+class Block:
+    """A top-level block of a body's HTML, or one item of a list. An item carries its
+    list's tags, so a piece that starts or ends inside the list can reopen or close it
+    (``open`` names the item's own number for an ordered list); ``container`` tells items
+    of one list apart from the next's."""
+
+    html: str
+    container: int = -1
+    open: str = ""
+    close: str = ""
+
+
+_SPLIT = ("bullet_list_open", "ordered_list_open")
+
+
+def body_blocks(
+    tokens: list[Token],
+    *,
+    form: bool = False,
+    name: str = "",
+    renderer: HtmlRenderer | None = None,
+    pictures: Mapping[str, Drawn] | None = None,
+) -> Iterator[Block]:
+    """The body's HTML as it would be cut into pieces: one block per top-level block, except
+    lists, which give one block per item. (A table stays whole: the engine sizes a table's
+    columns by all its rows, and a table cut in two would change its widths at the cut.)
+    Rendered with one environment, so form fields are numbered across the whole document."""
+    r = renderer or HtmlRenderer()
+    options = parser().options
+    env: dict[str, Any] = {"form": form, "name": name, "pictures": pictures or {}}
+    i, n, container = 0, len(tokens), 0
+    while i < n:
+        start, token = i, tokens[i]
+        i = _block_end(tokens, i)
+        if token.type not in _SPLIT:
+            yield Block(str(r.render(tokens[start:i], options, env)))
+            continue
+        container += 1
+        yield from _items(tokens[start:i], r, options, env, container)
+
+
+def _block_end(tokens: Sequence[Token], i: int) -> int:
+    """The index after the block that starts at ``i`` (its closing token included)."""
+    depth: int = tokens[i].nesting
+    i += 1
+    while depth > 0:
+        depth += tokens[i].nesting
+        i += 1
+    return i
+
+
+def _items(
+    tokens: list[Token], r: HtmlRenderer, options: OptionsDict, env: dict[str, Any], container: int
+) -> Iterator[Block]:
+    first = tokens[0]
+    close = str(r.render(tokens[-1:], options, env))
+    number = int(first.attrGet("start") or 1)
+    k = 1
+    while k < len(tokens) - 1:
+        end = _block_end(tokens, k)
+        opener = first
+        if first.type == "ordered_list_open" and number != 1:
+            opener = first.copy()
+            opener.attrSet("start", number)
+        head = str(r.render([opener], options, env))
+        yield Block(str(r.render(tokens[k:end], options, env)), container, head, close)
+        number += 1
+        k = end
 
 
 @dataclass(frozen=True)

@@ -167,17 +167,46 @@ def finish_checkboxes(document: Any, pdf: Any) -> None:
         acroform.pop("NeedAppearances", None)
 
 
+def _atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+    """``write(path)`` to a temporary file beside ``target``, then rename it into place: a
+    crash or Ctrl-C leaves the old file or none, never half of one."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pdf")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def engine_version() -> str:
+    """What makes the same HTML lay out differently: the engine's and its PDF writer's
+    versions (a piece cache key includes it)."""
+    import pydyf
+
+    return f"weasyprint {weasyprint.__version__}, pydyf {pydyf.__version__}"
+
+
 class PdfRenderer:
-    """Renders standalone HTML (see :mod:`incident_kit.render.html`) to PDF bytes."""
+    """Renders standalone HTML (see :mod:`incident_kit.render.html`) to PDF bytes.
+
+    One renderer is one warm engine: the stylesheets it is given for pieces and stamps are
+    parsed once (by their text) and share one font configuration.
+    """
 
     def __init__(
         self, asset_dirs: list[Path], *, warn: Callable[[str], None] | None = None
     ) -> None:
         self.asset_dirs = asset_dirs
         self.warn = warn or (lambda message: None)
+        self._fonts: Any = None
+        self._sheets: dict[str, Any] = {}
 
-    def render(self, html: str, *, form: bool = False, name: str = "") -> bytes:
-        """A PDF of ``html``; ``form`` makes its checkboxes fillable on screen."""
+    def _fetcher(self, name: str) -> AssetsOnlyFetcher:
         seen: set[str] = set()
 
         def refused(url: str) -> None:
@@ -187,8 +216,75 @@ class PdfRenderer:
                     f"{name}: refused to load {url[:200]} (only the toolkit's own assets are read)"
                 )
 
-        fetcher = AssetsOnlyFetcher(self.asset_dirs, refused)
-        base = self.asset_dirs[0].resolve().as_uri() + "/" if self.asset_dirs else None
+        return AssetsOnlyFetcher(self.asset_dirs, refused)
+
+    def _base(self) -> str | None:
+        return self.asset_dirs[0].resolve().as_uri() + "/" if self.asset_dirs else None
+
+    def _sheet(self, css: str) -> tuple[Any, Any]:
+        """The parsed stylesheet (once per text) and the shared font configuration."""
+        from weasyprint.text.fonts import FontConfiguration
+
+        if self._fonts is None:
+            self._fonts = FontConfiguration()
+        if css not in self._sheets:
+            if len(self._sheets) > 8:
+                self._sheets.clear()
+            with _weasyprint_warnings(self.warn):
+                self._sheets[css] = weasyprint.CSS(
+                    string=css,
+                    base_url=self._base(),
+                    url_fetcher=self._fetcher("print.css"),
+                    font_config=self._fonts,
+                )
+        return self._sheets[css], self._fonts
+
+    def render_piece(
+        self, html: str, css: str, target: Path, *, form: bool = False, name: str = ""
+    ) -> tuple[int, tuple[tuple[int, int, str, float, float], ...]]:
+        """Lay out one piece of a document (``html`` without its stylesheet, ``css``) and
+        write its PDF to ``target`` (atomically); returns its page count and headings
+        ``(page, level, title, x, y)``, in PDF points from the page's bottom left."""
+        sheet, fonts = self._sheet(css)
+        with _weasyprint_warnings(self.warn):
+            document = weasyprint.HTML(
+                string=html, base_url=self._base(), url_fetcher=self._fetcher(name)
+            ).render(font_config=fonts, stylesheets=[sheet], pdf_forms=form or None)
+            marks = tuple(
+                (number, level, label, x * 0.75, (page.height - y) * 0.75)
+                for number, page in enumerate(document.pages)
+                for level, label, (x, y), _state in page.bookmarks
+            )
+            _atomic_write(
+                target,
+                lambda path: document.write_pdf(
+                    path,
+                    pdf_forms=form or None,
+                    uncompressed_pdf=False,
+                    finisher=finish_checkboxes if form else None,
+                ),
+            )
+        return len(document.pages), marks
+
+    def render_stamp(self, css: str, pages: int, target: Path) -> None:
+        """Write ``pages`` empty pages laid out by ``css`` (only its page-number boxes left,
+        see :mod:`incident_kit.render.pieces`) to ``target``."""
+        sheet, fonts = self._sheet(css)
+        body = '<div style="break-after: page"></div>' * (pages - 1) + "<div></div>"
+        with _weasyprint_warnings(self.warn):
+            document = weasyprint.HTML(
+                string=f"<!DOCTYPE html><html><body>{body}</body></html>",
+                base_url=self._base(),
+                url_fetcher=self._fetcher("page numbers"),
+            ).render(font_config=fonts, stylesheets=[sheet])
+            if len(document.pages) != pages:
+                raise ValueError(f"page stamp laid out {len(document.pages)} pages for {pages}")
+            _atomic_write(target, lambda path: document.write_pdf(path, uncompressed_pdf=False))
+
+    def render(self, html: str, *, form: bool = False, name: str = "") -> bytes:
+        """A PDF of ``html``; ``form`` makes its checkboxes fillable on screen."""
+        fetcher = self._fetcher(name)
+        base = self._base()
         with _weasyprint_warnings(self.warn):
             document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher)
             data = document.write_pdf(

@@ -49,6 +49,28 @@ def _render(html: str, form: bool, name: str) -> tuple[bytes, list[str]]:
     return _worker.render(html, form=form, name=name), warnings
 
 
+def _piece(
+    html: str, css: str, target: Path, form: bool, name: str
+) -> tuple[int, tuple[tuple[int, int, str, float, float], ...], list[str]]:
+    if _failed is not None:
+        raise EngineUnavailable(_failed)
+    assert _worker is not None
+    warnings: list[str] = []
+    _worker.warn = warnings.append
+    pages, marks = _worker.render_piece(html, css, target, form=form, name=name)
+    return pages, marks, warnings
+
+
+def _stamp(css: str, pages: int, target: Path) -> list[str]:
+    if _failed is not None:
+        raise EngineUnavailable(_failed)
+    assert _worker is not None
+    warnings: list[str] = []
+    _worker.warn = warnings.append
+    _worker.render_stamp(css, pages, target)
+    return warnings
+
+
 def _ready() -> bool:
     return _worker is not None
 
@@ -68,6 +90,16 @@ class PdfPool:
 
     def submit(self, html: str, form: bool, name: str) -> Future[tuple[bytes, list[str]]]:
         return self.pool.submit(_render, html, form, name)
+
+    def submit_piece(
+        self, html: str, css: str, target: Path, form: bool, name: str
+    ) -> Future[tuple[int, tuple[tuple[int, int, str, float, float], ...], list[str]]]:
+        """Lay out one piece of a long document into ``target`` (see ``PdfRenderer``)."""
+        return self.pool.submit(_piece, html, css, target, form, name)
+
+    def submit_stamp(self, css: str, pages: int, target: Path) -> Future[list[str]]:
+        """Lay out the page-number stamp of a pieced document into ``target``."""
+        return self.pool.submit(_stamp, css, pages, target)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

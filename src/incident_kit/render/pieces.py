@@ -1,0 +1,202 @@
+"""A long PDF in pieces: where to cut its HTML, how to number the joined pages.
+
+A long document's body is cut at top-level blocks (and between the items of a long list or
+the rows of a long table) into pieces of a few pages; each piece is laid out on its own, by
+any worker, and the pieces' pages are joined (:mod:`incident_kit.render.pdfjoin`).
+
+- **Where the cuts fall depends only on the blocks around them** (content-defined, like a
+  rolling-hash chunker): a cut follows a block whose hash says so, once the piece is at
+  least :data:`MIN_PIECE` characters long, or when it reaches :data:`MAX_PIECE`. A new note
+  changes the piece it falls in; the pieces before and after it keep their HTML, so their
+  finished PDFs can be reused (:mod:`incident_kit.render.piececache`).
+- **Page numbers are stamped after the join.** Each piece is laid out without the margin
+  boxes that show the page counter; a stamp document of N empty pages, with only those boxes,
+  is laid out by the same stylesheet and drawn over the joined pages. The running header and
+  title are set at the start of every piece, so every page carries them.
+- **A stylesheet that pieces cannot honour is laid out whole**: counters or strings carried
+  through the body, page selectors that depend on a page's number (``:first``, ``:left``,
+  ``:right``, ``:blank``, ``:nth()``), running elements, cross references
+  (:func:`pieceable`).
+
+Each piece starts on a new page, so the last page of every piece but the last may be
+partly empty: a pieced PDF can have a few more pages than the same document laid out whole
+(the text is the same).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from incident_kit.render.html import Block
+
+#: A piece is cut after at least this many characters of body HTML (about 5 pages) …
+MIN_PIECE = 24_000
+#: … where a block's hash says so, one block in :data:`CUT_EVERY` on average …
+CUT_EVERY = 64
+#: … and at the latest at this many (about 20 pages).
+MAX_PIECE = 96_000
+#: A document whose body is shorter than this is laid out whole.
+PIECE_FROM = 2 * MIN_PIECE
+
+#: Bump when what a piece's PDF holds changes for the same HTML (the cache key includes it).
+PIECE_FORMAT = 1
+
+_MARGIN_BOXES = [
+    "top-left-corner",
+    "top-left",
+    "top-center",
+    "top-right",
+    "top-right-corner",
+    "bottom-left-corner",
+    "bottom-left",
+    "bottom-center",
+    "bottom-right",
+    "bottom-right-corner",
+    "left-top",
+    "left-middle",
+    "left-bottom",
+    "right-top",
+    "right-middle",
+    "right-bottom",
+]
+
+# What only a document laid out whole gets right (comments removed first).
+_WHOLE_ONLY = re.compile(
+    r"counter-(reset|increment|set)|target-(counter|text)|:(first|left|right|blank)(?![\w-])"
+    r"|:nth\(|running\(|element\(|\brecto\b|\bverso\b|float\s*:\s*footnote|string\("
+)
+_RUNNING = re.compile(
+    r"\.running-(header|title)\s*\{\s*string-set:\s*running-(header|title)\s+content\(\)\s*;?\s*\}"
+)
+
+
+def _strip_comments(css: str) -> str:
+    return re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+
+
+@dataclass(frozen=True)
+class PageBoxes:
+    """The stylesheet's page margin boxes: which show the page counter, which do not.
+    Each is ``(page selector, box name)``, e.g. ``("", "bottom-right")``."""
+
+    counted: tuple[tuple[str, str], ...]
+    other: tuple[tuple[str, str], ...]
+
+    def piece_css(self) -> str:
+        """Added to the stylesheet of a piece: no page counters (they are stamped later)."""
+        return "".join(
+            f"\n@page {sel} {{ @{box} {{ content: none }} }}" for sel, box in self.counted
+        )
+
+    def stamp_css(self) -> str:
+        """Added to the stylesheet of the stamp: only the page counters, on nothing."""
+        rules = [f"\n@page {sel} {{ @{box} {{ content: none }} }}" for sel, box in self.other]
+        rules.append(
+            "\n@page { background: none; border: none }"
+            "\nhtml, body { background: none; border: none; margin: 0; padding: 0 }"
+        )
+        return "".join(rules)
+
+
+def page_boxes(css: str) -> PageBoxes | None:
+    """The margin boxes of ``css``'s ``@page`` rules, or None when ``css`` asks for something
+    a pieced layout would get wrong (then the document is laid out whole)."""
+    import tinycss2
+
+    clean = _RUNNING.sub("", _strip_comments(css))
+    counted: list[tuple[str, str]] = []
+    other: list[tuple[str, str]] = []
+    outside = []
+    for rule in tinycss2.parse_stylesheet(clean, skip_comments=True, skip_whitespace=True):
+        if rule.type == "at-rule" and rule.lower_at_keyword == "page":
+            selector = tinycss2.serialize(rule.prelude).strip()
+            if _WHOLE_ONLY.search(selector):
+                return None  # which page is first, left or blank depends on the whole
+            for inner in tinycss2.parse_blocks_contents(rule.content or []):
+                if inner.type != "at-rule":
+                    if inner.type == "declaration" and _WHOLE_ONLY.search(
+                        tinycss2.serialize(inner.value)
+                    ):
+                        return None
+                    continue
+                box = inner.lower_at_keyword
+                if box not in _MARGIN_BOXES:
+                    return None
+                text = tinycss2.serialize(inner.content or [])
+                if re.search(r"counter-(reset|increment|set)|target-", text):
+                    return None
+                if re.search(r"counters?\(\s*pages?\b", text):
+                    counted.append((selector, box))
+                else:
+                    other.append((selector, box))
+        elif rule.type == "error":
+            return None
+        else:
+            outside.append(tinycss2.serialize([rule]))
+    if _WHOLE_ONLY.search("".join(outside)) or re.search(r"string-set", "".join(outside)):
+        return None
+    if re.search(r"counters?\(", "".join(outside)):
+        return None
+    return PageBoxes(tuple(counted), tuple(other))
+
+
+def _cut_here(block: Block) -> bool:
+    digest = hashlib.blake2b(block.html.encode("utf-8"), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % CUT_EVERY == 0
+
+
+def group(blocks: Iterable[Block]) -> list[str]:
+    """The body HTML of each piece: the blocks in order, cut where :func:`_cut_here` says
+    (between :data:`MIN_PIECE` and :data:`MAX_PIECE` characters), with a list or table that
+    runs across a cut closed at the end of one piece and reopened at the start of the next."""
+    pieces: list[str] = []
+    parts: list[str] = []
+    size = 0
+    inside: Block | None = None  # the last block, when it is an item of an open container
+
+    def cut() -> None:
+        nonlocal parts, size, inside
+        if inside is not None:
+            parts.append(inside.close)
+            inside = None
+        if parts:
+            pieces.append("".join(parts))
+        parts, size = [], 0
+
+    for block in blocks:
+        if inside is not None and block.container != inside.container:
+            parts.append(inside.close)
+            inside = None
+        if block.container >= 0:
+            if inside is None:
+                parts.append(block.open)
+            inside = block
+        parts.append(block.html)
+        size += len(block.html)
+        if block.html.startswith("<h"):
+            continue  # a heading stays with what follows it
+        if size >= MAX_PIECE or (size >= MIN_PIECE and _cut_here(block)):
+            cut()
+    cut()
+    return pieces
+
+
+def whole(blocks: Iterable[Block]) -> str:
+    """The body HTML of the blocks uncut (what :func:`group` gives as one piece)."""
+    parts: list[str] = []
+    inside: Block | None = None
+    for block in blocks:
+        if inside is not None and block.container != inside.container:
+            parts.append(inside.close)
+            inside = None
+        if block.container >= 0:
+            if inside is None:
+                parts.append(block.open)
+            inside = block
+        parts.append(block.html)
+    if inside is not None:
+        parts.append(inside.close)
+    return "".join(parts)

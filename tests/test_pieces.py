@@ -1,0 +1,305 @@
+"""Long PDFs in pieces: the same text as laid out whole, page numbers and running header
+right across the joins, fillable fields unique and working, finished pieces reused after
+one new note and ignored when damaged, nothing half-written when a render is stopped."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+
+from incident_kit.documents import RenderedDocument
+from incident_kit.render import pieced, pieces
+from incident_kit.render.formats import Converter, Job
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed"
+)
+
+
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces of a page or two, so a short document is cut many times (a fast test)."""
+    monkeypatch.setattr(pieces, "MIN_PIECE", 2_500)
+    monkeypatch.setattr(pieces, "MAX_PIECE", 6_000)
+    monkeypatch.setattr(pieces, "CUT_EVERY", 8)
+    monkeypatch.setattr(pieces, "PIECE_FROM", 5_000)
+    monkeypatch.setattr(pieced, "PIECE_FROM", 5_000)
+
+
+def markdown(notes: int, *, boxes: int = 0) -> str:
+    lines = ["# A long incident", "", "The summary, in one paragraph.", "", "## Checklist", ""]
+    lines += [
+        f"- [{'x' if i % 3 == 0 else ' '}] Do step {i} of the checklist" for i in range(boxes)
+    ]
+    lines += ["", "## Timeline", ""]
+    lines += [
+        f"- **09:{i % 60:02d}** note {i}: the service answered in {100 + i} ms"
+        for i in range(notes)
+    ]
+    lines += ["", "## Steps", ""]
+    lines += [f"{i + 1}. Step number {i + 1} of the plan" for i in range(40)]
+    lines += ["", "## Audit", "", "| Question | Answer |", "|---|---|"]
+    lines += [f"| Question {i} | answer {i} |" for i in range(30)]
+    lines += ["", "## Retrospective", "", "Scheduled for Tuesday."]
+    return "\n".join(lines) + "\n"
+
+
+def document(notes: int, *, boxes: int = 0) -> RenderedDocument:
+    return RenderedDocument(
+        name="incident-document",
+        title="Incident manager document: a long incident",
+        filename="incident-document.md",
+        markdown=markdown(notes, boxes=boxes),
+        subject="inc-long",
+        severity="SEV2",
+        fillable=boxes > 0,
+    )
+
+
+def pdf(
+    doc: RenderedDocument,
+    tmp: Path,
+    name: str,
+    *,
+    cache: Path | None = None,
+    form: bool = False,
+    workers: int = 2,
+) -> tuple[Path, Converter]:
+    conv = Converter(template_dirs=[], workers=workers, cache_dir=cache)
+    try:
+        conv.start(["pdf"])
+        (data,) = conv.pdfs([Job(doc, "pdf", form=form)])()
+    finally:
+        conv.close()
+    path = tmp / name
+    path.write_bytes(data)
+    return path, conv
+
+
+def whole(doc: RenderedDocument, tmp: Path, monkeypatch: pytest.MonkeyPatch, **kw: bool) -> Path:
+    monkeypatch.setattr(pieced, "PIECE_FROM", 10**9)
+    try:
+        path, conv = pdf(doc, tmp, "whole.pdf", **kw)  # type: ignore[arg-type]
+    finally:
+        monkeypatch.setattr(pieced, "PIECE_FROM", 5_000)
+    assert conv.tally.documents == []
+    return path
+
+
+def pages(path: Path) -> list[str]:
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    return done.stdout.split("\f")[:-1]
+
+
+def words(path: Path) -> list[str]:
+    """The document's words in order, without the page numbers and running header."""
+    out = []
+    for page in pages(path):
+        for line in page.splitlines():
+            line = re.sub(r"Page \d+ of \d+", "", line)
+            if re.fullmatch(r"\s*Question\s+Answer\s*", line):
+                continue  # a table's header, repeated on each page it runs over
+            line = line.replace("inc-long · SEV2", "").replace(
+                "Incident manager document: a long incident", ""
+            )
+            out += line.split()
+    return out
+
+
+def test_a_pieced_pdf_reads_like_the_whole_one_and_numbers_its_pages_across_the_joins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = document(300)
+    cut, conv = pdf(doc, tmp_path, "pieced.pdf")
+    assert conv.tally.laid_out >= 5 and conv.tally.stamps_laid_out == 1
+    one = whole(doc, tmp_path, monkeypatch)
+    assert words(cut) == words(one)
+    assert "Step number 40 of the plan" in " ".join(words(cut))  # ordered lists keep counting
+    texts = pages(cut)
+    total = len(texts)
+    # Each piece starts a page: at most one partly empty page more per join.
+    assert len(pages(one)) <= total < len(pages(one)) + conv.tally.laid_out
+    for number, text in enumerate(texts, 1):
+        assert re.findall(r"Page \d+ of \d+", text) == [f"Page {number} of {total}"]
+        head = text.strip().splitlines()[0]
+        assert "inc-long · SEV2" in head and "Incident manager document: a long incident" in head
+    assert len(PdfReader(str(cut)).pages) == total
+
+
+def test_the_outline_is_one_tree_across_the_pieces(tmp_path: Path) -> None:
+    cut, _ = pdf(document(300), tmp_path, "pieced.pdf")
+    reader = PdfReader(str(cut))
+    (top, children) = reader.outline
+    assert top.title == "A long incident"
+    titles = [c.title for c in children]
+    assert titles == ["Checklist", "Timeline", "Steps", "Audit", "Retrospective"]
+    numbers = [reader.get_destination_page_number(c) for c in children]
+    assert numbers == sorted(numbers) and numbers[-1] > 2
+
+
+def test_fillable_fields_of_a_pieced_checklist_are_unique_and_tick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = document(40, boxes=150)
+    cut, conv = pdf(doc, tmp_path, "form.pdf", form=True)
+    assert conv.tally.laid_out >= 3
+    reader = PdfReader(str(cut))
+    fields = reader.get_fields() or {}
+    assert sorted(fields) == sorted(f"item-{n}" for n in range(1, 151))
+    ticked = sorted(int(k.split("-")[1]) for k, v in fields.items() if v.get("/V") == "/on")
+    assert ticked == [n + 1 for n in range(150) if n % 3 == 0]
+    widgets = [
+        a.get_object()
+        for page in reader.pages
+        for a in page.get("/Annots", []) or []
+        if a.get_object().get("/FT") == "/Btn"
+    ]
+    assert len(widgets) == 150
+    assert all(set(w["/AP"]["/N"]) == {"/on", "/Off"} and " Tf" in str(w["/DA"]) for w in widgets)
+    # A form tool ticks a box on the last page with one and clears one on the first.
+    writer = PdfWriter(clone_from=reader)
+    last, name = [
+        (page, str(a.get_object()["/T"]))
+        for page in writer.pages
+        for a in page.get("/Annots", [])
+        if a.get_object().get("/FT") == "/Btn" and a.get_object().get("/V") != "/on"
+    ][-1]
+    assert writer.pages.index(last) > 0
+    writer.update_page_form_field_values(last, {name: "/on"}, auto_regenerate=False)
+    writer.update_page_form_field_values(writer.pages[0], {"item-1": "/Off"}, auto_regenerate=False)
+    out = tmp_path / "ticked.pdf"
+    writer.write(out)
+    after = PdfReader(str(out)).get_fields() or {}
+    assert after[name].get("/V") == "/on" and after["item-1"].get("/V") == "/Off"
+    assert words(cut) == words(whole(doc, tmp_path, monkeypatch, form=True))
+
+
+def test_one_new_note_lays_out_only_the_piece_it_falls_in(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first, conv = pdf(document(300), tmp_path, "first.pdf", cache=cache)
+    made = conv.tally.laid_out
+    assert made >= 5 and conv.tally.reused == 0
+    again, conv = pdf(document(300), tmp_path, "again.pdf", cache=cache)
+    assert (conv.tally.laid_out, conv.tally.reused, conv.tally.stamps_laid_out) == (0, made, 0)
+    assert again.read_bytes() == first.read_bytes()
+    newer, conv = pdf(document(301), tmp_path, "newer.pdf", cache=cache)
+    assert 1 <= conv.tally.laid_out <= 2, conv.tally
+    assert conv.tally.reused >= made - 2
+    assert "note 300: the service answered in 400 ms" in " ".join(words(newer))
+    assert len(pages(newer)) in (len(pages(first)), len(pages(first)) + 1)
+
+
+def test_a_damaged_cache_entry_is_laid_out_again(tmp_path: Path, workers: int = 1) -> None:
+    cache = tmp_path / "cache"
+    first, conv = pdf(document(300), tmp_path, "first.pdf", cache=cache, workers=workers)
+    made = conv.tally.laid_out
+    entries = sorted(cache.glob("*.json"))
+    pdfs = sorted(cache.glob("*.pdf"))
+    assert len(entries) == made + 1 == len(pdfs)  # the pieces and the page-number stamp
+    pdfs[0].write_bytes(pdfs[0].read_bytes()[:-200])  # a torn write
+    data = bytearray(pdfs[1].read_bytes())
+    data[len(data) // 2] ^= 0x20  # one flipped bit
+    pdfs[1].write_bytes(bytes(data))
+    entries[2].write_text("{not json", encoding="utf-8")
+    entries[3].write_text('{"pages": 0, "bookmarks": [], "size": 1, "sha256": "x"}')
+    (cache / ".tmp-left-by-a-crash.pdf").write_bytes(b"%PDF-1.7 half")
+    again, conv = pdf(document(300), tmp_path, "again.pdf", cache=cache, workers=workers)
+    assert conv.tally.laid_out + conv.tally.stamps_laid_out == 4
+    assert again.read_bytes() == first.read_bytes()
+
+
+def test_a_damaged_cache_entry_is_laid_out_again_by_the_workers(tmp_path: Path) -> None:
+    test_a_damaged_cache_entry_is_laid_out_again(tmp_path, workers=2)
+
+
+def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:
+    from incident_kit.render.piececache import PieceCache
+
+    cache = PieceCache(tmp_path, max_bytes=1)
+    for n in range(3):
+        (tmp_path / f"k{n}.pdf").write_bytes(b"x" * 100)
+        (tmp_path / f"k{n}.json").write_text("{}")
+    cache.trim()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("css", "pieceable"),
+    [
+        ("", True),
+        ("@page { @bottom-center { content: counter(page) } }", True),
+        ("h2 { string-set: section content() }", False),
+        ("h2 { counter-increment: section }", False),
+        ("@page :first { margin-top: 5cm }", False),
+        ("@page :left { margin-left: 3cm }", False),
+        ("li:first-child { color: red }", True),
+        ("p::after { content: counter(page) }", False),
+    ],
+)
+def test_a_stylesheet_that_needs_the_whole_document_is_laid_out_whole(
+    css: str, pieceable: bool
+) -> None:
+    from incident_kit.render.formats import find_asset
+
+    base = find_asset([], "print.css").read_text(encoding="utf-8")
+    boxes = pieces.page_boxes(base + css)
+    assert (boxes is not None) == pieceable
+    if boxes is not None:
+        assert ("", "bottom-right") in boxes.counted
+        assert ("", "top-left") in boxes.other
+
+
+def test_ctrl_c_during_a_pieced_render_leaves_no_half_written_output(tmp_path: Path) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    script = tmp_path / "render.py"
+    script.write_text(
+        f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_pieces import document
+from incident_kit.render.formats import Converter, Job
+from incident_kit.output import write_files
+from pathlib import Path
+conv = Converter(template_dirs=[], workers=2, cache_dir=Path({str(tmp_path / "cache")!r}))
+conv.start(["pdf"])
+try:
+    data = conv.pdfs([Job(document(6000), "pdf")])()
+    write_files(Path({str(tmp_path / "out")!r}), [("incident-document.pdf", data[0])])
+finally:
+    conv.close()
+""",
+        encoding="utf-8",
+    )
+    child = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    cache = tmp_path / "cache"
+    deadline = time.monotonic() + 60
+    while not list(cache.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the first piece is finished
+    os.killpg(child.pid, signal.SIGINT)
+    child.communicate(timeout=120)
+    assert child.returncode != 0
+    assert not (tmp_path / "out").exists()
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("incident-kit-pdf-*/joined.pdf"))
+    # What the cache holds is whole: every entry it lists reads back.
+    from incident_kit.render.piececache import PieceCache
+
+    kept = PieceCache(cache)
+    keys = [p.stem for p in cache.glob("*.json")]
+    assert keys and all(kept.get(k) is not None for k in keys)
