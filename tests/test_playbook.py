@@ -344,6 +344,23 @@ def test_template_with_unknown_variable(tmp_path: Path, outside: Path) -> None:
     ]
 
 
+def test_invitation_templates_are_checked_with_what_they_are_given(
+    tmp_path: Path, outside: Path
+) -> None:
+    path = _acme_with(
+        tmp_path,
+        "version: 3",
+        "version: 3\ninvitation:\n  name: Review\n  summary: '{{ incident.title }}'\n"
+        "  description: |\n    {% if cancelled %}Off: {{ reason }}{% endif %}{{ missing }}\n"
+        "    {{ incident.titel }}",
+    )
+    n = _line_of(path, "incident.titel")
+    assert _errors(path) == [
+        f"{path}:{n}:5: invitation.description: template uses 'incident.titel', which the "
+        "context does not provide (did you mean 'title'?)"
+    ]
+
+
 def test_template_with_unknown_attribute_in_a_block_scalar(tmp_path: Path, outside: Path) -> None:
     path = _acme_with(
         tmp_path,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import icalendar
 import pytest
 from conftest import FIXTURES, run
 
@@ -226,6 +227,25 @@ def test_retrospective_window_from_resolution_in_calendar_days(ws: Path) -> None
         "incident: the retrospective on Sunday 18 September 2022 is 11 days after resolution; "
         "the process allows at most 10; pick a date on or before Saturday 17 September 2022\n",
     )
+
+
+def test_a_playbook_without_an_invitation_takes_the_default_playbooks_words(ws: Path) -> None:
+    declare(ws, "P1")
+    inc(ws, "mitigate", "--how", "Rolled back", at="2022-09-05T09:30")
+    inc(ws, "resolve", at="2022-09-05T11:00")
+    code, _, err = inc(ws, "retro", "-i", ID, "--on", "2022-09-06", at="2022-09-05T12:00")
+    assert code == 0, err
+    ics = (ws / "output" / ID / "retrospective.ics").read_bytes()
+    cal = icalendar.Calendar.from_ical(ics)
+    (event,) = cal.walk("VEVENT")
+    assert str(cal["PRODID"]) == "-//incident-kit//Retrospective//EN"
+    assert str(event["UID"]).startswith(f"{ID}-retrospective@")
+    assert str(event["SUMMARY"]) == "Retrospective: Checkout: down (P1)"
+    assert str(event["DESCRIPTION"]).splitlines() == [
+        f"Retrospective of {ID}: Checkout: down.",
+        "Severity P1; owning team Payments.",
+        "Mitigation: Rolled back",
+    ]
 
 
 def test_action_items_timer_after_resolution(ws: Path) -> None:

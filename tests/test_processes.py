@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import docx
+import icalendar
 import pytest
 import yaml
 from conftest import FIXTURES, run
@@ -388,7 +389,6 @@ ids = [p.name for p in PROCESSES]
 # a mark left behind after its feature lands fails the suite. Remove keys as features land.
 NEEDS = {
     "formats": "the playbook's time and date formats (wording.time, wording.date; p9b, section 7)",
-    "packet-words": "the .ics invitation's words from the playbook, not 'Retrospective' (p11)",
 }
 
 
@@ -806,7 +806,27 @@ def test_every_document_of_the_playbook_is_rendered_in_every_format(
     assert set(result.pdf) == set(result.md) | fillable
 
 
-@needs("packet-words")
+@pytest.mark.parametrize("process", PROCESSES, ids=ids)
+def test_the_invitation_says_what_the_process_calls_the_meeting(
+    rendered: dict[str, Rendered], process: Process
+) -> None:
+    """The .ics, parsed back: product id, UID, title and text in the playbook's words."""
+    result = rendered[process.name]
+    assert result.failure is None, result.failure
+    playbook = yaml.safe_load((FIXTURES / process.name / "playbook.yaml").read_text())
+    name = playbook["invitation"]["name"]
+    cal = icalendar.Calendar.from_ical(result.others["retrospective.ics"])
+    (event,) = cal.walk("VEVENT")
+    assert str(cal["PRODID"]) == f"-//incident-kit//{name}//EN"
+    uid = str(event["UID"])
+    assert uid.split("@")[0].endswith(f"-{name.lower().replace(' ', '-')}"), uid
+    assert str(event["SUMMARY"]).startswith(f"{name}: "), event["SUMMARY"]
+    description = str(event["DESCRIPTION"])
+    assert uid.split("@")[0].removesuffix(f"-{name.lower().replace(' ', '-')}") in description
+    assert "Retrospective" not in description and "owning team" not in description
+    assert "LOCATION" not in event  # no bridge on record, and these say none
+
+
 @pytest.mark.parametrize("process", PROCESSES, ids=ids)
 def test_the_packets_other_files_have_none_of_the_defaults_words(
     rendered: dict[str, Rendered], process: Process

@@ -16,10 +16,14 @@ and list). What counts as the process's words is decided by what the schema says
 - **Words**: everything else a reader sees — names and titles, descriptions, intros, item
   texts, guidance, examples, labels, questions, fixes, the timers' pending lines, message headings, subjects and bodies, the title template, the invitation's words, the
   plain-English jargon list. Each value is taken whole, then line by line, then as the
-  literal text between its Jinja tags, then sentence by sentence. A piece of two words or
-  more (separated by white space) counts; a single word, hyphenated ones such as a channel
-  name included, cannot be told apart from an identifier in source text (``Retrospective``
-  is also a class name), so one word alone is not checked.
+  literal text between its Jinja tags (and each quoted string inside a tag, which a template
+  prints too), then sentence by sentence. A value, line or sentence of two words or more
+  (separated by white space) counts; a single word, hyphenated ones such as a channel name
+  included, cannot be told apart from an identifier in source text (``Retrospective`` is
+  also a class name), so one word alone is not checked. A fragment cut out of a template
+  line by its Jinja tags counts from three words: two words left between tags are a name
+  (``owning team``, ``video bridge``, ``incident document``), which is also the tool's own
+  name for one of its facts (``--team``, ``--bridge``, ``--document``), not a sentence.
 
 A counted piece that appears in any ``src/**/*.py`` file, read as text (code, strings,
 comments and docstrings alike), fails the test with where it is in the playbook and where in
@@ -92,6 +96,7 @@ MACHINE_SECTIONS = {"contacts"}
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 WORD = re.compile(r"\S*[A-Za-z]\S*")
+QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'')
 MARKUP = re.compile(r"\*\*|__|`")
 
 
@@ -116,25 +121,31 @@ def is_machine(path: tuple[str, ...]) -> bool:
     return key_of(path) in MACHINE or bool(path and path[0] in MACHINE_SECTIONS)
 
 
-def pieces(text: str) -> Iterator[str]:
-    """The value whole, each line, the literal text between Jinja tags, each sentence."""
-    yield text.strip()
+def pieces(text: str) -> Iterator[tuple[str, int]]:
+    """The value whole, each line, each sentence, and the literal fragments a Jinja line is
+    cut into, each with the number of words it needs to count."""
+    yield text.strip(), 2
     for line in text.splitlines():
-        yield line.strip()
+        yield line.strip(), 2
+        cut = bool(JINJA.search(line))
+        need = 3 if cut else 2
+        for expression in JINJA.findall(line):  # words a template prints from a literal
+            for quoted in QUOTED.findall(expression):
+                yield quoted[1:-1].strip(), need
         for chunk in JINJA.split(line):
             chunk = MARKUP.sub("", chunk)
-            yield chunk.strip()
+            yield chunk.strip(), need
             for sentence in SENTENCE_END.split(chunk):
-                yield sentence.strip()
+                yield sentence.strip(), need
 
 
 def counted(text: str) -> set[str]:
-    """The pieces of ``text`` this test looks for: two words or more, trimmed of the
-    punctuation and spaces around them."""
+    """The pieces of ``text`` this test looks for, trimmed of the punctuation and spaces
+    around them."""
     out = set()
-    for piece in pieces(text):
+    for piece, need in pieces(text):
         piece = piece.strip(" \t()[]\"'“”:,;")
-        if len(WORD.findall(piece)) >= 2:
+        if len(WORD.findall(piece)) >= need:
             out.add(piece)
     return out
 
@@ -185,13 +196,16 @@ def test_no_sentence_of_the_default_playbook_is_in_src() -> None:
 def test_the_rule_finds_a_sentence_in_source_text(tmp_path: Path) -> None:
     """The check itself: a body is cut into its literal pieces between Jinja tags and into
     sentences, one word alone is not looked for, and a piece in a .py file is found."""
-    body = "{% if x %}**PAGE ({{ severity.name }}):** {% endif %}Impact summary: {{ s }}. Go on."
+    body = "{% if x %}**PAGE ({{ severity.name }}):** {% endif %}Impact summary: {{ s }}."
     got = counted(body)
-    assert "Impact summary" in got
-    assert "PAGE" not in got and "Go on" not in got  # "Go on." is one sentence of two words…
-    assert "Go on." in got  # …kept with its full stop, as it is written
+    assert "Impact summary" not in got  # two words between tags: a name, not a sentence
+    assert "PAGE" not in got
+    assert "PAGE the owning team" in counted("{% if p %}PAGE the owning team{% endif %}")
+    assert "Also invite someone" in counted("{{ 'Also invite someone' if x }}")
+    assert "Impact summary: we know." in counted("Impact summary: we know.")
+    assert {"We know.", "It is fixed now."} <= counted("We know. It is fixed now.")
     assert "Retrospective" not in counted("Retrospective")
     assert "inc-05-09-22-logging-in" not in counted("inc-05-09-22-logging-in")
-    files = {tmp_path / "x.py": 'import y\nTITLE = "Impact summary: " + y.s\n'}
-    assert where("Impact summary", files, tmp_path) == ["x.py:2"]
-    assert where("Go on.", files, tmp_path) == []
+    files = {tmp_path / "x.py": 'import y\nTITLE = "PAGE the owning team" + y.s\n'}
+    assert where("PAGE the owning team", files, tmp_path) == ["x.py:2"]
+    assert where("Page the owning team", files, tmp_path) == []

@@ -52,6 +52,16 @@ class RenderedMessage:
 
 
 @dataclass(frozen=True)
+class InvitationWords:
+    """The retrospective invitation's words, rendered from the playbook."""
+
+    name: str
+    summary: str
+    description: str
+    location: str
+
+
+@dataclass(frozen=True)
 class RenderedDocument:
     """One document as Markdown, and the file name it is written under."""
 
@@ -400,6 +410,38 @@ class Renderer:
                 if spec.heading
                 else spec.title
             ),
+        )
+
+    def invitation(self, incident: Incident, *, missing: list[str]) -> InvitationWords:
+        """The words of the retrospective's calendar invitation: the playbook's
+        ``invitation``, else the bundled default playbook's (``missing``: people to invite
+        who have no address on file)."""
+        retro = incident.retrospective
+        ctx = self.message_context(
+            incident,
+            cancelled=bool(retro and retro.cancelled_at),
+            reason=(retro.cancel_reason if retro else None) or "",
+            missing=missing,
+        )
+        own = self.playbook.invitation
+
+        def text(key: str) -> str:
+            loc: Loc = ("invitation", key)
+            if own is not None:
+                return self.inline(loc, ctx, markdown=False) if getattr(own, key) else ""
+            template = bundled_default(loc)
+            if not isinstance(template, str):
+                return ""
+            return render_limited(self._plain_env.from_string(template), ctx)
+
+        lines = (line.rstrip() for line in text("description").splitlines())
+        return InvitationWords(
+            name=" ".join(
+                (own.name if own else str(bundled_default(("invitation", "name")))).split()
+            ),
+            summary=" ".join(text("summary").split()),
+            description="\n".join(line for line in lines if line.strip()),
+            location=" ".join(text("location").split()),
         )
 
     def sent_by(self, names: set[str], incident: Incident, **extra: Any) -> list[RenderedMessage]:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import formataddr, parseaddr
 from typing import Any
 
-from incident_kit.documents import RenderedMessage, Renderer
+from incident_kit.documents import InvitationWords, RenderedMessage, Renderer
+from incident_kit.names import slugify
 from incident_kit.playbook.schema import PlainEnglish
 from incident_kit.record.model import Incident
 from incident_kit.render.text import to_text
@@ -266,7 +267,7 @@ def retro_invite(
     attendees: list[Invitee],
     length: timedelta = timedelta(hours=1),
     document_url: str | None,
-    org: str,
+    words: InvitationWords,
     domain: str,
 ) -> bytes:
     """An iCalendar object for the retrospective, as calendar clients take it.
@@ -285,35 +286,22 @@ def retro_invite(
     inviting = bool(organizer and organizer.email and invited)
     cancelled = retro.cancelled_at is not None
     cal = icalendar.Calendar()
-    cal.add("prodid", "-//incident-kit//Retrospective//EN")
+    cal.add("prodid", f"-//incident-kit//{words.name}//EN")
     cal.add("version", "2.0")
     cal.add("method", "CANCEL" if cancelled else ("REQUEST" if inviting else "PUBLISH"))
     event = icalendar.Event()
-    event.add("uid", f"{incident.id}-retrospective@{domain}")
+    event.add("uid", f"{incident.id}-{slugify(words.name, 64)}@{domain}")
     event.add("sequence", retro.sequence)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("dtstamp", retro.cancelled_at or retro.scheduled_at or incident.declared_at)
     event.add("dtstart", retro.at)
     event.add("dtend", retro.at + length)
-    event.add("summary", f"Retrospective: {incident.title} ({incident.severity})")
-    lines = [
-        f"Retrospective of {incident.id}: {incident.title}.",
-        f"Severity {incident.severity}; owning team {incident.team or 'not recorded'}.",
-    ]
-    if cancelled:
-        reason = retro.cancel_reason
-        lines.insert(0, "Cancelled" + (f": {reason}." if reason else "."))
-    if incident.mitigation:
-        lines.append(f"Mitigation: {incident.mitigation.how}")
-    if document_url:
-        lines.append(f"Incident document: {document_url}")
-    missing = [a.name for a in attendees if not a.email]
-    if missing:
-        lines.append(f"Also invite (no address on file): {', '.join(missing)}")
-    event.add("description", "\n".join(lines))
+    event.add("summary", words.summary)
+    event.add("description", words.description)
     if document_url:
         event.add("url", document_url)
-    event.add("location", f"{org} video bridge" if not incident.bridge else incident.bridge)
+    if words.location:
+        event.add("location", words.location)
     if organizer and organizer.email:
         event.add(
             "organizer",
@@ -428,12 +416,14 @@ def invite(renderer: Renderer, incident: Incident) -> bytes:
         organizer = _people(people, [retro.by or incident.manager or ""])[0]
     else:
         organizer = None
+    attendees = _people(people, names)
+    missing = [a.name for a in attendees if not a.email]
     return retro_invite(
         incident=incident,
         organizer=organizer,
-        attendees=_people(people, names),
+        attendees=attendees,
         document_url=incident.document_url,
-        org=settings.organisation,
+        words=renderer.invitation(incident, missing=missing),
         domain=settings.mail_domain,
     )
 

@@ -103,6 +103,14 @@ MESSAGE_CONTEXT: Spec = {
     "customer_tz": None,
 }
 
+# The retrospective's invitation (`invitation:` of the playbook).
+INVITATION_CONTEXT: Spec = {
+    **MESSAGE_CONTEXT,
+    "cancelled": None,
+    "reason": None,
+    "missing": None,
+}
+
 DOCUMENT_CONTEXT: Spec = {
     **MESSAGE_CONTEXT,
     "messages": None,

@@ -21,6 +21,7 @@ from incident_kit.errors import Problem, ProblemsError
 from incident_kit.playbook.context import (
     CHANNEL_CONTEXT,
     DOCUMENT_CONTEXT,
+    INVITATION_CONTEXT,
     MESSAGE_CONTEXT,
     Spec,
 )
@@ -476,6 +477,12 @@ def _template_problems(src: Source, template_dirs: list[Path]) -> list[Problem]:
                 if isinstance(text, str):
                     at: Loc = ("messages", name, "to_by_severity", sev)
                     out.extend(_check_inline(env, src, at, MESSAGE_CONTEXT))
+    invitation = data.get("invitation")
+    if isinstance(invitation, dict):
+        for key in ("summary", "description", "location"):
+            if isinstance(invitation.get(key), str):
+                at = ("invitation", key)
+                out.extend(_check_inline(env, src, at, INVITATION_CONTEXT))
     documents = data.get("documents")
     if isinstance(documents, dict):
         for name, doc in documents.items():

@@ -421,6 +421,24 @@ class Wording(Strict):
     )
 
 
+class Invitation(Strict):
+    """The retrospective's calendar invitation (the .ics file): its words are the process's."""
+
+    name: Text = Field(
+        description="What the meeting is called, e.g. `Postmortem`: the calendar's product id "
+        "says it, and the event's UID carries it in lower case (`ID-postmortem@DOMAIN`)."
+    )
+    summary: Template = Field(description="The event's title; a template over the incident.")
+    description: Template = Field(
+        description="The event's text, a template; blank lines are dropped. Besides what "
+        "messages see: `cancelled` (true for a cancellation), `reason` (why), `missing` "
+        "(people to invite who have no address on file)."
+    )
+    location: Template | None = Field(
+        default=None, description="Where it is held, a template (absent: no location)."
+    )
+
+
 class Contacts(Strict):
     """Where notices go."""
 
@@ -577,6 +595,11 @@ class Playbook(Strict):
     )
     retrospective_questions: list[Text] = Field(
         default_factory=list, description="Questions the retrospective packet asks."
+    )
+    invitation: Invitation | None = Field(
+        default=None,
+        description="The retrospective's calendar invitation (absent: the bundled default "
+        "playbook's).",
     )
     plain_english: PlainEnglish = Field(
         default_factory=PlainEnglish, description="Plain-English checks of messages."
