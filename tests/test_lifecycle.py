@@ -575,3 +575,23 @@ def test_export_import_round_trip(ws: Path, tmp_path: Path) -> None:
         2,
         f"incident: {CHANNEL} is already in the record store; nothing was imported\n",
     )
+
+
+def test_a_missing_fact_is_warned_only_where_the_message_would_print_it(ws: Path) -> None:
+    # No summary on record: the pinned summary says so, and an update without its own
+    # message falls back to it; an update with a message prints no stand-in for it.
+    code, _, err = inc(
+        ws,
+        *("declare", "--functionality", "search", "--state", "slow", "--audience", "everyone"),
+        *("--severity", "SEV2", "--team", "Core Services", "--manager", "Priya Shah"),
+        at=T0,
+    )
+    assert code == 0
+    assert any(
+        line.startswith("warning: no impact summary on record: Pinned summary")
+        for line in err.splitlines()
+    )
+    code, _, err = inc(ws, "update", "-m", "We are rolling back.", at="2022-09-05T09:30")
+    assert code == 0
+    assert "no impact summary" not in err
+    assert "warning: no document link on record: Stakeholder update goes out saying so" in err

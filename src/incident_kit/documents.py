@@ -49,6 +49,9 @@ class RenderedMessage:
     email_to: str = ""
     # What a command prints above it (the playbook's `heading`, else the title).
     heading: str = ""
+    # What it was rendered with besides the incident (message, sent_at, ...): to render it
+    # again, e.g. to see whether a fact the record lacks shows in it.
+    made_with: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -394,6 +397,7 @@ class Renderer:
         )
         return RenderedMessage(
             name=name,
+            made_with=dict(extra),
             title=spec.title,
             audience=spec.audience,
             email_to=email_to,

@@ -15,7 +15,7 @@ from typing import Any
 from incident_kit.documents import InvitationWords, RenderedMessage, Renderer
 from incident_kit.names import slugify
 from incident_kit.playbook.schema import PlainEnglish
-from incident_kit.record.model import Incident
+from incident_kit.record.model import Incident, RoleHolder
 from incident_kit.render.text import to_text
 from incident_kit.workspace import StatusPageSettings
 
@@ -122,7 +122,7 @@ def missing_facts(
             continue
         source = "\n".join(x or "" for x in (spec.body, spec.to, spec.subject))
         for fact in placeholder_facts(source):
-            if not getattr(incident, fact, None):
+            if not getattr(incident, fact, None) and _would_show(renderer, incident, message, fact):
                 lacking.setdefault(fact, []).append(message.title)
     out = []
     for fact, titles in lacking.items():
@@ -132,6 +132,29 @@ def missing_facts(
             f"{'goes' if len(titles) == 1 else 'go'} out saying so; record it with `{command}`"
         )
     return out
+
+
+_MARK = "zqxfactmarkzqx"  # letters only: no filter or escaping changes it
+
+
+def _would_show(
+    renderer: Renderer, incident: Incident, message: RenderedMessage, fact: str
+) -> bool:
+    """Whether ``message`` prints ``fact`` where it stands: rendered again as it was, with
+    the fact on record, does it appear? (`message or incident.summary or "…"` with a message
+    given prints no placeholder for the summary.)"""
+    if fact == "manager":
+        roles = dict(incident.roles)
+        roles["manager"] = RoleHolder(name=_MARK)
+        marked = incident.model_copy(update={"roles": roles})
+    else:  # the links are URLs on record, so a URL (a link filter keeps only those)
+        value = f"https://{_MARK}.example/" if fact in ("bridge", "document_url") else _MARK
+        marked = incident.model_copy(update={fact: value})
+    try:
+        again = renderer.message(message.name, marked, **message.made_with)
+    except Exception:  # the template cannot print a stand-in here: warn as before
+        return True
+    return any(_MARK in text for text in (again.body, again.subject, again.to, again.email_to))
 
 
 # Customers are no longer affected from these statuses on: components go back to operational.
