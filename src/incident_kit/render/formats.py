@@ -10,6 +10,7 @@ both cores when there are several.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,11 @@ class Converter:
             else:
                 continue
             tell(i)
+        # The PDFs' HTML is made: while the workers finish, the tokens of a document that no
+        # Markdown file needs any more (its figures' files are found from them) are let go.
+        keep = {id(job.doc) for job in jobs if job.fmt == "md"}
+        for key in [k for k in self._tokens if k not in keep]:
+            del self._tokens[key]
         out.update(zip(pdf, collect(), strict=True))
         return [out[i] for i in range(len(jobs))]
 
@@ -191,7 +197,10 @@ class Converter:
         from incident_kit.render import pieced
 
         tell = done or (lambda _k: None)
+        started = time.perf_counter()
         plans = [self._plan(job) for job in jobs]
+        if any(plans):
+            self.tally.took("html and plan", started)
         if len(jobs) > 1 or any(plans):
             self.start(["pdf"])
         pool = self._pool
@@ -240,14 +249,16 @@ class Converter:
         return self._renderer
 
     def _made_here(self, job: Job) -> Callable[[], bytes]:
+        html = self.html(job.doc, form=job.form, styled=False)
+
         def run() -> bytes:
-            html = self.html(job.doc, form=job.form)
-            return self._here().render(html, form=job.form, name=job.doc.filename)
+            return self._here().render(html, form=job.form, name=job.doc.filename, css=self.css())
 
         return run
 
     def _pooled(self, pool: PdfPool, job: Job) -> Callable[[], bytes]:
-        future = pool.submit(self.html(job.doc, form=job.form), job.form, job.doc.filename)
+        html = self.html(job.doc, form=job.form, styled=False)
+        future = pool.submit(html, job.form, job.doc.filename, self.css())
 
         def wait() -> bytes:
             data, warnings = future.result()
@@ -339,7 +350,9 @@ class Converter:
             name=doc.name,
         )
 
-    def html(self, doc: RenderedDocument, *, form: bool = False) -> str:
+    def html(self, doc: RenderedDocument, *, form: bool = False, styled: bool = True) -> str:
+        """The standalone HTML of ``doc``; ``styled=False`` leaves the stylesheets out (the
+        PDF engine is given the print stylesheet parsed, once for every document)."""
         from incident_kit.render.html import HtmlRenderer, body_html, standalone
 
         body = body_html(
@@ -350,6 +363,8 @@ class Converter:
             pictures=self.pictures(doc),
         )
         page = self._page(doc)
+        if not styled:
+            return standalone(body, page, "")
         if self._screen_css is None:
             self._screen_css = find_asset(self.template_dirs, "screen.css").read_text(
                 encoding="utf-8"

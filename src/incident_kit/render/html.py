@@ -208,7 +208,7 @@ def standalone(body: str, page: Page, css: str, screen_css: str = "") -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="{escape(page.lang)}">\n<head>\n'
         + "\n".join(meta)
-        + f"\n<style>\n{css}\n</style>\n"
+        + (f"\n<style>\n{css}\n</style>\n" if css else "\n")
         + (f'<style media="screen">\n{screen_css}\n</style>\n' if screen_css else "")
         + "</head>\n"
         f'<body class="doc-{escape(page.name)}">\n'

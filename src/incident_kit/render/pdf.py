@@ -281,16 +281,25 @@ class PdfRenderer:
                 raise ValueError(f"page stamp laid out {len(document.pages)} pages for {pages}")
             _atomic_write(target, lambda path: document.write_pdf(path, uncompressed_pdf=False))
 
-    def render(self, html: str, *, form: bool = False, name: str = "") -> bytes:
-        """A PDF of ``html``; ``form`` makes its checkboxes fillable on screen."""
+    def render(
+        self, html: str, *, form: bool = False, name: str = "", css: str | None = None
+    ) -> bytes:
+        """A PDF of ``html``; ``form`` makes its checkboxes fillable on screen. ``css``, when
+        given, is the stylesheet (``html`` then carries none): parsed once for every
+        document this engine makes with it, with one font configuration."""
         fetcher = self._fetcher(name)
         base = self._base()
+        shared: dict[str, Any] = {}
+        if css is not None:
+            sheet, fonts = self._sheet(css)
+            shared = {"stylesheets": [sheet], "font_config": fonts}
         with _weasyprint_warnings(self.warn):
             document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher)
             data = document.write_pdf(
                 pdf_forms=form or None,
                 uncompressed_pdf=False,
                 finisher=finish_checkboxes if form else None,
+                **shared,
             )
         assert isinstance(data, bytes)
         return data

@@ -2,7 +2,9 @@
 
 The workers are forked before WeasyPrint is imported (this module does not import it) and
 import it themselves, in parallel, so the second that costs overlaps with the main
-process's own work; then each renders the PDFs it is given. Two cores, two workers.
+process's own work; then each renders the PDFs it is given (whole documents, pieces of long
+ones, page-number stamps), each worker one warm engine that parses a stylesheet once and
+keeps one font configuration for every document. Two cores, two workers.
 """
 
 from __future__ import annotations
@@ -40,13 +42,13 @@ def _init_worker(asset_dirs: list[Path]) -> None:
     _worker = PdfRenderer(asset_dirs)
 
 
-def _render(html: str, form: bool, name: str) -> tuple[bytes, list[str]]:
+def _render(html: str, form: bool, name: str, css: str | None) -> tuple[bytes, list[str]]:
     if _failed is not None:
         raise EngineUnavailable(_failed)
     assert _worker is not None
     warnings: list[str] = []
     _worker.warn = warnings.append
-    return _worker.render(html, form=form, name=name), warnings
+    return _worker.render(html, form=form, name=name, css=css), warnings
 
 
 def _piece(
@@ -88,8 +90,12 @@ class PdfPool:
         # Fork every worker now: each starts importing WeasyPrint at once.
         self._warm = [self.pool.submit(_ready) for _ in range(workers)]
 
-    def submit(self, html: str, form: bool, name: str) -> Future[tuple[bytes, list[str]]]:
-        return self.pool.submit(_render, html, form, name)
+    def submit(
+        self, html: str, form: bool, name: str, css: str | None = None
+    ) -> Future[tuple[bytes, list[str]]]:
+        """Make one PDF (``css``: its stylesheet, parsed once per worker; see
+        ``PdfRenderer.render``)."""
+        return self.pool.submit(_render, html, form, name, css)
 
     def submit_piece(
         self, html: str, css: str, target: Path, form: bool, name: str

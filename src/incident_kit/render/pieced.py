@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,13 @@ class Tally:
     reused: int = 0
     stamps_laid_out: int = 0
     documents: list[str] = field(default_factory=list)
+    #: Wall seconds spent waiting for the pieces, laying out the stamp, joining.
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def took(self, what: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[what] = self.seconds.get(what, 0.0) + now - since
+        return now
 
 
 def plan(
@@ -120,7 +128,15 @@ def start(
         raise
     tally.documents.append(p.name)
 
+    said: set[str] = set()
+
+    def once(message: str) -> None:  # every piece would repeat a warning about the page
+        if message not in said:
+            said.add(message)
+            warn(message)
+
     def wait() -> bytes:
+        t = time.perf_counter()
         try:
             pieces: list[Piece] = []
             for item in pending:
@@ -130,11 +146,14 @@ def start(
                 k, target, future = item
                 pages, marks, warnings = future.result()
                 for message in warnings:
-                    warn(message)
+                    once(message)
                 pieces.append(cache.put(k, pages, marks) if cache else Piece(target, pages, marks))
-            stamp = _stamp(p, sum(x.pages for x in pieces), engine, cache, scratch, tally, warn)
+            t = tally.took("pieces", t)
+            stamp = _stamp(p, sum(x.pages for x in pieces), engine, cache, scratch, tally, once)
+            t = tally.took("stamp", t)
             out = scratch / "joined.pdf"
             join(pieces, stamp, out)
+            tally.took("join", t)
             if cache:
                 cache.trim()
             return out.read_bytes()
@@ -188,15 +207,25 @@ class HereEngine:
         self, html: str, css: str, target: Path, form: bool, name: str
     ) -> Pending[PieceResult]:
         def run() -> PieceResult:
-            pages, marks = self.renderer().render_piece(html, css, target, form=form, name=name)
-            return pages, marks, []
+            renderer, warnings = self.renderer(), list[str]()
+            warn, renderer.warn = renderer.warn, warnings.append
+            try:
+                pages, marks = renderer.render_piece(html, css, target, form=form, name=name)
+            finally:
+                renderer.warn = warn
+            return pages, marks, warnings
 
         return Later(run)
 
     def stamp(self, css: str, pages: int, target: Path) -> Pending[list[str]]:
         def run() -> list[str]:
-            self.renderer().render_stamp(css, pages, target)
-            return []
+            renderer, warnings = self.renderer(), list[str]()
+            warn, renderer.warn = renderer.warn, warnings.append
+            try:
+                renderer.render_stamp(css, pages, target)
+            finally:
+                renderer.warn = warn
+            return warnings
 
         return Later(run)
 
