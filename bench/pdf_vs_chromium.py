@@ -6,12 +6,13 @@ and the demo packet against pandoc.
 
 1. The long incident manager document (2,000 timeline notes) to PDF, fresh (no piece kept):
    - in process: Markdown → tokens → HTML → pieces laid out by the two warm workers → joined;
-   - as a command: `incident render LONG.yaml --doc incident-document --format pdf` in a new
-     process (interpreter, imports, playbook, Markdown and all), with an empty piece cache;
+   - as a command: `incident render -i ID --doc incident-document --format pdf` in a new
+     process (interpreter, imports, record, playbook, Markdown and all) on a workspace whose
+     record holds the incident (bench/common.py), with an empty piece cache;
    against headless Chromium printing the same HTML (process start included: that is how one
    would call it). Goal: within 1.5 times Chromium's time.
-2. The re-render after one new note, as a command in a workspace whose piece cache holds the
-   previous render (each run adds one note to the incident file). Goal: within 0.5 times
+2. The re-render after one new note (`incident note`, not timed), in process and as the
+   same command, the piece cache holding the previous render. Goal: within 0.5 times
    Chromium's full print.
 3. The whole demo packet (`incident demo`: every document in md, html, docx and pdf, with the
    fillable checklists), wall and CPU time (its process and its workers), against one
@@ -37,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import REPO, long_document
+from common import INCIDENT, incident_workspace, long_document, render_command
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -75,47 +76,13 @@ def medians(runs: int, func: Callable[[], object]) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def incident_file(notes: int, path: Path) -> None:
-    """The example incident as an incident file with ``notes`` generated notes (the same
-    ones as :func:`common.long_incident`) and a dozen more tickets."""
-    from datetime import datetime, timedelta
-
-    import yaml
-
-    data = yaml.safe_load((REPO / "examples" / "login-outage.yaml").read_text(encoding="utf-8"))
-    start = datetime.fromisoformat(str(data["declared_at"]))
-    people = ["Priya Shah", "Emily Chen", "Marcus Lee", "Sam Okafor"]
-    data["notes"] = [
-        {
-            "at": (start + timedelta(seconds=20 * i)).isoformat(),
-            "by": people[i % 4],
-            "text": f"Note {i}: checked the **session service** dashboard again; error rate "
-            f"{i % 97}% and the identity provider answered in {100 + i % 400} ms.",
-            **({"links": [f"https://dashboards.example.com/d/{i}"]} if i % 10 == 0 else {}),
-        }
-        for i in range(notes)
-    ]
-    data["tickets"] += [
-        {
-            "number": n,
-            "title": f"Follow-up work item {n}",
-            "opened_at": start.isoformat(),
-            "by": "Priya Shah",
-        }
-        for n in range(3, 15)
-    ]
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--notes", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    # `python -m incident_kit`: the checkout's code (PYTHONPATH) rather than whatever an
-    # installed `incident` script imports.
-    incident = [sys.executable, "-m", "incident_kit"]
+    incident = INCIDENT  # `python -m incident_kit`: the checkout's code (PYTHONPATH)
     rows: list[tuple[str, float, float]] = []
     phases: list[dict[str, float]] = []
 
@@ -169,19 +136,13 @@ def main() -> None:
 
         (tmp / "whole.pdf").write_bytes(PdfRenderer(warm.asset_dirs()).render(html))
 
-    long_yaml = tmp / "long.yaml"
-    incident_file(args.notes, long_yaml)
-    nocache = tmp / "nocache"
-
-    def command(workspace: Path | None, source: Path, out: Path) -> None:
-        argv = [*incident]
-        if workspace is not None:
-            argv += ["--workspace", str(workspace)]
-        argv += ["render", str(source), "--doc", "incident-document", "--format", "pdf"]
-        subprocess.run([*argv, "--out", str(out)], check=True, capture_output=True)
+    ws, incident_id = incident_workspace(args.notes, tmp)  # the record, as a user has it
+    pieces_dir = ws / ".incident" / "pdf-pieces"
+    out = tmp / "out"
 
     def fresh_command() -> None:
-        command(None, long_yaml, nocache)  # no workspace: nothing kept
+        shutil.rmtree(pieces_dir, ignore_errors=True)  # nothing kept
+        subprocess.run(render_command(ws, incident_id, "pdf", out), check=True, capture_output=True)
 
     in_process()
     p_wall, p_cpu = medians(args.runs, in_process)
@@ -236,22 +197,23 @@ def main() -> None:
     else:
         print("  headless Chromium: not installed (apt-get install chromium); skipped")
 
-    # 2. Re-render after one new note, as a command, the piece cache warm.
-    ws = tmp / "ws"
-    ws.mkdir()
-    (ws / "incident-kit.yaml").write_text("{}\n", encoding="utf-8")
-    out = ws / "output"
-    command(ws, long_yaml, out)
-    step = tmp / "step.yaml"
-    counts = iter(range(args.notes + 1, args.notes + 1 + args.runs))
+    # 2. Re-render after one new note, as a command, the piece cache warm. (The example
+    # incident is resolved: it is reopened first, so that notes can be added.)
+    subprocess.run(
+        [*incident, "--workspace", str(ws), "reopen", "-i", incident_id, "--reason", "bench"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(render_command(ws, incident_id, "pdf", out), check=True, capture_output=True)
 
     def rerender() -> None:
-        command(ws, step, out)
+        subprocess.run(render_command(ws, incident_id, "pdf", out), check=True, capture_output=True)
 
     walls, cpus = [], []
-    for n in counts:
-        incident_file(n, step)  # one note more than the last render (not timed)
-        wall, cpu = timed(rerender)
+    for n in range(args.runs):
+        note = [*incident, "--workspace", str(ws), "note", "-i", incident_id]
+        subprocess.run([*note, f"One more note, number {n}."], check=True, capture_output=True)
+        wall, cpu = timed(rerender)  # the note above is not timed
         walls.append(wall)
         cpus.append(cpu)
     r_wall, r_cpu = statistics.median(walls), statistics.median(cpus)
