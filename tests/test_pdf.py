@@ -317,3 +317,4 @@ def test_doctor_reports_what_is_there() -> None:
     result = run("doctor")
     assert "WeasyPrint (PDF): WeasyPrint" in result.stdout
     assert "HarfBuzz subsetting" in result.stdout
+    assert "pikepdf (long PDFs in pieces): pikepdf" in result.stdout

@@ -57,6 +57,25 @@ def checks() -> list[Check]:
                 "apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0",
             )
         )
+    try:
+        import pikepdf
+
+        out.append(
+            Check(
+                "pikepdf (long PDFs in pieces)",
+                True,
+                f"pikepdf {pikepdf.__version__}, qpdf {pikepdf.__libqpdf_version__}",
+            )
+        )
+    except ImportError as exc:
+        out.append(
+            Check(
+                "pikepdf (long PDFs in pieces)",
+                False,
+                f"cannot load: {str(exc).splitlines()[0][:120]}",
+                "pip install pikepdf",
+            )
+        )
     fonts = _fonts()
     for family, package in (
         ("Carlito", "fonts-crosextra-carlito"),
