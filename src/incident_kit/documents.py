@@ -15,6 +15,8 @@ from typing import Any
 
 import jinja2
 
+from incident_kit import checklist
+from incident_kit.checklist import PhaseView
 from incident_kit.errors import RenderError, UserError
 from incident_kit.names import slugify
 from incident_kit.playbook.load import LoadedPlaybook, bundled_default
@@ -79,35 +81,6 @@ class RenderedDocument:
     fillable: bool = False
     pictures: tuple[Picture, ...] = ()
     audience: str = "internal"
-
-
-@dataclass(frozen=True)
-class ItemView:
-    """A checklist item and its state in the record."""
-
-    id: str
-    text: Md
-    guidance: list[Md]
-    example: str | None
-    done: bool
-    at: datetime | None
-    by: str | None
-
-
-@dataclass(frozen=True)
-class PhaseView:
-    """A phase of the checklist, its items filtered for the incident or the request."""
-
-    id: str
-    title: str
-    intro: Md | None
-    ordered: bool
-    recursive: bool
-    items: list[ItemView]
-
-    @property
-    def done(self) -> int:
-        return sum(1 for i in self.items if i.done)
 
 
 @dataclass
@@ -269,14 +242,7 @@ class Renderer:
         return incident.model_copy(update=update) if update else incident
 
     def severity_of(self, incident: Incident) -> Severity:
-        try:
-            return self.playbook.severity(incident.severity)
-        except KeyError:
-            known = ", ".join(self.playbook.severities)
-            raise UserError(
-                f"severity '{incident.severity}' is not in playbook '{self.playbook.name}'",
-                hint=f"use one of {known}",
-            ) from None
+        return checklist.severity_of(self.playbook, incident)
 
     def contacts(self) -> dict[str, str | None]:
         """Where notices go: the playbook's contacts, with the workspace's overrides."""
@@ -513,40 +479,7 @@ class Renderer:
         severity: str | None = None,
     ) -> list[PhaseView]:
         """The phases and items, filtered, with each item's state in the record."""
-        sev = severity or (incident.severity if incident else None)
-        checked = incident.checked if incident else {}
-        out = []
-        for p in self.playbook.phases:
-            if phase and p.id != phase:
-                continue
-            items = []
-            for item in p.items:
-                if not item.applies_to(sev):
-                    continue
-                gid = f"{p.id}.{item.id}"
-                check = checked.get(gid)
-                items.append(
-                    ItemView(
-                        id=gid,
-                        text=Md(item.text),
-                        guidance=[Md(g) for g in item.guidance],
-                        example=item.example,
-                        done=check is not None,
-                        at=check.at if check else None,
-                        by=check.by if check else None,
-                    )
-                )
-            out.append(
-                PhaseView(
-                    id=p.id,
-                    title=p.title,
-                    intro=Md(p.intro) if p.intro else None,
-                    ordered=p.ordered,
-                    recursive=p.recursive,
-                    items=items,
-                )
-            )
-        return out
+        return checklist.phases(self.playbook, incident, phase=phase, severity=severity)
 
     def document_context(
         self,

@@ -11,24 +11,30 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident_kit import inputs
-from incident_kit.documents import RenderedMessage, Renderer
 from incident_kit.errors import EnvironmentFailure, RecordError, RefusedError, UserError
 from incident_kit.output import PartlyWritten, Staged
-from incident_kit.playbook.load import find_playbook, load_playbook
+from incident_kit.playbook.cache import LoadedPlaybook, find_playbook
+from incident_kit.playbook.cache import load as load_playbook
 from incident_kit.record import lifecycle
 from incident_kit.record.base import EventStore, EventTransaction
 from incident_kit.record.events import Declared, Event, fold, from_incident, make
-from incident_kit.record.file import dump_incident
 from incident_kit.record.location import open_store
 from incident_kit.record.model import Incident
 from incident_kit.timing import now as wall_now
-from incident_kit.timing import parse_duration, parse_time
+from incident_kit.timing import parse_duration, parse_time, zone
 from incident_kit.workspace import SETTINGS_FILE, Workspace
+
+if TYPE_CHECKING:
+    from incident_kit.documents import RenderedMessage, Renderer
+    from incident_kit.playbook.schema import Playbook
+
+# The short commands (note, milestone, check, status, list) import no renderer: documents,
+# templates and Markdown are imported inside the methods that make messages and files.
 
 
 @dataclass
@@ -63,6 +69,7 @@ class Live:
         self.owner_match: str | None = None
         # Loaded playbooks, by name; a caller running many commands in one process shares it.
         self.renderers: dict[str, Renderer] = {} if renderers is None else renderers
+        self._loaded: dict[str, LoadedPlaybook] = {}
         # Incidents left out of a scan because their record cannot be read.
         self.broken: list[RecordError] = []
         # The files of the command in progress (see _unit), None outside a command.
@@ -72,12 +79,30 @@ class Live:
 
     def renderer(self, playbook: str | None = None) -> Renderer:
         """The renderer of a playbook, loaded once per command."""
+        from incident_kit.documents import Renderer
+
         name = playbook or self.workspace.settings.default_playbook
         if name not in self.renderers:
-            path = find_playbook(name, self.workspace.playbook_dirs)
-            loaded = load_playbook(path, template_dirs=self.workspace.template_dirs)
-            self.renderers[name] = Renderer(workspace=self.workspace, loaded=loaded)
+            self.renderers[name] = Renderer(workspace=self.workspace, loaded=self.loaded(name))
         return self.renderers[name]
+
+    def loaded(self, playbook: str | None = None) -> LoadedPlaybook:
+        """A validated playbook (from the cache when unchanged), loaded once per command."""
+        name = playbook or self.workspace.settings.default_playbook
+        if name in self.renderers:
+            return self.renderers[name].loaded
+        if name not in self._loaded:
+            path = find_playbook(name, self.workspace.playbook_dirs)
+            self._loaded[name] = load_playbook(path, self.workspace.template_dirs)
+        return self._loaded[name]
+
+    def playbook(self, playbook: str | None = None) -> Playbook:
+        """The model of a playbook, without its renderer."""
+        return self.loaded(playbook).model
+
+    def incident_tz(self, inc: Incident) -> tzinfo:
+        """The zone internal times are shown in: the incident's own, else the workspace's."""
+        return zone(inc.timezone) if inc.timezone else self.workspace.tz
 
     def _incident(
         self,
@@ -115,8 +140,8 @@ class Live:
             taking = [
                 inc
                 for inc in self._every(tx)
-                if lifecycle.accepts(inc, self.renderer(inc.playbook).playbook, command)
-                or self.renderer(inc.playbook).playbook.transition(command, inc.stage)
+                if lifecycle.accepts(inc, self.playbook(inc.playbook), command)
+                or self.playbook(inc.playbook).transition(command, inc.stage)
             ]
             if len(taking) == 1:
                 return taking[0]
@@ -155,10 +180,10 @@ class Live:
         return out
 
     def _resolved(self, inc: Incident) -> bool:
-        return lifecycle.is_resolved(inc, self.renderer(inc.playbook).playbook)
+        return lifecycle.is_resolved(inc, self.playbook(inc.playbook))
 
     def _accept(self, inc: Incident, command: str, what: str) -> None:
-        lifecycle.require_accepts(inc, self.renderer(inc.playbook).playbook, command, what)
+        lifecycle.require_accepts(inc, self.playbook(inc.playbook), command, what)
 
     def _append(
         self,
@@ -201,7 +226,7 @@ class Live:
         self, tx: EventTransaction, incident: Incident, names: tuple[str, ...], by: str | None
     ) -> None:
         assert incident.id
-        pb = self.renderer(incident.playbook).playbook
+        pb = self.playbook(incident.playbook)
         checked = incident.checked
         for phase in pb.phases:
             for item in phase.items:
@@ -282,11 +307,7 @@ class Live:
         return [f for m in messages if "chat" in m.channels for f in chat_files(r, inc, m, suffix)]
 
     def _stamp(self, inc: Incident, when: datetime | None = None) -> str:
-        return (
-            (when or self.now)
-            .astimezone(self.renderer(inc.playbook).incident_tz(inc))
-            .strftime("%Y%m%d-%H%M")
-        )
+        return (when or self.now).astimezone(self.incident_tz(inc)).strftime("%Y%m%d-%H%M")
 
     def _retried(
         self, tx: EventTransaction, inc: Incident, kind: str, data: dict[str, Any]
@@ -540,7 +561,7 @@ class Live:
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id, command="check")
             self._accept(inc, "check", "change the checklist")
-            ids = self.renderer(inc.playbook).playbook.item_ids()
+            ids = self.playbook(inc.playbook).item_ids()
             if item not in ids:
                 short = [i for i in ids if i.endswith(f".{item}")]
                 if len(short) != 1:
@@ -841,7 +862,7 @@ class Live:
             inc = self._incident(tx, incident_id)
             lifecycle.require_mitigation(inc, "change the durability audit")
             self._accept(inc, "audit", "change the durability audit")
-            known = {c.id for c in self.renderer(inc.playbook).playbook.durability_audit}
+            known = {c.id for c in self.playbook(inc.playbook).durability_audit}
             if check not in known:
                 raise UserError(
                     f"no audit check '{check}'", hint=f"use one of {', '.join(sorted(known))}"
@@ -1022,7 +1043,7 @@ class Live:
         inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
-            pb = self.renderer(inc.playbook).playbook
+            pb = self.playbook(inc.playbook)
             new = pb.severity_key(severity)
             if new is None:
                 raise UserError(
@@ -1096,7 +1117,7 @@ class Live:
         inputs.one_line("--by", by)
         with self.store.transaction() as tx:
             inc = self._incident(tx, incident_id)
-            title = self._role_title(self.renderer(inc.playbook).playbook, role)
+            title = self._role_title(self.playbook(inc.playbook), role)
             holder = inc.roles.get(role)
             previous = holder.name if holder else None
             if previous == name:
@@ -1231,41 +1252,42 @@ class Live:
         """Phase, checklist progress, and what is due."""
         with self.store.transaction(write=False) as tx:
             inc = self._incident(tx, incident_id, reading=True)
-        r = self.renderer(inc.playbook)
-        tz = r.incident_tz(inc)
-        sev = r.severity_of(inc)
-        phase = lifecycle.current_phase(inc, r.playbook)
+        from incident_kit import checklist
+
+        loaded = self.loaded(inc.playbook)
+        pb = loaded.model
+        tz = self.incident_tz(inc)
+        sev = checklist.severity_of(pb, inc)
+        phase = lifecycle.current_phase(inc, pb)
         lines = [
             f"{inc.channel}: {inc.title}",
             f"severity {inc.severity} ({sev.label}) · {inc.stage} · phase: {phase}",
         ]
-        phases = r.checklist(inc)
+        phases = checklist.phases(pb, inc)
         lines.append("checklist:")
         lines.extend(f"  {p.title}: {p.done}/{len(p.items)}" for p in phases)
         current = next((p for p in phases if p.id == phase), None)
         left = [i for i in current.items if not i.done] if current else []
         held = [
-            f"{self._role_title(r.playbook, rid)}: {h.name} (since {self._clock(inc, h.since)})"
+            f"{self._role_title(pb, rid)}: {h.name} (since {self._clock(inc, h.since)})"
             for rid, h in inc.roles.items()
             if h.name and h.since
         ]
         if held:
             lines.append("roles: " + "; ".join(held))
         if left:
-            from incident_kit.render.text import to_text
-
             lines.append("next in this phase (`incident check ITEM` when done):")
             lines.extend(
-                f"  {i.id}{self._turn(inc, r.playbook, i.id)}: {to_text(i.text).strip()}"
+                f"  {i.id}{self._turn(inc, pb, i.id)}: {loaded.plain_text(i.text).strip()}"
                 for i in left[:3]
             )
-        dues = lifecycle.dues(inc, r.playbook, self.now, tz=tz, holidays=self.workspace.holidays)
+        dues = lifecycle.dues(inc, pb, self.now, tz=tz, holidays=self.workspace.holidays)
         if dues:
             lines.append("due:")
             lines.extend(f"  {d.line(self.now, tz)}" for d in dues)
-        for move in r.playbook.transitions:
+        for move in pb.transitions:
             if inc.stage in move.from_ and (move.requires or move.requires_items):
-                blockers = lifecycle.blockers(inc, r.playbook, move, self.now)
+                blockers = lifecycle.blockers(inc, pb, move, self.now)
                 lines.append(
                     f"{move.command}: "
                     + (
@@ -1310,6 +1332,8 @@ class Live:
 
     def export(self, *, incident_id: str | None) -> dict[str, Any]:
         """The incident file's data."""
+        from incident_kit.record.file import dump_incident
+
         return dump_incident(self.get(incident_id=incident_id))
 
     def import_file(self, *, path: Path) -> Incident:
@@ -1334,7 +1358,7 @@ class Live:
     def _clock(self, inc: Incident, when: datetime | None = None) -> str:
         from incident_kit.timing import clock
 
-        return clock(when or self.now, self.renderer(inc.playbook).incident_tz(inc))
+        return clock(when or self.now, self.incident_tz(inc))
 
 
 # A command repeated within this time with the same content is a retry, not a second event.

@@ -101,9 +101,12 @@ def _is_incident(state: State, word: str) -> bool:
 
 
 def _show(outcome: Any, as_json: bool | None = None) -> None:
-    from incident_kit.record.file import dump_incident
-    from incident_kit.render.chat import to_mrkdwn, to_paste
-    from incident_kit.render.text import to_text
+    # Imported only when there is JSON or a message to show: note, check and status print
+    # lines, and need neither the Markdown parser nor the incident file's writer.
+    if as_json or outcome.messages or (as_json is None and state_of().json):
+        from incident_kit.record.file import dump_incident
+        from incident_kit.render.chat import to_mrkdwn, to_paste
+        from incident_kit.render.text import to_text
 
     if as_json is None:
         as_json = state_of().json

@@ -8,7 +8,6 @@ import re
 import types
 import typing
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,15 @@ import jinja2.meta
 import jinja2.nodes as jn
 from pydantic import BaseModel, ValidationError
 
-from incident_kit.errors import Problem, ProblemsError
+from incident_kit.errors import Problem
+from incident_kit.playbook import cache
+from incident_kit.playbook.cache import (
+    PLAYBOOK_FILES,
+    LoadedPlaybook,
+    _in_folder,
+    find_playbook,
+    own_templates,
+)
 from incident_kit.playbook.context import (
     CHANNEL_CONTEXT,
     DOCUMENT_CONTEXT,
@@ -29,10 +36,16 @@ from incident_kit.playbook.schema import COMMANDS, Playbook
 from incident_kit.render.templates import make_environment
 from incident_kit.yamlsrc import Loc, Source, format_loc, load_file
 
+__all__ = [
+    "PLAYBOOK_FILES",
+    "LoadedPlaybook",
+    "find_playbook",
+    "load_playbook",
+    "own_templates",
+    "validate_playbook",
+]
+
 HINT = "run `incident validate` on the file to see every problem"
-
-
-PLAYBOOK_FILES = ("playbook.yaml", "playbook.yml")
 
 
 @functools.cache
@@ -51,39 +64,10 @@ def bundled_default(loc: Loc) -> Any:
     return data
 
 
-@dataclass(frozen=True)
-class LoadedPlaybook:
-    """A valid playbook, the file it came from, where each of its parts stood, and the
-    folders its templates are looked up in."""
-
-    path: Path
-    model: Playbook
-    source: Source
-    template_dirs: tuple[Path, ...] = ()
-
-
-def own_templates(path: Path, template_dirs: list[Path]) -> list[Path]:
-    """Where a playbook's templates are found: the workspace's own ``templates/`` first (it
-    wins), then, for a playbook folder (``NAME/playbook.yaml``), the folder's ``templates/``,
-    then the bundled ones."""
-    own = path.parent / "templates"
-    if path.name not in PLAYBOOK_FILES or not own.is_dir():
-        return list(template_dirs)
-    from incident_kit.workspace import bundled_dir
-
-    bundled = (bundled_dir() / "templates").resolve()
-    dirs = [d for d in template_dirs if d.resolve() != own.resolve()]
-    workspace = [d for d in dirs if d.resolve() != bundled]
-    return [*workspace, own, *[d for d in dirs if d.resolve() == bundled]]
-
-
 def load_playbook(path: Path, *, template_dirs: list[Path] | None = None) -> LoadedPlaybook:
-    """Load and fully validate a playbook; :class:`ProblemsError` lists every problem."""
-    dirs = own_templates(path, template_dirs or [])
-    model, source, problems = validate_playbook(path, template_dirs=template_dirs)
-    if problems or model is None:
-        raise ProblemsError(problems)
-    return LoadedPlaybook(path=path, model=model, source=source, template_dirs=tuple(dirs))
+    """Load and fully validate a playbook (or take it from the cache of validated ones,
+    :mod:`incident_kit.playbook.cache`); :class:`ProblemsError` lists every problem."""
+    return cache.load(path, template_dirs or [])
 
 
 def validate_playbook(
@@ -576,53 +560,3 @@ def _unknown_names(ast: jn.Template, spec: Spec) -> list[tuple[str, str | None, 
             if allowed is not None and attr.attr not in allowed:
                 out.append((target.name, attr.attr, attr.lineno))
     return out
-
-
-def _in_folder(folder: Path) -> Path:
-    """The playbook file of a playbook folder."""
-    for name in PLAYBOOK_FILES:
-        if (folder / name).is_file():
-            return folder / name
-    raise ProblemsError(
-        [Problem(str(folder), 1, 1, "", f"no {PLAYBOOK_FILES[0]} in the playbook folder {folder}")]
-    )
-
-
-def find_playbook(name_or_path: str, search: list[Path]) -> Path:
-    """A playbook by path (a file, or a folder holding ``playbook.yaml``), or by name in the
-    ``playbooks/`` folders of ``search``: ``NAME.yaml`` or ``NAME/playbook.yaml``."""
-    candidate = Path(name_or_path)
-    if candidate.is_dir():
-        return _in_folder(candidate)
-    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
-        return candidate
-    for folder in search:
-        for ext in (".yaml", ".yml"):
-            path = folder / f"{name_or_path}{ext}"
-            if path.is_file():
-                return path
-        for file in PLAYBOOK_FILES:
-            path = folder / name_or_path / file
-            if path.is_file():
-                return path
-    names = sorted(
-        {p.stem for folder in search if folder.is_dir() for p in folder.glob("*.y*ml")}
-        | {
-            p.parent.name
-            for folder in search
-            if folder.is_dir()
-            for f in PLAYBOOK_FILES
-            for p in folder.glob(f"*/{f}")
-        }
-    )
-    raise ProblemsError(
-        [
-            Problem(
-                name_or_path,
-                1,
-                1,
-                "",
-                f"no playbook named '{name_or_path}'; known: {', '.join(names) or 'none'}",
-            )
-        ]
-    )

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from markdown_it.token import Token
-
 from incident_kit.errors import IncidentKitError, RenderError, UserError
 
 if TYPE_CHECKING:
+    from markdown_it.token import Token
+
     from incident_kit.documents import RenderedDocument
     from incident_kit.render.docx import DocxRenderer
     from incident_kit.render.figure import Drawn

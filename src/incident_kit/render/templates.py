@@ -21,14 +21,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from incident_kit.errors import RenderError
+from incident_kit.render.md import Md as Md
 from incident_kit.timing import clock, humanize
-
-
-class Md(str):
-    """Markdown written by a trusted author (template, playbook): never escaped again."""
-
-    __slots__ = ()
-
 
 _INLINE = re.compile(r"[\\`*_\[\]<>|~]|&(?=#?[A-Za-z0-9]+;)")
 _LINE_START = re.compile(r"^(#{1,6}(?=\s|$)|[-+=]|\d{1,9}(?=[.)]))")

@@ -1,0 +1,264 @@
+"""The validated playbook, cached: full validation once per change, not once per command.
+
+Validating a playbook (YAML with positions, the schema, every template parsed and checked)
+costs far more than a short command's own work, and its answer only changes when the
+playbook, a template or incident-kit itself changes. So :func:`load` keeps the validated
+model as plain JSON, keyed by the SHA-256 of all three:
+
+- the playbook file's bytes,
+- every file in its template folders (names and bytes, in lookup order),
+- incident-kit's version and the source of the code that validates (``playbook/*.py``,
+  ``record/events.py``), so an upgrade or an edit of the schema is a new key.
+
+The cached form is derived from the pydantic model (``model_dump(mode="json")``); there is
+no second schema. A cache file holds a checksum of its body and the key it was made for;
+anything that does not match, does not parse or does not validate is ignored, and the
+playbook is validated in full as if there were no cache. Writes go to a temporary file
+beside the target, then ``os.replace``, so concurrent writers never leave half a file; a
+cache folder that cannot be written (read-only, full disk) only costs the next command the
+full validation.
+
+The folder is ``INCIDENT_CACHE``, else ``$XDG_CACHE_HOME/incident-kit``, else
+``~/.cache/incident-kit``; ``INCIDENT_CACHE=""`` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from incident_kit.playbook.schema import Playbook
+    from incident_kit.yamlsrc import Source
+
+from incident_kit.errors import Problem, ProblemsError
+
+FORMAT = "incident-kit playbook cache 1"
+PLAYBOOK_FILES = ("playbook.yaml", "playbook.yml")
+
+
+@dataclass(frozen=True)
+class LoadedPlaybook:
+    """A valid playbook, the file it came from, where each of its parts stood, and the
+    folders its templates are looked up in."""
+
+    path: Path
+    model: Playbook
+    template_dirs: tuple[Path, ...] = ()
+    _source: Source | None = None
+    # Item texts as plain text (what `status` prints), kept in the cache with the model.
+    _plain: dict[str, str] | None = None
+
+    def plain_text(self, markdown: str) -> str:
+        """A playbook text (trusted Markdown) as plain text for a terminal."""
+        if self._plain is not None and markdown in self._plain:
+            return self._plain[markdown]
+        from incident_kit.render.text import to_text
+
+        return to_text(markdown)
+
+    @cached_property
+    def source(self) -> Source:
+        """The playbook file with the position of every value (read again when the model
+        came from the cache: only inline templates and their errors need it)."""
+        if self._source is not None:
+            return self._source
+        from incident_kit.yamlsrc import load_file
+
+        return load_file(self.path, strict=False)
+
+
+def cache_dir() -> Path | None:
+    """Where validated playbooks are kept; None when ``INCIDENT_CACHE`` is empty."""
+    given = os.environ.get("INCIDENT_CACHE")
+    if given is not None:
+        return Path(given) if given else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "incident-kit"
+
+
+def _code_hash() -> str:
+    """incident-kit's version and the source of the code whose answer is cached."""
+    from incident_kit import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    here = Path(__file__).resolve().parent
+    for path in sorted([*here.glob("*.py"), here.parent / "record" / "events.py"]):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def own_templates(path: Path, template_dirs: list[Path]) -> list[Path]:
+    """Where a playbook's templates are found: the workspace's own ``templates/`` first (it
+    wins), then, for a playbook folder (``NAME/playbook.yaml``), the folder's ``templates/``,
+    then the bundled ones."""
+    own = path.parent / "templates"
+    if path.name not in PLAYBOOK_FILES or not own.is_dir():
+        return list(template_dirs)
+    from incident_kit.workspace import bundled_dir
+
+    bundled = (bundled_dir() / "templates").resolve()
+    dirs = [d for d in template_dirs if d.resolve() != own.resolve()]
+    workspace = [d for d in dirs if d.resolve() != bundled]
+    return [*workspace, own, *[d for d in dirs if d.resolve() == bundled]]
+
+
+def key_of(path: Path, template_dirs: list[Path]) -> str:
+    """The cache key: the playbook's bytes, its templates' names and bytes, the code."""
+    h = hashlib.sha256(_code_hash().encode())
+    h.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
+    for folder in own_templates(path, template_dirs):
+        h.update(b"dir\0" + str(folder).encode() + b"\0")
+        if not folder.is_dir():
+            continue
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            h.update(str(file.relative_to(folder)).encode() + b"\0" + file.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _file(key: str) -> Path | None:
+    folder = cache_dir()
+    return folder / f"playbook-{key[:32]}.json" if folder else None
+
+
+def plain_texts(model: Playbook) -> dict[str, str]:
+    """Every item text of ``model`` as plain text (:meth:`LoadedPlaybook.plain_text`)."""
+    from incident_kit.render.text import to_text
+
+    return {i.text: to_text(i.text) for p in model.phases for i in p.items}
+
+
+def read(path: Path, key: str) -> dict[str, Any] | None:
+    """The cached data for ``key`` (``model``, ``plain``), or None when absent or in any
+    doubt."""
+    file = _file(key)
+    if file is None:
+        return None
+    try:
+        raw = file.read_bytes()
+        head, _, body = raw.partition(b"\n")
+        if head != f"{FORMAT} {hashlib.sha256(body).hexdigest()}".encode():
+            return None
+        data = json.loads(body)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key or data.get("path") != str(path):
+        return None
+    if not isinstance(data.get("model"), dict) or not isinstance(data.get("plain"), dict):
+        return None
+    return data
+
+
+def write(path: Path, key: str, model: Playbook) -> None:
+    """Keep ``model`` for ``key``; a cache that cannot be written is simply not kept."""
+    file = _file(key)
+    if file is None:
+        return
+    body = json.dumps(
+        {
+            "key": key,
+            "path": str(path),
+            "model": model.model_dump(mode="json", by_alias=True),
+            "plain": plain_texts(model),
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    ).encode()
+    head = f"{FORMAT} {hashlib.sha256(body).hexdigest()}\n".encode()
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as out:
+            out.write(head + body)
+        os.replace(tmp, file)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def load(path: Path, template_dirs: list[Path]) -> LoadedPlaybook:
+    """The validated playbook at ``path``: from the cache when its key matches, else fully
+    validated (:class:`~incident_kit.errors.ProblemsError` lists every problem) and cached."""
+    dirs = tuple(own_templates(path, template_dirs))
+    try:
+        key: str | None = key_of(path, template_dirs)
+    except OSError:
+        key = None  # a file that cannot be read: the full validation says which
+    data = read(path, key) if key else None
+    if data is not None:
+        from pydantic import ValidationError
+
+        from incident_kit.playbook.schema import Playbook
+
+        try:
+            return LoadedPlaybook(
+                path=path, model=Playbook.model_validate(data), template_dirs=dirs
+            )
+        except ValidationError:
+            pass  # a cache that no longer fits the schema: validate in full
+    from incident_kit.playbook.load import validate_playbook
+
+    model, source, problems = validate_playbook(path, template_dirs=template_dirs)
+    if problems or model is None:
+        raise ProblemsError(problems)
+    with contextlib.suppress(OSError):
+        # Kept only when nothing changed while it was validated.
+        if key and key_of(path, template_dirs) == key:
+            write(path, key, model)
+    return LoadedPlaybook(path=path, model=model, template_dirs=dirs, _source=source)
+
+
+def _in_folder(folder: Path) -> Path:
+    """The playbook file of a playbook folder."""
+    for name in PLAYBOOK_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    raise ProblemsError(
+        [Problem(str(folder), 1, 1, "", f"no {PLAYBOOK_FILES[0]} in the playbook folder {folder}")]
+    )
+
+
+def find_playbook(name_or_path: str, search: list[Path]) -> Path:
+    """A playbook by path (a file, or a folder holding ``playbook.yaml``), or by name in the
+    ``playbooks/`` folders of ``search``: ``NAME.yaml`` or ``NAME/playbook.yaml``."""
+    candidate = Path(name_or_path)
+    if candidate.is_dir():
+        return _in_folder(candidate)
+    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        return candidate
+    for folder in search:
+        for ext in (".yaml", ".yml"):
+            path = folder / f"{name_or_path}{ext}"
+            if path.is_file():
+                return path
+        for file in PLAYBOOK_FILES:
+            path = folder / name_or_path / file
+            if path.is_file():
+                return path
+    names = sorted(
+        {p.stem for folder in search if folder.is_dir() for p in folder.glob("*.y*ml")}
+        | {
+            p.parent.name
+            for folder in search
+            if folder.is_dir()
+            for f in PLAYBOOK_FILES
+            for p in folder.glob(f"*/{f}")
+        }
+    )
+    raise ProblemsError(
+        [
+            Problem(
+                name_or_path,
+                1,
+                1,
+                "",
+                f"no playbook named '{name_or_path}'; known: {', '.join(names) or 'none'}",
+            )
+        ]
+    )
