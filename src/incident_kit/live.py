@@ -20,11 +20,12 @@ from incident_kit.errors import EnvironmentFailure, RecordError, RefusedError, U
 from incident_kit.output import PartlyWritten, Staged
 from incident_kit.playbook.cache import LoadedPlaybook, find_playbook
 from incident_kit.playbook.cache import load as load_playbook
-from incident_kit.record import lifecycle
+from incident_kit.record import lifecycle, snapshot
 from incident_kit.record.base import EventStore, EventTransaction
-from incident_kit.record.events import Declared, Event, fold, from_incident, make
-from incident_kit.record.location import open_store
+from incident_kit.record.events import Declared, Event, from_incident, make
+from incident_kit.record.location import describe, open_store, workspace_location
 from incident_kit.record.model import Incident
+from incident_kit.record.snapshot import Snapshots
 from incident_kit.timing import now as wall_now
 from incident_kit.timing import parse_duration, parse_time, zone
 from incident_kit.workspace import SETTINGS_FILE, Workspace
@@ -74,6 +75,14 @@ class Live:
         self.broken: list[RecordError] = []
         # The files of the command in progress (see _unit), None outside a command.
         self._staged: list[Staged] | None = None
+        # Whether a command's incidents are folded with their event log (JSON output, the
+        # messages and documents need it). The short commands set it False: they fold on
+        # from a snapshot (record/snapshot.py) when the log agrees with one.
+        self.whole = True
+        self._snaps: Snapshots | None = None
+        self._folds: dict[str, snapshot.Folded] = {}
+        # The events this command recorded, in order (see _append).
+        self._fresh: list[Event] = []
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -132,7 +141,7 @@ class Live:
                         f"no incident '{given}'", hint="`incident list --all` shows them"
                     )
                 given = matches[0]
-            return fold(tx.events(given))
+            return self._fold(tx, given)
         open_ = [inc for inc in self._every(tx) if not self._resolved(inc)]
         if len(open_) == 1:
             return open_[0]
@@ -148,7 +157,7 @@ class Live:
         if not open_ and reading:
             every = tx.incident_ids()
             if len(every) == 1:
-                return fold(tx.events(every[0]))
+                return self._fold(tx, every[0])
         if not open_:
             raise UserError(
                 "no open incident"
@@ -166,7 +175,18 @@ class Live:
             data = {**data, "by": self.by}
         event = _made(kind, self.now, data)
         tx.append(incident_id, kind, event.at, event.payload())
+        self._fresh.append(event)
         return event
+
+    def _fold(self, tx: EventTransaction, incident_id: str) -> Incident:
+        """One incident as its log leaves it (from a snapshot on, unless ``whole``)."""
+        if self._snaps is None:
+            self._snaps = Snapshots(
+                describe(workspace_location(self.workspace), self.workspace.root)
+            )
+        folded = snapshot.fold(tx, incident_id, self._snaps, whole=self.whole)
+        self._folds[incident_id] = folded
+        return folded.incident
 
     def _every(self, tx: EventTransaction) -> list[Incident]:
         """Every incident that can be read; one with a bad event is left out (and named in
@@ -174,7 +194,7 @@ class Live:
         out = []
         for iid in tx.incident_ids():
             try:
-                out.append(fold(tx.events(iid)))
+                out.append(self._fold(tx, iid))
             except RecordError as exc:
                 self.broken.append(exc)
         return out
@@ -196,9 +216,14 @@ class Live:
         """Append an event and tick the items the playbook says it performs."""
         assert incident.id
         self._in_order(incident, kind)
+        self._fresh = []
         event = self._record(tx, incident.id, kind, data)
         self._tick(tx, incident, event.ticks(), by)
-        return fold(tx.events(incident.id))
+        folded = self._folds.get(incident.id)
+        if folded is not None and folded.partial and folded.incident is incident:
+            # A short command: fold on what it just recorded, not the log again.
+            return folded.on(self._fresh)
+        return self._fold(tx, incident.id)
 
     def _in_order(self, inc: Incident, kind: str) -> None:
         """Refuse an event whose time would make the record run backwards."""
@@ -483,9 +508,9 @@ class Live:
                 "stage": pb.stages[0].id,
             }
             declared = self._record(tx, incident_id, "declared", facts)
-            incident = fold(tx.events(incident_id))
+            incident = self._fold(tx, incident_id)
             self._tick(tx, incident, declared.ticks(), manager)
-            incident = fold(tx.events(incident_id))
+            incident = self._fold(tx, incident_id)
             messages = r.sent_by({"declare"}, incident, sent_at=self.now)
             self._recorded = f"declared {incident.channel}"
             files = self._save(incident, self._chat(incident, messages))
@@ -583,7 +608,7 @@ class Live:
             assert inc.id
             self._in_order(inc, "check")
             self._record(tx, inc.id, "check", {"item": item, "by": by})
-            inc = fold(tx.events(inc.id))
+            inc = self._fold(tx, inc.id)
         return Outcome(inc, lines=[f"ticked {item}"])
 
     def update(self, *, incident_id: str | None, message: str | None, by: str | None) -> Outcome:
@@ -816,7 +841,7 @@ class Live:
                     )
                 else:
                     lines.append(f"audit {v.check.id}: not flagged by the text; {ask}")
-            inc = fold(tx.events(inc.id))
+            inc = self._fold(tx, inc.id)
             messages = r.sent_by({"mitigate"}, inc, message=how, sent_at=self.now)
             files = self._chat(inc, messages) + self._emails(r, inc, messages)
             self._recorded = f"recorded the mitigation of {inc.channel}"
@@ -1353,7 +1378,7 @@ class Live:
                 if isinstance(event, Declared) and event.id != incident.id:
                     event = event.model_copy(update={"id": incident.id})
                 tx.append(incident.id, event.kind, event.at, event.payload())
-            return fold(tx.events(incident.id))
+            return self._fold(tx, incident.id)
 
     def _clock(self, inc: Incident, when: datetime | None = None) -> str:
         from incident_kit.timing import clock

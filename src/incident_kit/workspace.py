@@ -244,7 +244,6 @@ def open_workspace(explicit: Path | None = None) -> Workspace:
 
 def load_settings(path: Path) -> Settings:
     """Read and validate a settings file; every problem is reported with its position."""
-    from incident_kit.playbook.load import schema_problems
     from incident_kit.yamlsrc import load_file
 
     src = load_file(path)
@@ -255,4 +254,6 @@ def load_settings(path: Path) -> Settings:
     try:
         return Settings.model_validate(src.data)
     except ValidationError as exc:
+        from incident_kit.playbook.load import schema_problems
+
         raise ProblemsError(schema_problems(exc, src, Settings)) from None

@@ -104,11 +104,15 @@ class State:
         self.workspace_path: Path | None = None
         self.json = False
         self.quiet = False
+        self._workspace: tuple[Path | None, Any] | None = None
 
     def workspace(self) -> Any:
+        """The workspace, opened (settings read and validated) once per command."""
         from incident_kit.workspace import open_workspace
 
-        return open_workspace(self.workspace_path)
+        if self._workspace is None or self._workspace[0] != self.workspace_path:
+            self._workspace = (self.workspace_path, open_workspace(self.workspace_path))
+        return self._workspace[1]
 
 
 def state_of(ctx: click.Context | None = None) -> State:

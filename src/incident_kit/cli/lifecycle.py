@@ -67,11 +67,15 @@ def by_option(func: F) -> F:
     )(func)
 
 
-def _live(state: State, at: str | None) -> Any:
+def _live(state: State, at: str | None, *, short: bool = False) -> Any:
+    """The live core. ``short`` (note, milestone, check, status, list): the incident is
+    folded on from its snapshot, without its event log, unless JSON output shows the log."""
     from incident_kit.live import Live
     from incident_kit.people import default_by
 
-    return Live(state.workspace(), at=at, by=default_by())
+    live = Live(state.workspace(), at=at, by=default_by())
+    live.whole = not short or state.json
+    return live
 
 
 def _id_and_text(
@@ -309,7 +313,10 @@ def note(
       pbpaste | incident note - -i inc-05-09-22
     """
     iid, body = _id_and_text(state, incident_id, text, "text")
-    _show(_live(state, at).note(incident_id=iid, text=body, by=by, links=list(links)), as_json)
+    _show(
+        _live(state, at, short=True).note(incident_id=iid, text=body, by=by, links=list(links)),
+        as_json,
+    )
 
 
 def _role_pairs(args: tuple[str, ...]) -> dict[str, str]:
@@ -470,7 +477,7 @@ def milestone(
       incident milestone -i inc-05-09-22 "Fix deployed"
     """
     iid, body = _id_and_text(state, incident_id, text, "text")
-    _show(_live(state, at).milestone(incident_id=iid, text=body, by=by), as_json)
+    _show(_live(state, at, short=True).milestone(incident_id=iid, text=body, by=by), as_json)
 
 
 def _items(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -511,7 +518,10 @@ def check(
       incident check declaration.video-bridge
       incident check pin-summary --by "Priya Shah"
     """
-    _show(_live(state, at).check(incident_id=incident_id, item=item, undo=undo, by=by), as_json)
+    _show(
+        _live(state, at, short=True).check(incident_id=incident_id, item=item, undo=undo, by=by),
+        as_json,
+    )
 
 
 def _positional_id(incident_id: str | None, positional: str | None) -> str | None:
@@ -1024,7 +1034,7 @@ def status(
       incident status --workspace ~/incidents --json
     """
     iid = _positional_id(incident_id, positional_id)
-    _show(_live(state, at).status(incident_id=iid), as_json)
+    _show(_live(state, at, short=True).status(incident_id=iid), as_json)
 
 
 def _plain(text: str) -> str:
@@ -1050,7 +1060,7 @@ def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> Non
       incident list
       incident list --all --json
     """
-    live = _live(state, at)
+    live = _live(state, at, short=True)
     incidents = live.list(include_resolved=include_all)
     tz = live.workspace.tz
     if as_json:

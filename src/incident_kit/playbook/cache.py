@@ -198,7 +198,10 @@ def load(path: Path, template_dirs: list[Path]) -> LoadedPlaybook:
 
         try:
             return LoadedPlaybook(
-                path=path, model=Playbook.model_validate(data), template_dirs=dirs
+                path=path,
+                model=Playbook.model_validate(data["model"]),
+                template_dirs=dirs,
+                _plain=data["plain"],
             )
         except ValidationError:
             pass  # a cache that no longer fits the schema: validate in full

@@ -46,6 +46,14 @@ class EventTransaction(Protocol):
         """The incident's events, in the order they were recorded."""
         ...
 
+    def since(
+        self, incident_id: str, seq: int
+    ) -> tuple[int, StoredEvent | None, list[StoredEvent]]:
+        """What folding on from a snapshot taken at event ``seq`` needs: how many of the
+        incident's events come before ``seq``, its first event, and the events from ``seq``
+        on (a writing transaction locks the incident as :meth:`events` does)."""
+        ...
+
 
 class EventStore(Protocol):
     """Every incident of a workspace, as append-only event logs."""

@@ -16,7 +16,8 @@ themselves, so ``export`` → ``import`` → ``export`` loses nothing; a hand-wr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -48,6 +49,11 @@ class Entry:
     links: list[str] | None = None
 
 
+# The lists of the folded state that events only ever append to (a snapshot may keep their
+# start apart, unread: see Folding.earlier).
+APPENDED = ("notes", "milestones")
+
+
 class Folding:
     """The state while events are folded: plain data, validated as an Incident at the end."""
 
@@ -67,6 +73,40 @@ class Folding:
             )
         }
         self.ever_checked: set[str] = set()
+        # The start of a list that events only append to (notes, milestones), as the JSON
+        # text a snapshot kept; ``lists`` then holds what came after it.
+        self.earlier: dict[str, str] = {}
+
+    def whole_list(self, name: str) -> list[dict[str, Any]]:
+        """The list ``name``, with its :attr:`earlier` part."""
+        if name in self.earlier:
+            return [*json.loads(self.earlier[name]), *self.lists[name]]
+        return list(self.lists[name])
+
+    def plain(self) -> dict[str, Any]:
+        """The state as JSON-ready data: what a snapshot keeps (``record/snapshot.py``)."""
+        return {
+            "state": self.state,
+            "roles": self.roles,
+            "lists": {name: self.whole_list(name) for name in self.lists},
+            "ever_checked": sorted(self.ever_checked),
+        }
+
+    @classmethod
+    def from_plain(cls, data: dict[str, Any], earlier: dict[str, str] | None = None) -> Folding:
+        """The state :meth:`plain` gave (of freshly parsed JSON: it is changed in place);
+        ``earlier``: lists kept apart as JSON text, read only when needed."""
+        f = cls()
+        f.state = data["state"]
+        f.roles = data["roles"]
+        f.lists = {**f.lists, **data["lists"]}
+        f.ever_checked = set(data["ever_checked"])
+        f.earlier = dict(earlier or {})
+        for name in f.earlier:
+            if name not in APPENDED:
+                raise ValueError(f"the list {name} is not only appended to")
+            f.lists.setdefault(name, [])
+        return f
 
     def enter(self, stage: str | None, at: datetime) -> None:
         """The incident moved to ``stage`` (the playbook's stage id), if the event says so."""
@@ -614,17 +654,39 @@ def replay(events: Sequence[Event]) -> tuple[Folding, list[Entry]]:
 
 def fold_events(events: Sequence[Event], incident_id: str | None = None) -> Incident:
     """The incident as typed ``events`` leave it."""
-    from incident_kit.record.model import Incident
+    return incident_of(folding(events, incident_id), events, incident_id)
 
+
+def _later(f: Folding, name: str, tail: list[dict[str, Any]]) -> Callable[[], list[Any]]:
+    """The list ``name`` of ``f`` as it stands now, read when called."""
+    earlier, now = f.earlier.get(name), list(tail)
+    return lambda: [*(json.loads(earlier) if earlier else []), *now]
+
+
+def folding(events: Sequence[Event], incident_id: str | None = None) -> Folding:
+    """The plain state ``events`` leave (the first must be the declaration)."""
     if not events or not isinstance(events[0], Declared):
         raise RecordError(
             f"record of {incident_id}: the first event is not the declaration",
             hint="run `incident doctor`",
         )
     f, _ = replay(events)
-    state = {**f.state, **f.lists, "roles": f.roles, "events": list(events)}
+    return f
+
+
+def incident_of(
+    f: Folding, events: Sequence[Event], incident_id: str | None, *, partial: bool = False
+) -> Incident:
+    """The folded state as an Incident. ``partial``: ``events`` are only the last ones
+    (folded on from a snapshot), or none, with ``lists=False`` in :func:`head`."""
+    from incident_kit.record.model import Incident
+
+    state = {**f.state, **f.lists, "roles": f.roles, "events": [] if partial else list(events)}
+    if partial:
+        # Notes and milestones grow with the incident: a short command gets light views.
+        light = [_later(f, name, state.pop(name)) for name in APPENDED]
     try:
-        return Incident.model_validate(state)
+        incident = Incident.model_validate(state)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
@@ -632,6 +694,12 @@ def fold_events(events: Sequence[Event], incident_id: str | None = None) -> Inci
             f"record of {incident_id or state.get('id')} does not fold: {loc}: {first['msg']}",
             hint="run `incident doctor`",
         ) from None
+    if partial:
+        from incident_kit.record.model import light_lists
+
+        incident.mark_partial()
+        light_lists(incident, *light)
+    return incident
 
 
 def fold(events: Iterable[StoredEvent]) -> Incident:

@@ -200,11 +200,18 @@ def _due(what: str, at: datetime, now: datetime, detail: str) -> Due:
     return Due(what, at, now - at if now > at else None, detail)
 
 
-def occurrences(incident: Incident) -> list[tuple[datetime, frozenset[str]]]:
-    """What was done and when, by the names `satisfied_by` and `ticked_by` use."""
+def occurrences(
+    incident: Incident, wanted: set[str] | None = None
+) -> list[tuple[datetime, frozenset[str]]]:
+    """What was done and when, by the names `satisfied_by` and `ticked_by` use. With
+    ``wanted``, notes and milestones only when wanted: an incident may have 20,000 notes."""
     out: list[tuple[datetime, frozenset[str]]] = [(incident.declared_at, frozenset({"declare"}))]
-    out += [(n.at, frozenset({"note"})) for n in incident.notes]
-    out += [(m.at, frozenset({"milestone"})) for m in incident.milestones]
+    if wanted is None or "note" in wanted:
+        note = frozenset({"note"})
+        out += [(n.at, note) for n in incident.notes]
+    if wanted is None or "milestone" in wanted:
+        milestone = frozenset({"milestone"})
+        out += [(m.at, milestone) for m in incident.milestones]
     out += [(u.at, frozenset({"update"})) for u in incident.updates]
     out += [
         (c.at, frozenset({"customer", f"customer.{c.kind}"})) for c in incident.customer_messages
@@ -258,7 +265,7 @@ def timer_due(timer: Timer, incident: Incident, playbook: Playbook, now: datetim
         return None
     start = timer_start(timer, incident)
     wanted = set(timer.satisfied_by)
-    done = [at for at, names in occurrences(incident) if at >= start and names & wanted]
+    done = [at for at, names in occurrences(incident, wanted) if at >= start and names & wanted]
     if not done:
         step = step_at(schedule, timedelta(0))
         if schedule.first is None:

@@ -8,11 +8,13 @@ written without an offset is read in the incident's time zone.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime, tzinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from incident_kit.record.events import AnyEvent, Entry, RoleHanded, from_incident, replay
 from incident_kit.record.types import Text, Time
@@ -201,6 +203,17 @@ class Incident(Part):
         default_factory=list,
         description="The record: every event, in the order it was recorded.",
     )
+    # Folded on from a snapshot: the state is whole, the event log is not loaded
+    # (``record/snapshot.py``); what needs the log refuses rather than guess it.
+    _partial: bool = PrivateAttr(default=False)
+
+    def mark_partial(self) -> None:
+        self._partial = True
+
+    @property
+    def partial(self) -> bool:
+        """Whether the event log was left out (a short command's fold from a snapshot)."""
+        return self._partial
 
     @model_validator(mode="before")
     @classmethod
@@ -266,6 +279,8 @@ class Incident(Part):
 
     @property
     def responders(self) -> list[str]:
+        if self._partial:
+            raise RuntimeError("the incident was folded from a snapshot: its events are not loaded")
         seen: dict[str, None] = {}
         holders = [h.name for h in self.roles.values()]
         handed = [e.holder for e in self.events if isinstance(e, RoleHanded)]
@@ -286,6 +301,8 @@ class Incident(Part):
     @property
     def history(self) -> list[AnyEvent]:
         """The events, or, for a state with none recorded, the events that lead to it."""
+        if self._partial:
+            raise RuntimeError("the incident was folded from a snapshot: its events are not loaded")
         return self.events or from_incident(self)  # type: ignore[return-value]
 
     @property
@@ -319,6 +336,94 @@ def _timeline_of(events: Sequence[AnyEvent]) -> list[Entry]:
 # attribute: pydantic compares those in ==.
 _TIMELINES: dict[int, tuple[list[AnyEvent], int, tuple[Entry, ...]]] = {}
 _TIMELINES_KEPT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class NoteView:
+    """A note of an incident folded on from a snapshot: the fields of :class:`Note`, read
+    from the snapshot's plain data without validating each one again (20,000 of them)."""
+
+    at: datetime
+    text: str
+    by: str | None = None
+    links: list[str] = dc_field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneView:
+    """A milestone of an incident folded on from a snapshot (see :class:`NoteView`)."""
+
+    at: datetime
+    text: str
+    by: str | None = None
+
+
+class Lazy(list[Any]):
+    """A list made on first use: the notes of a partial incident, which a short command
+    (note, check, status without a timer on notes) never reads."""
+
+    def __init__(self, make: Callable[[], list[Any]]) -> None:
+        super().__init__()
+        self._make: Callable[[], list[Any]] | None = make
+
+    def _fill(self) -> None:
+        if self._make is not None:
+            make, self._make = self._make, None
+            super().extend(make())
+
+    def __len__(self) -> int:
+        self._fill()
+        return super().__len__()
+
+    def __iter__(self) -> Iterator[Any]:
+        self._fill()
+        return super().__iter__()
+
+    def __reversed__(self) -> Iterator[Any]:
+        self._fill()
+        return super().__reversed__()
+
+    def __getitem__(self, index: Any) -> Any:
+        self._fill()
+        return super().__getitem__(index)
+
+    def __contains__(self, value: object) -> bool:
+        self._fill()
+        return super().__contains__(value)
+
+    def __bool__(self) -> bool:
+        self._fill()
+        return super().__len__() > 0
+
+    def __eq__(self, other: object) -> bool:
+        self._fill()
+        return super().__eq__(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._fill()
+        return super().__repr__()
+
+
+def light_lists(
+    incident: Incident, notes: Callable[[], list[Any]], milestones: Callable[[], list[Any]]
+) -> None:
+    """Give a partial incident its notes and milestones as views of the fold's plain data
+    (what :meth:`Incident.model_validate` would make of them, times parsed, not checked),
+    read and made when first used."""
+    when = datetime.fromisoformat
+
+    def note_views() -> list[Any]:
+        return [
+            NoteView(when(n["at"]), n["text"], n.get("by"), n.get("links") or []) for n in notes()
+        ]
+
+    def milestone_views() -> list[Any]:
+        return [MilestoneView(when(m["at"]), m["text"], m.get("by")) for m in milestones()]
+
+    incident.notes = cast("list[Note]", Lazy(note_views))
+    incident.milestones = cast("list[Milestone]", Lazy(milestone_views))
 
 
 def validation_context(data: Any, default: tzinfo) -> dict[str, Any]:

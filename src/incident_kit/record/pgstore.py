@@ -177,6 +177,23 @@ class PgTransaction:
             for seq, iid, kind, at, data in rows
         ]
 
+    def since(self, incident_id: str, seq: int) -> tuple[int, Event | None, list[Event]]:
+        """What folding on from a snapshot taken at event ``seq`` needs: how many of the
+        incident's events come before ``seq``, its first event, and the events from ``seq``
+        on."""
+        self._lock_incident(incident_id)
+        row = self._conn.execute(
+            "SELECT count(*) FROM events WHERE incident_id = %s AND seq < %s", (incident_id, seq)
+        ).fetchone()
+        columns = "SELECT seq, incident_id, kind, at, data FROM events WHERE incident_id = %s "
+        first = self._conn.execute(columns + "ORDER BY seq LIMIT 1", (incident_id,)).fetchall()
+        rows = self._conn.execute(columns + "AND seq >= %s ORDER BY seq", (incident_id, seq))
+        firsts, tail = (
+            [Event(int(n), iid, kind, at.astimezone(UTC), data) for n, iid, kind, at, data in got]
+            for got in (first, rows)
+        )
+        return int(row[0]) if row else 0, (firsts[0] if firsts else None), tail
+
     def last_seq(self, incident_id: str) -> int:
         """The newest event's number (0 for none): what ``watch`` compares."""
         row = self._conn.execute(

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,6 +93,24 @@ class Transaction:
             "ORDER BY seq",
             (incident_id,),
         )
+        return self._decode(incident_id, rows)
+
+    def since(self, incident_id: str, seq: int) -> tuple[int, Event | None, list[Event]]:
+        """What folding on from a snapshot taken at event ``seq`` needs: how many of the
+        incident's events come before ``seq``, its first event, and the events from ``seq``
+        on."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM events WHERE incident_id = ? AND seq < ?", (incident_id, seq)
+        ).fetchone()
+        columns = "SELECT seq, incident_id, kind, at, data FROM events WHERE incident_id = ? "
+        first = self._decode(
+            incident_id, self._conn.execute(columns + "ORDER BY seq LIMIT 1", (incident_id,))
+        )
+        rows = self._conn.execute(columns + "AND seq >= ? ORDER BY seq", (incident_id, seq))
+        return int(row[0]), (first[0] if first else None), self._decode(incident_id, rows)
+
+    @staticmethod
+    def _decode(incident_id: str, rows: Iterable[tuple[Any, ...]]) -> list[Event]:
         out = []
         for seq, iid, kind, at, data in rows:
             try:

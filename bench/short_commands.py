@@ -1,0 +1,88 @@
+"""The short commands against the interpreter's floor: `python -c "import click"`.
+
+    python bench/short_commands.py [--runs 9]
+
+One workspace with one declared incident; each round runs every command once as a new
+process (the same interpreter as this script, not a shim), interleaved with the yardstick,
+so the machine's load falls on all alike. Prints the median wall time of each and its ratio
+to the yardstick's median (the goal: at most 1.5). The playbook cache and the snapshots are
+warmed by one untimed round first, as a person's second command would find them. A
+benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DECLARE = [
+    "declare",
+    "--functionality",
+    "logging in",
+    "--state",
+    "broken",
+    "--audience",
+    "all users",
+    "--severity",
+    "SEV1",
+    "--manager",
+    "Priya Shah",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ws = root / "ws"
+        env = {
+            **os.environ,
+            "INCIDENT_USER": "Bench",
+            "INCIDENT_CACHE": str(root / "cache"),
+            "INCIDENT_WORKSPACE": str(ws),
+        }
+        env.pop("INCIDENT_DATABASE_URL", None)
+
+        def incident(*argv: str) -> list[str]:
+            return [sys.executable, "-m", "incident_kit", *argv]
+
+        subprocess.run(incident("init", str(ws)), check=True, env=env, capture_output=True)
+        subprocess.run(incident(*DECLARE), check=True, env=env, capture_output=True)
+        commands: dict[str, list[str]] = {
+            'python -c "import click"': [sys.executable, "-c", "import click"],
+            "incident --help": incident("--help"),
+            "incident note": incident("note", "checked", "the", "dashboard"),
+            "incident milestone": incident("milestone", "Cause", "identified"),
+            "incident check": incident("check", "declaration.pin-summary"),
+            "incident check --undo": incident("check", "--undo", "declaration.pin-summary"),
+            "incident status": incident("status"),
+            "incident list": incident("list"),
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for round_ in range(args.runs + 1):
+            for name, argv in commands.items():
+                start = time.perf_counter()
+                done = subprocess.run(argv, env=env, cwd=ws, capture_output=True)
+                took = time.perf_counter() - start
+                if done.returncode != 0:
+                    raise SystemExit(f"{name} failed: {done.stderr.decode()}")
+                if round_:  # the first round warms the caches
+                    times[name].append(took)
+        floor = statistics.median(times['python -c "import click"'])
+        print(f"{'command':<28} {'median s':>9} {'ratio':>6}  (goal <= 1.5)")
+        for name, got in times.items():
+            median = statistics.median(got)
+            print(f"{name:<28} {median:>9.3f} {median / floor:>6.2f}")
+        print(f"{args.runs} interleaved runs each, {sys.executable}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""Snapshots of folded incidents: a command folds only what happened since the last one.
+
+An incident is its event log, folded in order; at 20,000 events reading and folding all of
+them costs more than the command. A snapshot is the fold's plain state
+(:class:`~incident_kit.record.events.Folding`) after event ``seq``, kept with what ties it
+to the log:
+
+- how many events the incident had up to and including ``seq``,
+- the checksum of event ``seq`` (its kind, time and data) and of the incident's first event,
+- incident-kit's version and the source of the fold (``record/events.py``, ``model.py``),
+- the checksum of the snapshot's own text.
+
+:func:`load` uses a snapshot only when the log agrees on all of it (an event set aside by
+``incident doctor --repair`` changes the count; another store at the same place, or another
+incident of that id, changes a checksum); otherwise the incident is folded from its first
+event. Snapshots are derived data, in an SQLite file of the cache folder
+(:func:`incident_kit.playbook.cache.cache_dir`), one row per store location and incident:
+deleting the file loses nothing. A folder that cannot be written, a full disk, a locked or
+damaged file: the command folds from the start and says nothing.
+
+A snapshot is written after a fold that had no usable one, or that folded at least
+:data:`EVERY` events past it, so a command at 20,000 events folds a few dozen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from incident_kit.errors import RecordError
+from incident_kit.record.base import EventTransaction, StoredEvent
+
+# Kept in step with record/events.py's APPENDED (which imports pydantic; this may not).
+APPENDED = ("notes", "milestones")
+
+if TYPE_CHECKING:
+    from incident_kit.record.events import Event, Folding
+    from incident_kit.record.model import Incident
+
+# Fold at most this many events past a snapshot before writing a new one.
+EVERY = 64
+
+# The file's name carries its layout: a new layout is a new file.
+FILE = "snapshots-1.sqlite3"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    location TEXT NOT NULL,
+    incident_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    first TEXT NOT NULL,
+    last TEXT NOT NULL,
+    sum TEXT NOT NULL,
+    state TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    milestones TEXT NOT NULL,
+    PRIMARY KEY (location, incident_id)
+)
+"""
+
+
+def checksum(event: StoredEvent) -> str:
+    """An event's kind, time (UTC) and data, as SHA-256: equal in SQLite and PostgreSQL."""
+    text = "\0".join(
+        (
+            event.kind,
+            event.at.astimezone(UTC).isoformat(),
+            json.dumps(event.data, sort_keys=True, ensure_ascii=False),
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _code() -> str:
+    from incident_kit import __version__
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256(__version__.encode())
+    for name in ("events.py", "model.py", "snapshot.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The plain folded state after event ``seq``, and what ties it to the log."""
+
+    seq: int
+    count: int
+    first: str
+    last: str
+    state: dict[str, Any]
+    # The notes and milestones, as JSON text: read only when a command uses them.
+    earlier: dict[str, str]
+
+
+class Snapshots:
+    """The snapshots of one record store (by its location)."""
+
+    def __init__(self, location: str, folder: Path | None = None) -> None:
+        from incident_kit.playbook.cache import cache_dir
+
+        self.location = location
+        self.folder = folder if folder is not None else cache_dir()
+        self._conn: sqlite3.Connection | None = None
+        self._code: str | None = None
+
+    def _open(self) -> sqlite3.Connection | None:
+        if self._conn is None and self.folder is not None:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.folder / FILE, timeout=0.5, isolation_level=None)
+                conn.execute(_SCHEMA)
+                self._code = _code()
+                self._conn = conn
+            except (sqlite3.Error, OSError):
+                self.folder = None  # no snapshots this command: fold from the start
+        return self._conn
+
+    def get(self, incident_id: str) -> Snapshot | None:
+        """The incident's snapshot, when there is one and its own checksum holds."""
+        conn = self._open()
+        if conn is None:
+            return None
+        try:
+            row = conn.execute(
+                "SELECT seq, count, first, last, sum, state, notes, milestones FROM snapshots "
+                "WHERE location = ? AND incident_id = ? AND code = ?",
+                (self.location, incident_id, self._code),
+            ).fetchone()
+            if row is None:
+                return None
+            seq, count, first, last, total, text, notes, milestones = row
+            if _sum(text, notes, milestones) != total:
+                return None
+            state = json.loads(text)
+        except (sqlite3.Error, ValueError, TypeError, AttributeError):
+            return None
+        if not isinstance(state, dict):
+            return None
+        earlier = {"notes": notes, "milestones": milestones}
+        return Snapshot(int(seq), int(count), str(first), str(last), state, earlier)
+
+    def put(
+        self,
+        incident_id: str,
+        *,
+        first: StoredEvent,
+        last: StoredEvent,
+        count: int,
+        state: dict[str, Any],
+    ) -> None:
+        """Keep the state after ``last`` (the ``count``-th event); failing quietly."""
+        conn = self._open()
+        if conn is None:
+            return
+        lists = dict(state["lists"])
+        apart = [json.dumps(lists.pop(name), ensure_ascii=False) for name in APPENDED]
+        text = json.dumps({**state, "lists": lists}, ensure_ascii=False, sort_keys=True)
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.location,
+                    incident_id,
+                    self._code,
+                    last.seq,
+                    count,
+                    checksum(first),
+                    checksum(last),
+                    _sum(text, *apart),
+                    text,
+                    *apart,
+                ),
+            )
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+
+def _sum(*texts: str) -> str:
+    return hashlib.sha256("\0".join(texts).encode()).hexdigest()
+
+
+def agrees(snap: Snapshot, before: int, first: StoredEvent | None, tail: list[StoredEvent]) -> bool:
+    """Whether the log (``before`` events ahead of ``snap.seq``, its ``first`` event, the
+    events from ``snap.seq`` on) is the one the snapshot was taken from."""
+    return (
+        first is not None
+        and bool(tail)
+        and tail[0].seq == snap.seq
+        and before + 1 == snap.count
+        and checksum(tail[0]) == snap.last
+        and checksum(first) == snap.first
+    )
+
+
+@dataclass
+class Folded:
+    """An incident folded by :func:`fold`, and the plain state it was made from."""
+
+    incident: Incident
+    f: Folding
+    partial: bool
+
+    def on(self, events: list[Event]) -> Incident:
+        """The incident after ``events`` (just recorded by this command) are folded on."""
+        from incident_kit.record import events as ev
+
+        for event in events:
+            event.apply(self.f)
+        if not self.partial:
+            raise RuntimeError("a whole fold is folded again from the log, not on")
+        self.incident = ev.incident_of(self.f, events, self.incident.id, partial=True)
+        return self.incident
+
+
+def fold(
+    tx: EventTransaction, incident_id: str, snaps: Snapshots | None, *, whole: bool = True
+) -> Folded:
+    """The incident ``incident_id`` as its log leaves it.
+
+    Not ``whole``: from its snapshot and the events since, when the log agrees with the
+    snapshot; the incident then has the state but not the event log (``partial``). Else, or
+    when there is no usable snapshot: every event from the first. Either way a snapshot is
+    written when there was none, or the fold went :data:`EVERY` events past it.
+    """
+    from incident_kit.record import events as ev
+
+    snap = snaps.get(incident_id) if snaps is not None else None
+    if snaps is not None and snap is not None and not whole:
+        before, first, tail = tx.since(incident_id, snap.seq)
+        if first is not None and agrees(snap, before, first, tail):
+            typed = [ev.parse(e) for e in tail[1:]]
+            try:
+                f = ev.Folding.from_plain(snap.state, snap.earlier)
+                for event in typed:
+                    event.apply(f)
+                incident = ev.incident_of(f, typed, incident_id, partial=True)
+            except (KeyError, TypeError, ValueError, AttributeError, RecordError):
+                pass  # a snapshot this code cannot read after all: fold from the start
+            else:
+                if len(typed) >= EVERY:
+                    count = before + len(tail)
+                    snaps.put(incident_id, first=first, last=tail[-1], count=count, state=f.plain())
+                return Folded(incident, f, partial=True)
+    stored = tx.events(incident_id)
+    typed = [ev.parse(e) for e in stored]
+    f = ev.folding(typed, incident_id)
+    incident = ev.incident_of(f, typed, incident_id)
+    if snaps is not None and stored and not _recent(snap, stored):
+        snaps.put(incident_id, first=stored[0], last=stored[-1], count=len(stored), state=f.plain())
+    return Folded(incident, f, partial=False)
+
+
+def _recent(snap: Snapshot | None, stored: list[StoredEvent]) -> bool:
+    """Whether ``snap`` agrees with the log ``stored`` and is less than EVERY behind it."""
+    if snap is None or not 0 < snap.count <= len(stored) or len(stored) - snap.count >= EVERY:
+        return False
+    at = stored[snap.count - 1]
+    return at.seq == snap.seq and checksum(at) == snap.last and checksum(stored[0]) == snap.first
