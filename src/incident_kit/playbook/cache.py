@@ -84,12 +84,16 @@ def cache_dir() -> Path | None:
 
 
 def _code_hash() -> str:
-    """incident-kit's version and the source of the code whose answer is cached."""
+    """incident-kit's version, the source of the code whose answer is cached, and the
+    bundled default playbook."""
     from incident_kit import __version__
+    from incident_kit.workspace import bundled_dir
 
     h = hashlib.sha256(__version__.encode())
     here = Path(__file__).resolve().parent
-    for path in sorted([*here.glob("*.py"), here.parent / "record" / "events.py"]):
+    # The bundled default playbook too: a playbook inherits the words it leaves out.
+    default = bundled_dir() / "playbooks" / "default.yaml"
+    for path in [*sorted([*here.glob("*.py"), here.parent / "record" / "events.py"]), default]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -167,8 +171,7 @@ def write(path: Path, key: str, model: Playbook) -> None:
             "model": model.model_dump(mode="json", by_alias=True),
             "plain": plain_texts(model),
         },
-        ensure_ascii=False,
-        sort_keys=True,
+        ensure_ascii=False,  # no sort_keys: the order of messages, roles … is the playbook's
     ).encode()
     head = f"{FORMAT} {hashlib.sha256(body).hexdigest()}\n".encode()
     tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")

@@ -163,7 +163,8 @@ class Snapshots:
             return
         lists = dict(state["lists"])
         apart = [json.dumps(lists.pop(name), ensure_ascii=False) for name in APPENDED]
-        text = json.dumps({**state, "lists": lists}, ensure_ascii=False, sort_keys=True)
+        # Not sorted: the order of roles, fields … is the order of the events.
+        text = json.dumps({**state, "lists": lists}, ensure_ascii=False)
         with contextlib.suppress(sqlite3.Error):
             conn.execute(
                 "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
