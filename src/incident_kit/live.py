@@ -144,7 +144,7 @@ class Live:
             return self._fold(tx, given)
         open_ = [inc for inc in self._every(tx) if not self._resolved(inc)]
         if len(open_) == 1:
-            return open_[0]
+            return self._whole(tx, open_[0])
         if not open_ and command:
             taking = [
                 inc
@@ -153,7 +153,7 @@ class Live:
                 or self.playbook(inc.playbook).transition(command, inc.stage)
             ]
             if len(taking) == 1:
-                return taking[0]
+                return self._whole(tx, taking[0])
         if not open_ and reading:
             every = tx.incident_ids()
             if len(every) == 1:
@@ -178,23 +178,32 @@ class Live:
         self._fresh.append(event)
         return event
 
-    def _fold(self, tx: EventTransaction, incident_id: str) -> Incident:
+    def _fold(self, tx: EventTransaction, incident_id: str, whole: bool | None = None) -> Incident:
         """One incident as its log leaves it (from a snapshot on, unless ``whole``)."""
         if self._snaps is None:
             self._snaps = Snapshots(
                 describe(workspace_location(self.workspace), self.workspace.root)
             )
-        folded = snapshot.fold(tx, incident_id, self._snaps, whole=self.whole)
+        whole = self.whole if whole is None else whole
+        folded = snapshot.fold(tx, incident_id, self._snaps, whole=whole)
         self._folds[incident_id] = folded
         return folded.incident
 
+    def _whole(self, tx: EventTransaction, inc: Incident) -> Incident:
+        """``inc`` from a scan (:meth:`_every`), folded with its log when the command wants it."""
+        if inc.partial and self.whole and inc.id:
+            return self._fold(tx, inc.id)
+        return inc
+
     def _every(self, tx: EventTransaction) -> list[Incident]:
         """Every incident that can be read; one with a bad event is left out (and named in
-        ``self.broken``) so that it does not stop work on the others."""
+        ``self.broken``) so that it does not stop work on the others. Each is folded from
+        its snapshot when the log agrees (its state, not its event log: see :meth:`_whole`),
+        so a scan for the open incident or a duplicate does not read every log."""
         out = []
         for iid in tx.incident_ids():
             try:
-                out.append(self._fold(tx, iid))
+                out.append(self._fold(tx, iid, whole=False))
             except RecordError as exc:
                 self.broken.append(exc)
         return out
@@ -459,6 +468,7 @@ class Live:
                 if again:
                     # The same declaration a moment ago (a retry, or Ctrl-C after the commit):
                     # show what it made instead of refusing it as a second incident.
+                    other = self._whole(tx, other)
                     messages = r.sent_by({"declare"}, other, sent_at=other.declared_at)
                     self._recorded = f"{other.channel} was declared"
                     files = self._save(other, self._chat(other, messages))
@@ -1218,7 +1228,7 @@ class Live:
                 resolved = [i for i in self._every(tx) if self._resolved(i)]
                 if len(resolved) != 1:
                     raise UserError("say which incident to reopen", hint="`incident list --all`")
-                inc = resolved[0]
+                inc = self._whole(tx, resolved[0])
             else:
                 inc = self._incident(tx, incident_id, command=command)
             r = self.renderer(inc.playbook)
