@@ -202,14 +202,17 @@ def _debug() -> bool:
 
 def _check_text(args: list[str]) -> None:
     """Refuse arguments that are not UTF-8 text (the shell passes such bytes as surrogates)."""
-    from incident_kit.errors import UserError, shown
-
+    # errors.py is imported only when there is one to report: `incident --help` needs none.
     for n, arg in enumerate(args, 1):
         if "\0" in arg:  # a shell cannot pass one; a program calling us can
+            from incident_kit.errors import UserError
+
             raise UserError(f"argument {n} has a NUL character", hint="remove it")
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
+            from incident_kit.errors import UserError, shown
+
             raise UserError(
                 f"argument {n} ({shown(arg)}) is not UTF-8 text",
                 hint="retype it, or set a UTF-8 locale",
@@ -220,6 +223,8 @@ def _check_text(args: list[str]) -> None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
+                from incident_kit.errors import UserError
+
                 raise UserError(f"{name} is not UTF-8 text", hint="set it again") from None
 
 
@@ -318,11 +323,11 @@ class IncidentGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         # Click would print a bare newline for Ctrl-C; the boundary prints one line instead.
-        from incident_kit.errors import Interrupted
-
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
+            from incident_kit.errors import Interrupted
+
             raise Interrupted(INTERRUPTED.removeprefix("incident: ")) from None
 
     def main(

@@ -20,7 +20,7 @@ from incident_kit.cli.options import (
     progress,
 )
 from incident_kit.cli.params import DAY_OR_TIME, TIME
-from incident_kit.render.formats import DEFAULT_FORMATS
+from incident_kit.render import DEFAULT_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 

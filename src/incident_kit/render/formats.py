@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incident_kit.errors import IncidentKitError, RenderError, UserError
+from incident_kit.render import DEFAULT_FORMATS, FORMATS
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -30,8 +31,7 @@ if TYPE_CHECKING:
     from incident_kit.render.piececache import PieceCache
     from incident_kit.render.pieced import Plan
 
-FORMATS = ("md", "html", "docx", "pdf")
-DEFAULT_FORMATS = "md,docx,pdf"
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "Converter", "Job", "find_asset"]
 
 
 def _layout_error(name: str, exc: BaseException) -> RenderError:
