@@ -323,3 +323,32 @@ def test_a_damaged_snapshot_file_is_ignored(workspace: tuple[Path, dict[str, str
     _, part = _folds(ws, snapshot.Snapshots(location, Path(env["INCIDENT_CACHE"])))
     assert not part.partial
     assert [n.text for n in part.incident.notes] == ["before", "after"]
+
+
+def test_concurrent_commands_share_one_cache(
+    workspace: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Processes that all find no cache validate, write and read it at once; every one gets
+    the same answer and the cache left behind is whole."""
+    ws, env = workspace
+    for stale in Path(env["INCIDENT_CACHE"]).iterdir():
+        stale.unlink()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "incident_kit", "status"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    outs = [p.communicate() for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
+    assert len({out for out, _ in outs}) == 1
+    assert len(_cache_files(Path(env["INCIDENT_CACHE"]))) == 1
+    path = ws / "playbooks" / "default.yaml"
+    monkeypatch.setenv("INCIDENT_CACHE", env["INCIDENT_CACHE"])
+    key = cache.key_of(path, open_workspace(ws).template_dirs)
+    assert cache.read(path, key) is not None
+    assert not list(Path(env["INCIDENT_CACHE"]).glob(".*.tmp"))
