@@ -83,7 +83,7 @@ def _code() -> str:
 
     here = Path(__file__).resolve().parent
     h = hashlib.sha256(__version__.encode())
-    for name in ("events.py", "model.py", "snapshot.py"):
+    for name in ("events.py", "model.py", "types.py", "snapshot.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()
 
