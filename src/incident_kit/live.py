@@ -1355,10 +1355,11 @@ class Live:
         )
 
     def list(self, *, include_resolved: bool) -> list[Incident]:
-        """Incidents, open ones only unless ``include_resolved``."""
+        """Incidents, open ones only unless ``include_resolved`` (each with its event log
+        unless the command said it needs none: :attr:`whole`)."""
         with self.store.transaction(write=False) as tx:
-            out = self._every(tx)
-        return [i for i in out if include_resolved or not self._resolved(i)]
+            out = [i for i in self._every(tx) if include_resolved or not self._resolved(i)]
+            return [self._whole(tx, i) for i in out]
 
     def get(self, *, incident_id: str | None) -> Incident:
         """One incident's current state."""
