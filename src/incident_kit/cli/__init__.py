@@ -103,6 +103,8 @@ class State:
         self.json = False
         self.quiet = False
         self._workspace: tuple[Path | None, Any] | None = None
+        # Who runs the command, once found (cli/lifecycle._person).
+        self.person: tuple[str | None] | None = None
 
     def workspace(self) -> Any:
         """The workspace, opened (settings read and validated) once per command."""

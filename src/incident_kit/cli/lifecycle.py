@@ -52,9 +52,16 @@ def clock_options(func: F) -> F:
 def _default_by(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None or ctx.resilient_parsing:
         return value
-    from incident_kit.people import default_by
+    return _person(state_of(ctx))
 
-    return default_by()
+
+def _person(state: State) -> str | None:
+    """Who runs the command (people.default_by: may ask git), found once per command."""
+    if state.person is None:
+        from incident_kit.people import default_by
+
+        state.person = (default_by(),)
+    return state.person[0]
 
 
 def by_option(func: F) -> F:
@@ -67,13 +74,13 @@ def by_option(func: F) -> F:
     )(func)
 
 
-def _live(state: State, at: str | None, *, short: bool = False) -> Any:
+def _live(state: State, at: str | None, *, short: bool = False, reading: bool = False) -> Any:
     """The live core. ``short`` (note, milestone, check, status, list): the incident is
-    folded on from its snapshot, without its event log, unless JSON output shows the log."""
+    folded on from its snapshot, without its event log, unless JSON output shows the log.
+    ``reading`` (status, list): nothing is recorded, so nobody is asked who runs it."""
     from incident_kit.live import Live
-    from incident_kit.people import default_by
 
-    live = Live(state.workspace(), at=at, by=default_by())
+    live = Live(state.workspace(), at=at, by=None if reading else _person(state))
     live.whole = not short or state.json
     return live
 
@@ -1034,7 +1041,7 @@ def status(
       incident status --workspace ~/incidents --json
     """
     iid = _positional_id(incident_id, positional_id)
-    _show(_live(state, at, short=True).status(incident_id=iid), as_json)
+    _show(_live(state, at, short=True, reading=True).status(incident_id=iid), as_json)
 
 
 def _plain(text: str) -> str:
@@ -1060,7 +1067,7 @@ def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> Non
       incident list
       incident list --all --json
     """
-    live = _live(state, at, short=True)
+    live = _live(state, at, short=True, reading=True)
     incidents = live.list(include_resolved=include_all)
     tz = live.workspace.tz
     if as_json:
