@@ -318,7 +318,10 @@ class Converter:
 
             try:
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
+                writable = os.access(self.cache_dir, os.W_OK | os.X_OK)
             except OSError:
+                writable = False
+            if not writable:
                 self.cache_dir = None  # a read-only workspace: pieces are made, not kept
                 return None
             self._cache = PieceCache(self.cache_dir)
