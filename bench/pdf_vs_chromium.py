@@ -113,7 +113,20 @@ def main() -> None:
     warm.start(["pdf"])
     warm.pdfs([Job(long_document(50), "pdf")])()  # the workers have imported the engine
 
+    worker_cpu: list[float] = []
+
+    def workers_cpu() -> float:
+        """CPU seconds the warm workers have used so far (from /proc)."""
+        assert warm._pool is not None
+        total = 0
+        for pid in list(warm._pool.pool._processes or {}):
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
     def in_process() -> None:
+        before = workers_cpu()
         conv = Converter(template_dirs=[], workers=2)
         conv._pool, warm._pool = warm._pool, None  # the same warm workers
         try:
@@ -124,6 +137,7 @@ def main() -> None:
             warm._pool, conv._pool = conv._pool, None
             rows.append(("_pieces", conv.tally.laid_out, 0))
             phases.append(dict(conv.tally.seconds))
+            worker_cpu.append(workers_cpu() - before)
 
     cache = tmp / "cache"
     cached = Converter(template_dirs=[], workers=2, cache_dir=cache)
@@ -206,8 +220,6 @@ def main() -> None:
             "  where a fresh in-process render's wall time goes (last run): "
             + ", ".join(f"{k} {v:.2f} s" for k, v in last.items())
         )
-    again = [(int(r[1]), int(r[2])) for r in rows if r[0] == "_again"]
-    print(f"  re-render after one new note, pieces (laid out, reused): {again}")
 
     # 2. Re-render after one new note, as a command, the piece cache warm. (The example
     # incident is resolved: it is reopened first, so that notes can be added.)
@@ -236,6 +248,13 @@ def main() -> None:
     a_wall = statistics.median(again_walls)
     ch_again = statistics.median(chrome_walls) if chrome_walls else float("nan")
 
+    again = [(int(r[1]), int(r[2])) for r in rows if r[0] == "_again"]
+    print(f"  re-render after one new note, pieces (laid out, reused): {again}")
+    if worker_cpu:
+        print(
+            f"  the workers' CPU in a fresh in-process render: {statistics.median(worker_cpu):.2f} s "
+            "(layout, drawing, stamp; the parent's HTML, plan and join come on top)"
+        )
     print()
     print(f"| {'what (medians of ' + str(args.runs) + ')':<62} | {'wall s':>7} | {'CPU s':>7} |")
     print(f"|{'-' * 64}|{'-' * 9}|{'-' * 9}|")
