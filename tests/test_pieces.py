@@ -133,6 +133,37 @@ def test_a_pieced_pdf_reads_like_the_whole_one_and_numbers_its_pages_across_the_
     assert len(PdfReader(str(cut)).pages) == total
 
 
+def test_a_cut_at_a_page_break_costs_no_page_and_no_piece_opens_with_a_blank_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phases = [
+        f"## Phase {p}\n\n"
+        + "\n".join(f"- [ ] Step {p}.{i}: check the dashboards and say so" for i in range(25))
+        for p in range(8)
+    ]
+    doc = RenderedDocument(
+        name="checklist",
+        title="Checklist",
+        filename="checklist.md",
+        markdown="# Checklist\n\n" + "\n\n\\newpage\n\n".join(phases) + "\n",
+        subject="inc-long",
+        severity="SEV2",
+    )
+    monkeypatch.setattr(pieces, "CUT_EVERY", 10**9)  # cut at page breaks only
+    monkeypatch.setattr(pieces, "MAX_PIECE", 10**9)
+    cut, conv = pdf(doc, tmp_path, "pieced.pdf")
+    one = whole(doc, tmp_path, monkeypatch)
+    assert conv.tally.laid_out >= 3
+    assert len(pages(cut)) == len(pages(one)) and words(cut) == words(one)
+    # Cut everywhere: pieces that would open with the page break drop it.
+    monkeypatch.setattr(pieces, "_cut_here", lambda block: True)
+    monkeypatch.setattr(pieces, "MIN_PIECE", 100)
+    cut, conv = pdf(doc, tmp_path, "everywhere.pdf")
+    for text in pages(cut):
+        body = [ln for ln in text.splitlines()[1:] if ln.strip() and "Page " not in ln]
+        assert body, "a blank page"
+
+
 def test_the_outline_is_one_tree_across_the_pieces(tmp_path: Path) -> None:
     cut, _ = pdf(document(300), tmp_path, "pieced.pdf")
     reader = PdfReader(str(cut))

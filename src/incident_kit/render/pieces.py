@@ -41,6 +41,9 @@ MAX_PIECE = 96_000
 #: A document whose body is shorter than this is laid out whole.
 PIECE_FROM = 2 * MIN_PIECE
 
+#: How the HTML renderer writes a page break (``\\newpage`` in the Markdown).
+PAGE_BREAK = '<div class="page-break">'
+
 #: Bump when what a piece's PDF holds changes for the same HTML (the cache key includes it).
 PIECE_FORMAT = 1
 
@@ -150,8 +153,9 @@ def _cut_here(block: Block) -> bool:
 
 def group(blocks: Iterable[Block]) -> list[str]:
     """The body HTML of each piece: the blocks in order, cut where :func:`_cut_here` says
-    (between :data:`MIN_PIECE` and :data:`MAX_PIECE` characters), with a list or table that
-    runs across a cut closed at the end of one piece and reopened at the start of the next."""
+    (between :data:`MIN_PIECE` and :data:`MAX_PIECE` characters) or after a page break, with
+    a list that runs across a cut closed at the end of one piece and reopened at the start
+    of the next. A page break that would open a piece is dropped (a piece starts a page)."""
     pieces: list[str] = []
     parts: list[str] = []
     size = 0
@@ -167,6 +171,9 @@ def group(blocks: Iterable[Block]) -> list[str]:
         parts, size = [], 0
 
     for block in blocks:
+        breaks = block.html.startswith(PAGE_BREAK)
+        if breaks and not parts and pieces:
+            continue  # a piece starts a new page already: the break would leave a blank one
         if inside is not None and block.container != inside.container:
             parts.append(inside.close)
             inside = None
@@ -178,25 +185,10 @@ def group(blocks: Iterable[Block]) -> list[str]:
         size += len(block.html)
         if block.html.startswith("<h"):
             continue  # a heading stays with what follows it
+        if breaks and size >= MIN_PIECE // 4:
+            cut()  # the page ends here anyway: a cut costs no partly empty page
+            continue
         if size >= MAX_PIECE or (size >= MIN_PIECE and _cut_here(block)):
             cut()
     cut()
     return pieces
-
-
-def whole(blocks: Iterable[Block]) -> str:
-    """The body HTML of the blocks uncut (what :func:`group` gives as one piece)."""
-    parts: list[str] = []
-    inside: Block | None = None
-    for block in blocks:
-        if inside is not None and block.container != inside.container:
-            parts.append(inside.close)
-            inside = None
-        if block.container >= 0:
-            if inside is None:
-                parts.append(block.open)
-            inside = block
-        parts.append(block.html)
-    if inside is not None:
-        parts.append(inside.close)
-    return "".join(parts)
