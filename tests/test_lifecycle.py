@@ -546,6 +546,29 @@ def test_owner_lookup_says_when_it_cannot(ws: Path) -> None:
     assert "The team that is currently responding is not yet known." in out
 
 
+def test_a_missing_role_holder_is_named_as_the_playbook_names_the_role(ws: Path) -> None:
+    playbook = ws / "playbooks" / "default.yaml"
+    text = playbook.read_text()
+    assert "    title: Incident manager\n" in text
+    playbook.write_text(
+        text.replace("    title: Incident manager\n", "    title: Incident Commander (IC)\n")
+    )
+    code, _, err = inc(
+        ws,
+        "declare",
+        "--functionality", "search",
+        "--state", "slow",
+        "--audience", "all users",
+        "--severity", "SEV3",
+        at=T0,
+    )  # fmt: skip
+    assert code == 0, err
+    assert any(
+        line.startswith("warning: no incident commander (IC) on record:")
+        for line in err.splitlines()
+    ), err
+
+
 def test_export_import_round_trip(ws: Path, tmp_path: Path) -> None:
     code, out, err = inc(ws, "import", str(EXAMPLE))
     assert code == 0, err

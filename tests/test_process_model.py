@@ -75,6 +75,23 @@ def test_a_command_prints_the_messages_heading_from_the_playbook(ws: Path) -> No
     assert "── Brief" not in out  # the title is the documents' name for it
 
 
+def test_the_emails_of_any_message_are_one_thread(ws: Path) -> None:
+    """`brief` is this playbook's email, sent by `update`: each draft answers the one before."""
+    import email
+
+    declare(ws, "P1")
+    for at in ("2022-09-05T09:10", "2022-09-05T09:30"):
+        code, _, err = inc(ws, "update", "-m", "Rolling back.", at=at)
+        assert code == 0, err
+    folder = ws / "output" / ID / "messages"
+    first, second = (
+        email.message_from_bytes((folder / f"brief-20220905-{t}.eml").read_bytes())
+        for t in ("0910", "0930")
+    )
+    assert first["Message-ID"] and first["In-Reply-To"] is None
+    assert second["In-Reply-To"] == first["Message-ID"]
+
+
 def test_a_cadence_that_slows_down_after_two_hours(ws: Path) -> None:
     declare(ws, "P1")
     # First public post within 5 minutes; the executive brief within 15 (P1 only).

@@ -822,7 +822,7 @@ class Live:
                 answered_by: str | None = None
                 if v.check.id in durable or v.check.id in not_durable:
                     is_durable = v.check.id in durable
-                    answered_by = by or inc.manager or "the incident manager"
+                    answered_by = by or inc.manager or f"the {self._role_noun(r.playbook)}"
                     note = f"confirmed by {answered_by}"
                 elif v.matched:
                     note = f"flagged by the text (“{v.matched}”), not confirmed"
@@ -910,7 +910,9 @@ class Live:
                     "check": check,
                     "durable": durable,
                     "note": note,
-                    "by": by or inc.manager or "the incident manager",
+                    "by": by
+                    or inc.manager
+                    or f"the {self._role_noun(self.renderer(inc.playbook).playbook)}",
                 },
                 by,
             )
@@ -1126,6 +1128,11 @@ class Live:
         holder = inc.roles.get(spec.role)
         title = self._role_title(pb, spec.role)
         return f" ({title}: {holder.name if holder and holder.name else 'nobody yet'})"
+
+    def _role_noun(self, pb: Any, role: str = "manager") -> str:
+        """How a sentence names ``role`` (`incident manager`), from the playbook's title."""
+        found = pb.role(role)
+        return str(found.noun) if found is not None else role
 
     def _role_title(self, pb: Any, role: str) -> str:
         """The playbook's title of ``role``; a playbook without roles knows only `manager`."""

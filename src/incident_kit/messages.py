@@ -15,6 +15,7 @@ from typing import Any
 from incident_kit.documents import InvitationWords, RenderedMessage, Renderer
 from incident_kit.names import slugify
 from incident_kit.playbook.schema import PlainEnglish
+from incident_kit.record.lifecycle import occurrences
 from incident_kit.record.model import Incident, RoleHolder
 from incident_kit.render.text import to_text
 from incident_kit.workspace import StatusPageSettings
@@ -88,7 +89,7 @@ def plain_english(message: RenderedMessage, rules: PlainEnglish) -> list[str]:
 # placeholder (what the template prints without it): the sender is told, with the command.
 FACTS = {
     "bridge": ("video bridge", "incident set bridge URL"),
-    "manager": ("incident manager", "incident role manager NAME"),
+    "manager": ("manager", "incident role manager NAME"),
     "document_url": ("document link", "incident set document URL"),
     "team": ("owning team", "incident set team NAME"),
     "summary": ("impact summary", "incident set summary TEXT"),
@@ -120,13 +121,16 @@ def missing_facts(
         spec = renderer.playbook.messages.get(message.name)
         if spec is None:
             continue
-        source = "\n".join(x or "" for x in (spec.body, spec.to, spec.subject))
+        source = "\n".join(x or "" for x in (spec.body, spec.to, spec.subject, spec.heading))
         for fact in placeholder_facts(source):
             if not getattr(incident, fact, None) and _would_show(renderer, incident, message, fact):
                 lacking.setdefault(fact, []).append(message.title)
     out = []
     for fact, titles in lacking.items():
         what, command = FACTS[fact]
+        manager = renderer.playbook.role("manager")
+        if fact == "manager" and manager is not None:
+            what = manager.noun  # the playbook's name for the role
         out.append(
             f"no {what} on record: {'; '.join(titles)} "
             f"{'goes' if len(titles) == 1 else 'go'} out saying so; record it with `{command}`"
@@ -361,16 +365,20 @@ def email_thread(renderer: Renderer, incident: Incident) -> list[Sent]:
     """Every email the record shows as sent, in order, each with a Message-ID made from the
     incident, the message and its time, so a draft written again keeps its id."""
     domain = renderer.workspace.settings.mail_domain
-    sent = [("stakeholder_update", u.at) for u in incident.updates]
-    if incident.mitigation:
-        sent.append(("mitigated_email", incident.mitigation.at))
-    emails = [
-        (name, at)
-        for name, at in sorted(sent, key=lambda x: x[1])
-        if name in renderer.playbook.messages
-        and "email" in renderer.playbook.messages[name].channels
+    return [
+        Sent(name, at, _message_id(incident, name, at, domain))
+        for name, at in _emails_sent(renderer, incident)
     ]
-    return [Sent(name, at, _message_id(incident, name, at, domain)) for name, at in emails]
+
+
+def _emails_sent(renderer: Renderer, incident: Incident) -> list[tuple[str, datetime]]:
+    """Each email message with each time a command that sends it (its `sent_by`) ran."""
+    return [
+        (name, at)
+        for at, done in occurrences(incident)
+        for name, spec in renderer.playbook.messages.items()
+        if "email" in spec.channels and done & set(spec.sent_by)
+    ]
 
 
 def _message_id(incident: Incident, name: str, at: datetime, domain: str, extra: str = "") -> str:
@@ -498,10 +506,7 @@ def message_files(renderer: Renderer, incident: Incident) -> list[tuple[str, byt
     (status page), ``retrospective.ics``."""
     files: list[tuple[str, bytes]] = []
     rendered = renderer.all_messages(incident)
-    dates = {
-        "stakeholder_update": incident.updates[-1].at if incident.updates else None,
-        "mitigated_email": incident.mitigated_at,
-    }
+    dates = dict(_emails_sent(renderer, incident))  # the last time each was sent
     for name, spec in renderer.playbook.messages.items():
         msg = rendered[name]
         slug = name.replace("_", "-")

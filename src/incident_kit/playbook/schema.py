@@ -539,6 +539,11 @@ class Role(Strict):
     title: Text = Field(description="What people call it, e.g. `Scribe`.")
     description: str | None = Field(default=None, description="What the holder does.")
 
+    @property
+    def noun(self) -> str:
+        """The title as it reads inside a sentence: `the incident commander (IC)`."""
+        return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in self.title.split())
+
 
 class Playbook(Strict):
     """An incident process, as data."""
