@@ -70,18 +70,23 @@ INCIDENT = [sys.executable, "-m", "incident_kit"]
 
 def incident_workspace(notes: int, folder: Path) -> tuple[Path, str]:
     """A fresh workspace in ``folder`` whose record store holds :func:`long_incident` with
-    ``notes`` notes (written as an incident file and imported, as a user would): (the
-    workspace, the incident's id)."""
+    ``notes`` notes: the example incident imported as a file (as a user would), then its
+    notes appended as ``note`` events, as ``incident note`` records them (an incident file
+    is limited to 2 MB, which 20,000 notes pass): (the workspace, the incident's id)."""
     import yaml
 
+    from incident_kit.record.events import make
     from incident_kit.record.file import dump_incident
+    from incident_kit.record.location import open_store
+    from incident_kit.workspace import open_workspace
 
     ws = folder / f"ws-{notes}"
     subprocess.run([*INCIDENT, "init", str(ws)], check=True, capture_output=True)
-    incident = long_incident(notes)
+    full = long_incident(notes)
     source = folder / f"incident-{notes}.yaml"
+    base = full.model_copy(update={"notes": []})
     source.write_text(
-        yaml.safe_dump(dump_incident(incident), sort_keys=False, allow_unicode=True),
+        yaml.safe_dump(dump_incident(base), sort_keys=False, allow_unicode=True),
         encoding="utf-8",
     )
     subprocess.run(
@@ -93,8 +98,14 @@ def incident_workspace(notes: int, folder: Path) -> tuple[Path, str]:
         capture_output=True,
         text=True,
     )
-    ids = [i["id"] for i in json.loads(listed.stdout)["incidents"]]
-    return ws, ids[0]
+    incident_id = json.loads(listed.stdout)["incidents"][0]["id"]
+    store = open_store(open_workspace(ws))
+    with store.transaction() as tx:
+        for note in full.notes:
+            data = {"text": note.text, "by": note.by, "links": note.links}
+            event = make("note", note.at, data)
+            tx.append(incident_id, "note", event.at, event.payload())
+    return ws, incident_id
 
 
 def render_command(ws: Path, incident_id: str, fmt: str, out: Path) -> list[str]:

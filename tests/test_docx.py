@@ -374,7 +374,12 @@ def test_demo_documents_open_in_libreoffice(tmp_path: Path) -> None:
         from incident_kit.render.text import to_text
 
         # A figure's alt text is the picture's description, not text on the page.
-        figures = {t.content.strip() for t in parse(source.read_text()) if "![" in t.content}
+        figures = {
+            f"![{child.content}"
+            for t in parse(source.read_text())
+            for child in t.children or []
+            if child.type == "image"
+        }
         for line in to_text(source.read_text()).splitlines():
             words = re.sub(r"\s+", " ", line.replace("☐", "").replace("☑", "")).strip()
             if (

@@ -74,6 +74,19 @@ def clean(text: str) -> str:
     return _BAD_XML.sub("\ufffd", text)
 
 
+def _alt_text(children: list[Token] | None) -> str:
+    """An image's alt text as words (its label without Markdown), as the HTML shows it."""
+    out = []
+    for tok in children or []:
+        if tok.type in ("text", "code_inline"):
+            out.append(tok.content)
+        elif tok.type == "image":
+            out.append(_alt_text(tok.children))
+        elif tok.type in ("softbreak", "hardbreak"):
+            out.append("\n")
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class DocxMeta:
     """Document properties and the running header."""
@@ -349,7 +362,8 @@ class _Build:
             t = child.type
             fmt = {"bold": b, "italic": i, "strike": s, "code": False, "link": link is not None}
             if t == "text":
-                out.append(self.run(child.content, **fmt))
+                if child.content:  # markdown-it-py leaves empty ones beside emphasis
+                    out.append(self.run(child.content, **fmt))
             elif t == "code_inline":
                 out.append(self.run(child.content, **{**fmt, "code": True}))
             elif t == "softbreak":
@@ -377,7 +391,7 @@ class _Build:
                 elif href:
                     out.append(self.run(f" ({href})", **{**fmt, "link": False}))
             elif t == "image":
-                alt = child.content or "image"
+                alt = _alt_text(child.children) or "image"
                 picture = self.pictures.get(str(child.attrGet("src") or ""))
                 if picture is not None:
                     out.append(self.drawing(picture.png(), alt))

@@ -1,7 +1,8 @@
 """Markdown parsing: one configured markdown-it-py parser for every renderer.
 
 CommonMark with tables, strikethrough and task lists; raw HTML is off, so ``<script>`` in
-typed text or a template is shown as text, never passed through.
+typed text or a template is shown as text, never passed through. markdown-it-pyrs makes
+the token stream when it can (``mdrs.py``); markdown-it-py is the reference and the rest.
 """
 
 from __future__ import annotations
@@ -75,13 +76,35 @@ def parser() -> MarkdownIt:
     return md
 
 
+# markdown-it-pyrs (the Rust port) makes the same tokens 3-5 times faster (render/mdrs.py);
+# markdown-it-py is the reference, and the parser whenever the fast one is not installed or
+# meets something it does not translate. Tests switch this off to compare the two.
+FAST = True
+
+
+def _fast(markdown: str) -> list[Token] | None:
+    """The fast parser's tokens; None when it is not installed or cannot say it."""
+    from incident_kit.render import mdrs
+
+    try:
+        return mdrs.tokens(markdown)
+    except (ImportError, mdrs.Unsupported):
+        return None
+    except BaseException as exc:  # the Rust parser's panics are BaseExceptions
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        return None
+
+
 def parse(markdown: str) -> list[Token]:
     """The token stream every renderer reads.
 
     The task-list plugin marks a checkbox with a raw ``<input>`` token; it is replaced by a
     ``task_checkbox`` token (``meta["checked"]``) so no renderer has to read HTML.
     """
-    tokens = parser().parse(markdown)
+    tokens = _fast(markdown) if FAST else None
+    if tokens is None:
+        tokens = parser().parse(markdown)
     tokens = _page_breaks(tokens, markdown)
     for tok in tokens:
         if tok.type == "inline" and tok.children:
