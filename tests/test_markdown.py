@@ -64,6 +64,7 @@ ADVERSARIAL = [
     "- `\n    `\n",
     "*|\n---\n\na | b\n-|-\n\n|x|\n|-|\n\n| y |\n---\n",  # tables in other forms
     ">**\n*\n\npara\n-\n\n1.\n",  # empty list items
+    "- [x] \nb\n* [ ]\t\n#[x]\n",  # a task box that ends its line
 ]
 
 

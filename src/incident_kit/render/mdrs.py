@@ -83,6 +83,9 @@ def tokens(markdown: str) -> list[Token]:
         raise Unsupported("emphasis markers beside non-ASCII characters")
     if "~~~" in markdown:
         raise Unsupported("a run of three or more tildes")  # strikethrough runs differ
+    if _BARE_TASK.search(markdown):
+        # A task item whose box ends its line: markdown-it-py ticks it, the port does not.
+        raise Unsupported("a task item with nothing after its box")
     if _EMPTY_ITEM.search(markdown):
         # May a list item with nothing in it interrupt a paragraph (or a quote's lazy
         # line)? The two answer differently.
@@ -101,6 +104,7 @@ def tokens(markdown: str) -> list[Token]:
     return out
 
 
+_BARE_TASK = re.compile(r"^[ \t>]*(?:[-*+]|\d{1,9}[.)])[ \t]+\[[ xX]\][ \t]*$", re.MULTILINE)
 _EMPTY_ITEM = re.compile(r"^[ \t>]*(?:[-*+]|\d{1,9}[.)])[ \t]*$", re.MULTILINE)
 _ROW_RULE = re.compile(r"[ \t]*[-:|][-:| \t]*")
 
