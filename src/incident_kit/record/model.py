@@ -313,7 +313,7 @@ class Incident(Part):
         resolution, a change of severity or role, an untick or an audit override is there.
         """
         events = self.events
-        if not events:  # a state without events: its timeline comes from fields a copy changes
+        if not events or self._partial:  # a state without events: from fields a copy changes
             return _timeline_of(self.history)
         cached = _TIMELINES.get(id(events))
         if cached is None or cached[0] is not events or cached[1] != len(events):
