@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import REPO
 
+from incident_kit.errors import RecordError
 from incident_kit.playbook import cache
 from incident_kit.record import snapshot
 from incident_kit.record.location import describe, open_store, workspace_location
@@ -315,12 +316,23 @@ def test_a_damaged_snapshot_file_is_ignored(workspace: tuple[Path, dict[str, str
     # A row whose state was edited (its checksum no longer holds) is not used either.
     file.unlink()
     _incident(env, "status")
-    conn = sqlite3.connect(file)
-    conn.execute("UPDATE snapshots SET notes = '[]'")
-    conn.commit()
-    conn.close()
+    with sqlite3.connect(file) as conn:
+        conn.execute("UPDATE snapshots SET state = replace(state, 'Priya', 'Petra')")
     location = describe(workspace_location(open_workspace(ws)), ws)
-    _, part = _folds(ws, snapshot.Snapshots(location, Path(env["INCIDENT_CACHE"])))
+    snaps = snapshot.Snapshots(location, Path(env["INCIDENT_CACHE"]))
+    _, part = _folds(ws, snaps)
+    assert not part.partial and part.incident.manager == "Priya Shah"
+    # Notes are checked when they are read (a short command seldom reads them): a damaged
+    # list is one clear error, and the row goes, so the next fold reads the record.
+    with sqlite3.connect(file) as conn:
+        conn.execute("UPDATE snapshots SET notes = '[]'")
+    _, part = _folds(ws, snaps)
+    assert part.partial
+    with pytest.raises(
+        RecordError, match=r"snapshot of .* changed while it was read, or is damaged"
+    ):
+        list(part.incident.notes)
+    _, part = _folds(ws, snaps)
     assert not part.partial
     assert [n.text for n in part.incident.notes] == ["before", "after"]
 

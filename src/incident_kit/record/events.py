@@ -17,7 +17,7 @@ themselves, so ``export`` → ``import`` → ``export`` loses nothing; a hand-wr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -75,7 +75,7 @@ class Folding:
         self.ever_checked: set[str] = set()
         # The start of a list that events only append to (notes, milestones), as the JSON
         # text a snapshot kept; ``lists`` then holds what came after it.
-        self.earlier: dict[str, str] = {}
+        self.earlier: Mapping[str, str] = {}
 
     def whole_list(self, name: str) -> list[dict[str, Any]]:
         """The list ``name``, with its :attr:`earlier` part."""
@@ -93,7 +93,7 @@ class Folding:
         }
 
     @classmethod
-    def from_plain(cls, data: dict[str, Any], earlier: dict[str, str] | None = None) -> Folding:
+    def from_plain(cls, data: dict[str, Any], earlier: Mapping[str, str] | None = None) -> Folding:
         """The state :meth:`plain` gave (of freshly parsed JSON: it is changed in place);
         ``earlier``: lists kept apart as JSON text, read only when needed."""
         f = cls()
@@ -101,10 +101,9 @@ class Folding:
         f.roles = data["roles"]
         f.lists = {**f.lists, **data["lists"]}
         f.ever_checked = set(data["ever_checked"])
-        f.earlier = dict(earlier or {})
-        for name in f.earlier:
-            if name not in APPENDED:
-                raise ValueError(f"the list {name} is not only appended to")
+        # Not read here: a snapshot's may be read only when a list is (record/snapshot.py).
+        f.earlier = earlier if earlier is not None else {}
+        for name in APPENDED:
             f.lists.setdefault(name, [])
         return f
 
@@ -659,8 +658,13 @@ def fold_events(events: Sequence[Event], incident_id: str | None = None) -> Inci
 
 def _later(f: Folding, name: str, tail: list[dict[str, Any]]) -> Callable[[], list[Any]]:
     """The list ``name`` of ``f`` as it stands now, read when called."""
-    earlier, now = f.earlier.get(name), list(tail)
-    return lambda: [*(json.loads(earlier) if earlier else []), *now]
+    earlier, now = f.earlier, list(tail)
+
+    def whole() -> list[Any]:
+        text = earlier.get(name)
+        return [*(json.loads(text) if text else []), *now]
+
+    return whole
 
 
 def folding(events: Sequence[Event], incident_id: str | None = None) -> Folding:

@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 EVERY = 64
 
 # The file's name carries its layout: a new layout is a new file.
-FILE = "snapshots-1.sqlite3"
+FILE = "snapshots-2.sqlite3"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
     location TEXT NOT NULL,
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
     last TEXT NOT NULL,
     sum TEXT NOT NULL,
     state TEXT NOT NULL,
+    lists_sum TEXT NOT NULL,
     notes TEXT NOT NULL,
     milestones TEXT NOT NULL,
     PRIMARY KEY (location, incident_id)
@@ -97,8 +99,8 @@ class Snapshot:
     first: str
     last: str
     state: dict[str, Any]
-    # The notes and milestones, as JSON text: read only when a command uses them.
-    earlier: dict[str, str]
+    # The notes and milestones, as JSON text: read (and checked) only when a command uses them.
+    earlier: Mapping[str, str]
 
 
 class Snapshots:
@@ -131,22 +133,50 @@ class Snapshots:
             return None
         try:
             row = conn.execute(
-                "SELECT seq, count, first, last, sum, state, notes, milestones FROM snapshots "
+                "SELECT seq, count, first, last, sum, state, lists_sum FROM snapshots "
                 "WHERE location = ? AND incident_id = ? AND code = ?",
                 (self.location, incident_id, self._code),
             ).fetchone()
             if row is None:
                 return None
-            seq, count, first, last, total, text, notes, milestones = row
-            if _sum(text, notes, milestones) != total:
+            seq, count, first, last, total, text, lists_sum = row
+            if _sum(text, lists_sum) != total:
                 return None
             state = json.loads(text)
         except (sqlite3.Error, ValueError, TypeError, AttributeError):
             return None
         if not isinstance(state, dict):
             return None
-        earlier = {"notes": notes, "milestones": milestones}
+        earlier = _Lists(lambda: self._lists(incident_id, int(seq), str(lists_sum)))
         return Snapshot(int(seq), int(count), str(first), str(last), state, earlier)
+
+    def _lists(self, incident_id: str, seq: int, lists_sum: str) -> dict[str, str]:
+        """The snapshot's notes and milestones (JSON text), checked against its sum."""
+        found = None
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                found = conn.execute(
+                    "SELECT notes, milestones FROM snapshots WHERE location = ? "
+                    "AND incident_id = ? AND code = ? AND seq = ? AND lists_sum = ?",
+                    (self.location, incident_id, self._code, seq, lists_sum),
+                ).fetchone()
+        if found is None or _sum(*found) != lists_sum:
+            # Replaced by another command since it was read, or damaged: the row goes, so
+            # the next command folds from the record; this one says so in one line.
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute(
+                        "DELETE FROM snapshots WHERE location = ? AND incident_id = ? AND seq = ?",
+                        (self.location, incident_id, seq),
+                    )
+            raise RecordError(
+                f"the cached snapshot of {incident_id} changed while it was read, or is "
+                f"damaged ({self.folder})",
+                incident=incident_id,
+                hint="run the command again: it folds from the record",
+            )
+        return dict(zip(APPENDED, found, strict=True))
 
     def put(
         self,
@@ -163,11 +193,11 @@ class Snapshots:
             return
         lists = dict(state["lists"])
         apart = [json.dumps(lists.pop(name), ensure_ascii=False) for name in APPENDED]
-        # Not sorted: the order of roles, fields … is the order of the events.
         text = json.dumps({**state, "lists": lists}, ensure_ascii=False)
+        lists_sum = _sum(*apart)
         with contextlib.suppress(sqlite3.Error):
             conn.execute(
-                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.location,
                     incident_id,
@@ -176,8 +206,9 @@ class Snapshots:
                     count,
                     checksum(first),
                     checksum(last),
-                    _sum(text, *apart),
+                    _sum(text, lists_sum),
                     text,
+                    lists_sum,
                     *apart,
                 ),
             )
@@ -187,6 +218,28 @@ class Snapshots:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
             self._conn = None
+
+
+class _Lists(Mapping[str, str]):
+    """A snapshot's notes and milestones, read from the file when first used."""
+
+    def __init__(self, load: Callable[[], dict[str, str]]) -> None:
+        self._load = load
+        self._data: dict[str, str] | None = None
+
+    def _got(self) -> dict[str, str]:
+        if self._data is None:
+            self._data = self._load()
+        return self._data
+
+    def __getitem__(self, name: str) -> str:
+        return self._got()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._got())
+
+    def __len__(self) -> int:
+        return len(self._got())
 
 
 def _sum(*texts: str) -> str:
@@ -253,7 +306,9 @@ def fold(
             else:
                 if len(typed) >= EVERY:
                     count = before + len(tail)
-                    snaps.put(incident_id, first=first, last=tail[-1], count=count, state=f.plain())
+                    with contextlib.suppress(RecordError):  # its lists could not be read
+                        state = f.plain()
+                        snaps.put(incident_id, first=first, last=tail[-1], count=count, state=state)
                 return Folded(incident, f, partial=True)
     stored = tx.events(incident_id)
     typed = [ev.parse(e) for e in stored]
