@@ -265,6 +265,35 @@ def test_a_playbook_without_an_invitation_takes_the_default_playbooks_words(ws: 
     ]
 
 
+def test_the_commands_say_what_the_process_calls_the_meeting(ws: Path) -> None:
+    """With `invitation: {name: Learning Review}`, no line of retro, status or a refused move
+    says 'retrospective'."""
+    playbook = ws / "playbooks" / "mini.yaml"
+    playbook.write_text(
+        playbook.read_text() + "\ninvitation:\n  name: Learning Review\n"
+        "  summary: 'Learning review: {{ incident.title }}'\n  description: '{{ incident.id }}'\n"
+    )
+    declare(ws, "P1")
+    inc(ws, "mitigate", "--how", "Rolled back", at="2022-09-05T09:30")
+    inc(ws, "resolve", at="2022-09-07T09:00")
+    said = [" ".join(inc(ws, "status", at="2022-09-07T09:30")[1:])]
+    code, out, err = inc(ws, "move", "-i", ID, "close", at="2022-09-07T09:40")
+    assert code == 2 and "the learning review has not taken place" in err, err
+    said.append(err)
+    code, out, err = inc(ws, "retro", "-i", ID, "--on", "2022-09-11", at="2022-09-07T10:00")
+    assert code == 0, err
+    assert out.startswith("learning review scheduled for Sunday 11 September 2022 ")
+    assert err.startswith("warning: the learning review on Sunday 11 September is 4 days after ")
+    said += [out, err]
+    said.append(" ".join(inc(ws, "status", at="2022-09-07T10:01")[1:]))
+    assert "learning review: scheduled for Sun 11 Sep at" in said[-1]
+    code, out, err = inc(ws, "retro", "-i", ID, "--cancel", at="2022-09-07T10:02")
+    assert code == 0 and out.startswith("learning review of Sunday 11 September 2022 "), out
+    said += [out, err]
+    assert "wrote ../ws/output/mini-20220905-checkout/learning-review.ics" in said[-2]
+    assert not [s for s in said if "retrospective" in s.lower()], said
+
+
 def test_action_items_timer_after_resolution(ws: Path) -> None:
     declare(ws, "P2")
     inc(ws, "mitigate", "--how", "Rolled back", at="2022-09-05T09:30")

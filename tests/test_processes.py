@@ -815,7 +815,7 @@ def test_the_invitation_says_what_the_process_calls_the_meeting(
     assert result.failure is None, result.failure
     playbook = yaml.safe_load((FIXTURES / process.name / "playbook.yaml").read_text())
     name = playbook["invitation"]["name"]
-    cal = icalendar.Calendar.from_ical(result.others["retrospective.ics"])
+    cal = icalendar.Calendar.from_ical(result.others[f"{name.lower().replace(' ', '-')}.ics"])
     (event,) = cal.walk("VEVENT")
     assert str(cal["PRODID"]) == f"-//incident-kit//{name}//EN"
     uid = str(event["UID"])

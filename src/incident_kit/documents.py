@@ -19,7 +19,8 @@ from incident_kit import checklist
 from incident_kit.checklist import PhaseView
 from incident_kit.errors import RenderError, UserError
 from incident_kit.names import slugify
-from incident_kit.playbook.load import LoadedPlaybook, bundled_default
+from incident_kit.playbook.bundled import bundled_default
+from incident_kit.playbook.load import LoadedPlaybook
 from incident_kit.playbook.schema import Playbook, Severity
 from incident_kit.record.lifecycle import next_interval
 from incident_kit.record.model import Incident

@@ -929,25 +929,32 @@ class Live:
 
         with self._unit() as tx:
             inc = self._incident(tx, incident_id)
-            lifecycle.require_mitigation(inc, "schedule the retrospective")
-            self._accept(inc, "retro", "schedule the retrospective")
+            meeting = self.playbook(inc.playbook).meeting  # the process's name for it
+            lifecycle.require_mitigation(inc, f"schedule the {meeting}")
+            self._accept(inc, "retro", f"schedule the {meeting}")
             r = self.renderer(inc.playbook)
             tz = r.incident_tz(inc)
             when = _parse_day_or_time(on, tz, self.now)
             sev = r.severity_of(inc)
             warnings = lifecycle.check_retro_date(
-                inc, sev, inc.severity, when, tz=tz, holidays=self.workspace.holidays
+                inc,
+                sev,
+                inc.severity,
+                when,
+                tz=tz,
+                holidays=self.workspace.holidays,
+                meeting=meeting,
             )
             data = {"on": when, "by": by, "attendees": attendees or inc.responders}
             if self._retried(tx, inc, "retro", data) is None:
                 inc = self._append(tx, inc, "retro", data, by)
-            self._recorded = f"scheduled the retrospective of {inc.channel}"
-            paths = self._save(inc, [("retrospective.ics", invite(r, inc))])
+            self._recorded = f"scheduled the {meeting} of {inc.channel}"
+            paths = self._save(inc, [(r.playbook.invitation_file, invite(r, inc))])
         local = when.astimezone(tz)
         return Outcome(
             inc,
             warnings=warnings,
-            lines=[f"retrospective scheduled for {local:%A %-d %B %Y %H:%M} {local.tzname()}"],
+            lines=[f"{meeting} scheduled for {local:%A %-d %B %Y %H:%M} {local.tzname()}"],
             files=paths,
         )
 
@@ -960,22 +967,23 @@ class Live:
 
         with self._unit() as tx:
             inc = self._incident(tx, incident_id)
+            meeting = self.playbook(inc.playbook).meeting  # the process's name for it
             retro = inc.retrospective
             if retro is None:
                 raise RefusedError(
-                    f"{inc.id} has no retrospective to cancel",
+                    f"{inc.id} has no {meeting} to cancel",
                     hint="schedule one with `incident retro --on DAY`",
                 )
             if retro.cancelled_at is not None:
-                return Outcome(inc, lines=["already cancelled: the retrospective"])
+                return Outcome(inc, lines=[f"already cancelled: the {meeting}"])
             r = self.renderer(inc.playbook)
             inc = self._append(tx, inc, "retro_cancelled", {"reason": reason, "by": by}, by)
-            self._recorded = f"cancelled the retrospective of {inc.channel}"
-            paths = self._save(inc, [("retrospective.ics", invite(r, inc))])
+            self._recorded = f"cancelled the {meeting} of {inc.channel}"
+            paths = self._save(inc, [(r.playbook.invitation_file, invite(r, inc))])
         local = retro.at.astimezone(r.incident_tz(inc))
         return Outcome(
             inc,
-            lines=[f"retrospective of {local:%A %-d %B %Y %H:%M} {local.tzname()} cancelled"],
+            lines=[f"{meeting} of {local:%A %-d %B %Y %H:%M} {local.tzname()} cancelled"],
             files=paths,
         )
 

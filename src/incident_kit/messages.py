@@ -517,5 +517,5 @@ def message_files(renderer: Renderer, incident: Incident) -> list[tuple[str, byt
             files.append((f"messages/{slug}.eml", eml(renderer, incident, msg, date)))
     files += customer_message_files(renderer, incident)
     if incident.retrospective:
-        files.append(("retrospective.ics", invite(renderer, incident)))
+        files.append((renderer.playbook.invitation_file, invite(renderer, incident)))
     return files

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 import types
 import typing
@@ -46,22 +45,6 @@ __all__ = [
 ]
 
 HINT = "run `incident validate` on the file to see every problem"
-
-
-@functools.cache
-def _bundled_default() -> Any:
-    from incident_kit.workspace import bundled_dir
-
-    return load_file(bundled_dir() / "playbooks" / "default.yaml").data
-
-
-def bundled_default(loc: Loc) -> Any:
-    """The bundled default playbook's value at ``loc`` (None when it has none): the words a
-    playbook inherits when it leaves an optional one out, so they live in one YAML file."""
-    data = _bundled_default()
-    for part in loc:
-        data = data.get(part) if isinstance(data, dict) else None
-    return data
 
 
 def load_playbook(path: Path, *, template_dirs: list[Path] | None = None) -> LoadedPlaybook:

@@ -426,7 +426,8 @@ class Invitation(Strict):
 
     name: Text = Field(
         description="What the meeting is called, e.g. `Postmortem`: the calendar's product id "
-        "says it, and the event's UID carries it in lower case (`ID-postmortem@DOMAIN`)."
+        "says it, the event's UID and the file carry it in lower case (`ID-postmortem@DOMAIN`, "
+        "`postmortem.ics`), and the commands call the meeting so."
     )
     summary: Template = Field(description="The event's title; a template over the incident.")
     description: Template = Field(
@@ -542,7 +543,12 @@ class Role(Strict):
     @property
     def noun(self) -> str:
         """The title as it reads inside a sentence: `the incident commander (IC)`."""
-        return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in self.title.split())
+        return _noun(self.title)
+
+
+def _noun(title: str) -> str:
+    """A title as it reads inside a sentence: lower case but for acronyms (`IC`)."""
+    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in title.split())
 
 
 class Playbook(Strict):
@@ -645,6 +651,23 @@ class Playbook(Strict):
     def role(self, role_id: str) -> Role | None:
         """The role with this id, or None."""
         return next((r for r in self.roles if r.id == role_id), None)
+
+    @property
+    def meeting(self) -> str:
+        """What the process calls its retrospective meeting, as a sentence says it: the
+        invitation's name (the bundled default playbook's when this one has none)."""
+        if self.invitation is not None:
+            return _noun(self.invitation.name)
+        from incident_kit.playbook.bundled import bundled_default
+
+        return _noun(str(bundled_default(("invitation", "name"))))
+
+    @property
+    def invitation_file(self) -> str:
+        """The invitation's file name, after the meeting: `retrospective.ics`."""
+        from incident_kit.names import slugify
+
+        return f"{slugify(self.meeting, 64)}.ics"
 
     def item_ids(self) -> list[str]:
         """Every item's global id, ``phase.item``, in order."""

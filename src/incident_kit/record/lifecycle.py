@@ -319,14 +319,14 @@ def dues(
             last_day = retro_target(start, rule, tz=tz, holidays=holidays)
             if last_day is None:
                 out.append(
-                    Due("retrospective", None, None, "not scheduled: `incident retro --on DATE`")
+                    Due(playbook.meeting, None, None, "not scheduled: `incident retro --on DATE`")
                 )
             else:
                 deadline = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tz)
                 late = now - deadline if now > deadline else None
                 out.append(
                     Due(
-                        "retrospective",
+                        playbook.meeting,
                         None,
                         late,
                         (f"overdue by {humanize(late)}: " if late else "")
@@ -337,7 +337,7 @@ def dues(
         else:
             out.append(
                 Due(
-                    "retrospective",
+                    playbook.meeting,
                     None,
                     None,
                     f"scheduled for {_when(incident.retrospective.at, now, tz)}",
@@ -392,6 +392,7 @@ def check_retro_date(
     *,
     tz: tzinfo,
     holidays: frozenset[date],
+    meeting: str,
 ) -> list[str]:
     """Refuse a date outside the window; return the warnings for a date that is late."""
     rule = severity.retrospective
@@ -407,7 +408,7 @@ def check_retro_date(
     after = "resolution" if rule and rule.from_ == "resolution" else "mitigation"
     if day < start:
         raise RefusedError(
-            f"the retrospective on {day:%A %-d %B %Y} would be before the {after} "
+            f"the {meeting} on {day:%A %-d %B %Y} would be before the {after} "
             f"({start:%A %-d %B %Y})",
             hint="pick a later date",
         )
@@ -418,7 +419,7 @@ def check_retro_date(
             latest = _add(start, limit, holidays)
             kind = "working days" if limit.working else "days"
             raise RefusedError(
-                f"the retrospective on {day:%A %-d %B %Y} is {gap} {kind} after {after}; "
+                f"the {meeting} on {day:%A %-d %B %Y} is {gap} {kind} after {after}; "
                 f"the process allows at most {limit.days}",
                 hint=f"pick a date on or before {latest:%A %-d %B %Y}",
             )
@@ -429,7 +430,7 @@ def check_retro_date(
             target = _add(start, limit, holidays)
             kind = "working days" if limit.working else "days"
             warnings.append(
-                f"the retrospective on {day:%A %-d %B} is {gap} {kind} after {after}; "
+                f"the {meeting} on {day:%A %-d %B} is {gap} {kind} after {after}; "
                 f"{severity_name} asks for it within {limit} (by {target:%A %-d %B})"
             )
     if not is_working_day(day, holidays):
@@ -485,11 +486,11 @@ def blockers(incident: Incident, playbook: Playbook, move: Transition, now: date
                     f"the mitigation is not durable ({', '.join(weak)}) and no ticket covers it"
                 )
         elif need == "retrospective_scheduled" and incident.retrospective is None:
-            reasons.append("the retrospective is not scheduled")
+            reasons.append(f"the {playbook.meeting} is not scheduled")
         elif need == "retrospective_held" and (
             incident.retrospective is None or incident.retrospective.at > now
         ):
-            reasons.append("the retrospective has not taken place")
+            reasons.append(f"the {playbook.meeting} has not taken place")
         elif (
             need == "customers_told_resolved"
             and last_customer_status(incident, playbook) != "resolved"
