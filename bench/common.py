@@ -137,10 +137,10 @@ class Ran:
     peak_mb: float
 
 
-def run_process(argv: list[str]) -> Ran:
+def run_process(argv: list[str], env: dict[str, str] | None = None) -> Ran:
     """Run ``argv`` to its end, measured; a failure stops the benchmark with its stderr."""
     t = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
