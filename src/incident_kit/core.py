@@ -202,20 +202,3 @@ def render_checklist(
     conv = converter(renderer.workspace, warn, formats)
     doc = checklist_document(renderer=renderer, incident=incident, phase=phase, severity=severity)
     return export(documents=[doc], formats=formats, out=out, converter=conv, progress=progress)
-
-
-def demo(
-    *,
-    workspace: Workspace,
-    formats: list[str],
-    out: Path,
-    warn: Callable[[str], None] | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> list[Output]:
-    """Play the example incident through the live commands and render its whole packet."""
-    from incident_kit.demo import run_demo
-
-    outputs: list[Output] = run_demo(
-        bundled=workspace.bundled, formats=formats, out=out, warn=warn, progress=progress
-    )
-    return outputs

@@ -17,15 +17,14 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 
 from incident_kit import __version__
-
-F = TypeVar("F", bound=Callable[..., Any])
+from incident_kit.cli.state import state_of
 
 # `incident --help` lists the commands in the order an incident needs them.
 ORDER = [
@@ -93,32 +92,6 @@ Examples:
 
 Every command: `incident COMMAND --help`. Shell completion: `incident completion --help`.
 """
-
-
-class State:
-    """What the common options give every command."""
-
-    def __init__(self) -> None:
-        self.workspace_path: Path | None = None
-        self.json = False
-        self.quiet = False
-        self._workspace: tuple[Path | None, Any] | None = None
-        # Who runs the command, once found (cli/lifecycle._person).
-        self.person: tuple[str | None] | None = None
-
-    def workspace(self) -> Any:
-        """The workspace, opened (settings read and validated) once per command."""
-        from incident_kit.workspace import open_workspace
-
-        if self._workspace is None or self._workspace[0] != self.workspace_path:
-            self._workspace = (self.workspace_path, open_workspace(self.workspace_path))
-        return self._workspace[1]
-
-
-def state_of(ctx: click.Context | None = None) -> State:
-    """The command line's :class:`State` (created on first use, also during completion)."""
-    ctx = ctx or click.get_current_context()
-    return ctx.find_root().ensure_object(State)
 
 
 def emit_error(lines: Sequence[str], exit_code: int, *, as_json: bool | None = None) -> NoReturn:
@@ -191,11 +164,6 @@ def fail(exc: BaseException) -> NoReturn:
     """Print an error the way the boundary does and exit with its code."""
     lines, code = report(exc)
     emit_error(lines, code)
-
-
-def handles_errors(func: F) -> F:
-    """Kept for the commands' decorators: the group's boundary handles every error."""
-    return func
 
 
 def _debug() -> bool:

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import click
 
-from incident_kit.cli import State, handles_errors
 from incident_kit.cli.options import (
     complete_document,
     complete_incident,
@@ -20,6 +19,7 @@ from incident_kit.cli.options import (
     progress,
 )
 from incident_kit.cli.params import DAY_OR_TIME, TIME
+from incident_kit.cli.state import State, handles_errors
 from incident_kit.render import DEFAULT_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -239,6 +239,7 @@ def demo(state: State, fmt: str, out: Path | None) -> None:
       incident demo --format md,pdf --out /tmp/demo
     """
     from incident_kit import core
+    from incident_kit.demo import run_demo
 
     ws = state.workspace()
     formats = core.parse_formats(fmt)
@@ -246,7 +247,7 @@ def demo(state: State, fmt: str, out: Path | None) -> None:
     show = progress()
     if show:
         show("playing the example incident…")
-    outputs = core.demo(workspace=ws, formats=formats, out=target, warn=_warn, progress=show)
+    outputs = run_demo(bundled=ws.bundled, formats=formats, out=target, warn=_warn, progress=show)
     if not state.json:
         click.echo(f"Rendered the example incident into {target}:")
     _print_outputs(outputs, target, state, shown=show is not None)

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 import click
 
-from incident_kit.cli import State, handles_errors, state_of
 from incident_kit.cli.options import (
     PlaybookHelp,
     complete_audit_check,
@@ -32,6 +31,7 @@ from incident_kit.cli.options import (
     read_text,
 )
 from incident_kit.cli.params import DAY_OR_TIME, TIME
+from incident_kit.cli.state import State, handles_errors, state_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 

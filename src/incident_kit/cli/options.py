@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from incident_kit.cli import state_of
+from incident_kit.cli.state import state_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from incident_kit.cli import State, handles_errors, state_of
+from incident_kit.cli.state import State, handles_errors, state_of
 
 
 @click.command()

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from incident_kit.cli import State
 from incident_kit.cli.options import complete_incident, incident_option
+from incident_kit.cli.state import State
 
 
 @click.command()
