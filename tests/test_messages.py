@@ -17,8 +17,10 @@ import pytest
 from conftest import run
 
 from incident_kit.core import open_playbook
+from incident_kit.dates import Formats
 from incident_kit.documents import Renderer, impact_span, impact_window
 from incident_kit.messages import plain_english
+from incident_kit.playbook.schema import Wording
 from incident_kit.record.model import Incident, Mitigation
 from incident_kit.timing import zone
 from incident_kit.workspace import Workspace
@@ -404,12 +406,18 @@ def _incident(start: str, end: str) -> Incident:
     )
 
 
+# The default playbook's wording: 12-hour clock, lower-case am/pm, US dates.
+US = Formats.of(Wording(am_pm="lower"))
+
+
 def test_impact_window_across_a_dst_change() -> None:
     # 6 November 2022: New York falls back from EDT to EST at 2:00 am.
     inc = _incident("2022-11-06T05:00:00+00:00", "2022-11-06T07:00:00+00:00")
     ny = zone("America/New_York")
-    assert impact_window(inc, ny, None) == "between 1:00 am EDT and 2:00 am EST on 11/06/2022"
-    assert impact_window(inc, ny, "Eastern Time") == (
+    assert (
+        impact_window(inc, ny, None, fmt=US) == "between 1:00 am EDT and 2:00 am EST on 11/06/2022"
+    )
+    assert impact_window(inc, ny, "Eastern Time", fmt=US) == (
         "between 1:00 am and 2:00 am Eastern Time on 11/06/2022"
     )
     span = impact_span(inc)
@@ -419,10 +427,10 @@ def test_impact_window_across_a_dst_change() -> None:
 def test_impact_window_across_midnight() -> None:
     inc = _incident("2022-09-06T03:30:00+00:00", "2022-09-06T04:15:00+00:00")
     ny = zone("America/New_York")
-    assert impact_window(inc, ny, "Eastern Time") == (
+    assert impact_window(inc, ny, "Eastern Time", fmt=US) == (
         "between 11:30 pm on 09/05/2022 and 12:15 am on 09/06/2022 Eastern Time"
     )
-    assert impact_window(inc, ny, None, utc=True) == (
+    assert impact_window(inc, ny, None, fmt=US, utc=True) == (
         "between 11:30 pm on 09/05/2022 and 12:15 am on 09/06/2022 EDT (03:30–04:15 UTC)"
     )
 

@@ -387,9 +387,7 @@ ids = [p.name for p in PROCESSES]
 
 # What each test needs that has not landed yet; a test marked with it must fail (strict), so
 # a mark left behind after its feature lands fails the suite. Remove keys as features land.
-NEEDS = {
-    "formats": "the playbook's time and date formats (wording.time, wording.date; p9b, section 7)",
-}
+NEEDS: dict[str, str] = {}
 
 
 def needs(*keys: str) -> pytest.MarkDecorator:
@@ -606,7 +604,6 @@ def test_every_timer_is_due_and_overdue_at_the_right_minute(ws: Ws, process: Pro
             assert "overdue" not in line, where
 
 
-@needs("formats")
 def test_times_are_written_in_the_playbooks_24_hour_clock(ws: Ws, process: Process) -> None:
     declare(ws, process)
     check = next(c for c in process.timer_script if isinstance(c, TimerCheck) and c.due_minute)

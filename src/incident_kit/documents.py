@@ -17,6 +17,7 @@ import jinja2
 
 from incident_kit import checklist
 from incident_kit.checklist import PhaseView
+from incident_kit.dates import Formats, zone_name
 from incident_kit.errors import RenderError, UserError
 from incident_kit.names import slugify
 from incident_kit.playbook.bundled import bundled_default
@@ -33,7 +34,7 @@ from incident_kit.render.templates import (
     render_limited,
     template_line,
 )
-from incident_kit.timing import clock, elapsed, humanize, zone
+from incident_kit.timing import elapsed, humanize, zone
 from incident_kit.workspace import Workspace
 from incident_kit.yamlsrc import Loc, format_loc
 
@@ -280,14 +281,15 @@ class Renderer:
         )
         when = sent_at or now
         local = when.astimezone(shown_tz)
+        fmt = self.formats
         if customer:
-            sent = f"{clock(when, shown_tz)} {self.customer_tz_label or local.tzname()}"
+            sent = f"{fmt.time(when, shown_tz)} {self.customer_tz_label or local.tzname()}"
         else:
-            utc = f"{when.astimezone(UTC):%H:%M} UTC"
+            utc = f"{fmt.utc(when)} UTC"
             sent = (
                 utc
                 if local.utcoffset() == timedelta(0)
-                else f"{clock(when, tz)} {local.tzname()} / {utc}"
+                else f"{fmt.time(when, tz)} {local.tzname()} / {utc}"
             )
         span = impact_span(incident)
         settings = self.workspace.settings
@@ -302,9 +304,9 @@ class Renderer:
             "next_update": "",
             "responder": incident.manager or "",
             "impact": (
-                impact_window(incident, shown_tz, self.customer_tz_label)
+                impact_window(incident, shown_tz, self.customer_tz_label, fmt=fmt)
                 if customer
-                else impact_window(incident, tz, None, utc=True)
+                else impact_window(incident, tz, None, fmt=fmt, utc=True)
             ),
             "impact_duration": elapsed(span) if span is not None else "",
             "customer_status": customer_status(
@@ -312,7 +314,7 @@ class Renderer:
             ),
             "sent": sent,
             "retrospective_on": (
-                _long_date(incident.retrospective.at, tz) if incident.retrospective else None
+                _long_date(incident.retrospective.at, tz, fmt) if incident.retrospective else None
             ),
             "now": now,
             "tz": shown_tz,
@@ -320,6 +322,11 @@ class Renderer:
         }
         ctx.update(extra)
         return ctx
+
+    @property
+    def formats(self) -> Formats:
+        """How the playbook writes dates and times (``wording``)."""
+        return Formats.of(self.playbook.wording)
 
     @property
     def customer_tz_label(self) -> str | None:
@@ -627,9 +634,8 @@ def _tidy(markdown: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
 
 
-def _long_date(value: datetime, tz: tzinfo) -> str:
-    local = value.astimezone(tz)
-    return f"{local:%A %-d %B %Y} at {clock(value, tz)} {local.tzname()}"
+def _long_date(value: datetime, tz: tzinfo, fmt: Formats) -> str:
+    return f"{fmt.full_day(value, tz)} at {fmt.time(value, tz)} {zone_name(value, tz)}"
 
 
 def impact_bounds(incident: Incident) -> tuple[datetime, datetime] | None:
@@ -647,7 +653,9 @@ def impact_span(incident: Incident) -> timedelta | None:
     return bounds[1] - bounds[0] if bounds else None
 
 
-def impact_window(incident: Incident, tz: tzinfo, label: str | None, *, utc: bool = False) -> str:
+def impact_window(
+    incident: Incident, tz: tzinfo, label: str | None, *, fmt: Formats, utc: bool = False
+) -> str:
     """When customers felt it, the way the process says it to them.
 
     ``between 9:20 am and 11:05 am Eastern Time on 09/05/2022``; both dates when the window
@@ -664,30 +672,23 @@ def impact_window(incident: Incident, tz: tzinfo, label: str | None, *, utc: boo
         zone_a = zone_b = label
     else:
         zone_a, zone_b = str(a.tzname()), str(b.tzname())
+    t_a, t_b = fmt.time(start, tz), fmt.time(end, tz)
+    d_a, d_b = fmt.date(start, tz), fmt.date(end, tz)
     if a.date() == b.date():
-        if zone_a == zone_b and clock(start, tz) == clock(end, tz):
-            text = f"at {clock(start, tz)} {zone_a} on {a:%m/%d/%Y}"  # within the minute
+        if zone_a == zone_b and t_a == t_b:
+            text = f"at {t_a} {zone_a} on {d_a}"  # within the minute
         elif zone_a == zone_b:
-            text = f"between {clock(start, tz)} and {clock(end, tz)} {zone_a} on {a:%m/%d/%Y}"
+            text = f"between {t_a} and {t_b} {zone_a} on {d_a}"
         else:
-            text = (
-                f"between {clock(start, tz)} {zone_a} and {clock(end, tz)} {zone_b} on {a:%m/%d/%Y}"
-            )
+            text = f"between {t_a} {zone_a} and {t_b} {zone_b} on {d_a}"
     elif zone_a == zone_b:
-        text = (
-            f"between {clock(start, tz)} on {a:%m/%d/%Y} "
-            f"and {clock(end, tz)} on {b:%m/%d/%Y} {zone_a}"
-        )
+        text = f"between {t_a} on {d_a} and {t_b} on {d_b} {zone_a}"
     else:
-        text = (
-            f"between {clock(start, tz)} {zone_a} on {a:%m/%d/%Y} "
-            f"and {clock(end, tz)} {zone_b} on {b:%m/%d/%Y}"
-        )
+        text = f"between {t_a} {zone_a} on {d_a} and {t_b} {zone_b} on {d_b}"
     if utc and tz is not UTC:
-        au, bu = start.astimezone(UTC), end.astimezone(UTC)
-        same_day = au.date() == bu.date()
-        tail = f"{bu:%H:%M}" if same_day else f"{bu:%m/%d/%Y %H:%M}"
-        text += f" ({au:%H:%M}–{tail} UTC)"
+        same_day = start.astimezone(UTC).date() == end.astimezone(UTC).date()
+        tail = fmt.utc(end) if same_day else f"{fmt.date(end, UTC)} {fmt.utc(end)}"
+        text += f" ({fmt.utc(start)}–{tail} UTC)"
     return text
 
 

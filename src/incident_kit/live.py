@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident_kit import inputs
+from incident_kit.dates import Formats
 from incident_kit.errors import EnvironmentFailure, RecordError, RefusedError, UserError
 from incident_kit.output import PartlyWritten, Staged
 from incident_kit.playbook.cache import LoadedPlaybook, find_playbook
@@ -240,19 +241,20 @@ class Live:
         what = kind.replace("_", " ")
         if self.now < began:
             raise RefusedError(
-                f"cannot record {what} at {_utc(self.now)}: {inc.id} began at {_utc(began)}",
+                f"cannot record {what} at {self._utc(inc, self.now)}: "
+                f"{inc.id} began at {self._utc(inc, began)}",
                 hint="check --at (or INCIDENT_NOW)",
             )
         if kind == "resolved" and inc.mitigation and self.now < inc.mitigation.at:
             raise RefusedError(
-                f"cannot resolve at {_utc(self.now)}: {inc.id} was mitigated later, "
-                f"at {_utc(inc.mitigation.at)}",
+                f"cannot resolve at {self._utc(inc, self.now)}: {inc.id} was mitigated later, "
+                f"at {self._utc(inc, inc.mitigation.at)}",
                 hint="check --at (or INCIDENT_NOW)",
             )
         if kind == "reopened" and inc.resolved_at and self.now < inc.resolved_at:
             raise RefusedError(
-                f"cannot reopen at {_utc(self.now)}: {inc.id} was resolved later, "
-                f"at {_utc(inc.resolved_at)}",
+                f"cannot reopen at {self._utc(inc, self.now)}: {inc.id} was resolved later, "
+                f"at {self._utc(inc, inc.resolved_at)}",
                 hint="check --at (or INCIDENT_NOW)",
             )
 
@@ -487,7 +489,7 @@ class Live:
                 if same and not anyway:
                     raise RefusedError(
                         f"an open incident already matches: #{other.channel} "
-                        f"({other.severity}, declared {other.declared_at:%Y-%m-%d %H:%M} UTC); "
+                        f"({other.severity}, declared {self._utc(other, other.declared_at)}); "
                         "join its channel",
                         hint="or pass --anyway to declare a separate incident",
                     )
@@ -798,7 +800,8 @@ class Live:
             if ended and ended < (inc.impact_started_at or inc.declared_at):
                 began = inc.impact_started_at or inc.declared_at
                 raise RefusedError(
-                    f"--impact-ended {_utc(ended)} is before impact began ({_utc(began)})",
+                    f"--impact-ended {self._utc(inc, ended)} is before impact began "
+                    f"({self._utc(inc, began)})",
                     hint="give the time impact ended",
                 )
             inc = self._append(
@@ -944,17 +947,17 @@ class Live:
                 tz=tz,
                 holidays=self.workspace.holidays,
                 meeting=meeting,
+                fmt=self._formats(inc),
             )
             data = {"on": when, "by": by, "attendees": attendees or inc.responders}
             if self._retried(tx, inc, "retro", data) is None:
                 inc = self._append(tx, inc, "retro", data, by)
             self._recorded = f"scheduled the {meeting} of {inc.channel}"
             paths = self._save(inc, [(r.playbook.invitation_file, invite(r, inc))])
-        local = when.astimezone(tz)
         return Outcome(
             inc,
             warnings=warnings,
-            lines=[f"{meeting} scheduled for {local:%A %-d %B %Y %H:%M} {local.tzname()}"],
+            lines=[f"{meeting} scheduled for {self._moment(inc, when)}"],
             files=paths,
         )
 
@@ -980,10 +983,9 @@ class Live:
             inc = self._append(tx, inc, "retro_cancelled", {"reason": reason, "by": by}, by)
             self._recorded = f"cancelled the {meeting} of {inc.channel}"
             paths = self._save(inc, [(r.playbook.invitation_file, invite(r, inc))])
-        local = retro.at.astimezone(r.incident_tz(inc))
         return Outcome(
             inc,
-            lines=[f"{meeting} of {local:%A %-d %B %Y %H:%M} {local.tzname()} cancelled"],
+            lines=[f"{meeting} of {self._moment(inc, retro.at)} cancelled"],
             files=paths,
         )
 
@@ -1037,8 +1039,7 @@ class Live:
         line = f"ticket {number} added: {title}"
         facts = [f"owner {owner}"] if owner else []
         if due_at is not None:
-            local = due_at.astimezone(r.incident_tz(inc))
-            facts.append(f"due {local:%A %-d %B %Y %H:%M} {local.tzname()}")
+            facts.append(f"due {self._moment(inc, due_at)}")
         if facts:
             line += f" ({', '.join(facts)})"
         data: dict[str, Any] = {"number": number, "kind": kind, "owner": owner}
@@ -1334,7 +1335,8 @@ class Live:
         dues = lifecycle.dues(inc, pb, self.now, tz=tz, holidays=self.workspace.holidays)
         if dues:
             lines.append("due:")
-            lines.extend(f"  {d.line(self.now, tz)}" for d in dues)
+            fmt = self._formats(inc)
+            lines.extend(f"  {d.line(self.now, tz, fmt)}" for d in dues)
         for move in pb.transitions:
             if inc.stage in move.from_ and (move.requires or move.requires_items):
                 blockers = lifecycle.blockers(inc, pb, move, self.now)
@@ -1406,10 +1408,24 @@ class Live:
                 tx.append(incident.id, event.kind, event.at, event.payload())
             return self._fold(tx, incident.id)
 
-    def _clock(self, inc: Incident, when: datetime | None = None) -> str:
-        from incident_kit.timing import clock
+    def formats(self, playbook: str | None = None) -> Formats:
+        """How a playbook (default: the workspace's) writes dates and times (no renderer)."""
+        return Formats.of(self.playbook(playbook).wording)
 
-        return clock(when or self.now, self.incident_tz(inc))
+    def _formats(self, inc: Incident) -> Formats:
+        return self.formats(inc.playbook)
+
+    def _clock(self, inc: Incident, when: datetime | None = None) -> str:
+        """A time of the incident in its zone, the playbook's way (``9:05 am``)."""
+        return self._formats(inc).time(when or self.now, self.incident_tz(inc))
+
+    def _moment(self, inc: Incident, when: datetime) -> str:
+        """``Monday 12 September 2022 10:00 am EDT`` in the incident's zone."""
+        return self._formats(inc).moment(when, self.incident_tz(inc))
+
+    def _utc(self, inc: Incident, when: datetime) -> str:
+        """``2022-09-05 14:12 UTC``: times compared across zones, the playbook's way."""
+        return self._formats(inc).utc_stamp(when)
 
 
 # A command repeated within this time with the same content is a retry, not a second event.
@@ -1448,12 +1464,6 @@ def _made(kind: str, at: datetime, data: dict[str, Any]) -> Event:
             f"cannot record {kind.replace('_', ' ')}: {field} {what}",
             hint="give it and run this again; nothing was recorded",
         ) from None
-
-
-def _utc(when: datetime) -> str:
-    from datetime import UTC
-
-    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _default_update(inc: Incident) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incident_kit import measures
+from incident_kit.dates import Formats
 from incident_kit.playbook.schema import Playbook
 from incident_kit.record.model import Incident
 
@@ -361,19 +362,25 @@ def csv_files(report: Report) -> list[tuple[str, bytes]]:
 # --- the document and the command ---------------------------------------------------------
 
 
-def _period(report: Report) -> str:
+def _period(report: Report, fmt: Formats) -> str:
     tz, f = report.tz, report.filters
     if f.since is not None:
-        since = f"{f.since.astimezone(tz):%Y-%m-%d}"
+        since = fmt.stamp_date(f.since, tz)
     else:
-        first = report.months[0].month if report.months else f"{report.now.astimezone(tz):%Y-%m}"
-        since = f"{first}-01"
+        first = report.now.astimezone(tz).date().replace(day=1)
+        if report.months:
+            year, month = report.months[0].month.split("-")
+            first = date(int(year), int(month), 1)
+        since = fmt.stamp_date(first)
     end = f.until - timedelta(microseconds=1) if f.until is not None else report.now
-    return f"from {since} to {end.astimezone(tz):%Y-%m-%d}"
+    return f"from {since} to {fmt.stamp_date(end, tz)}"
 
 
-def document(report: Report, *, template_dirs: list[Path], author: str) -> RenderedDocument:
-    """The report as a document: Markdown from ``report.md.j2`` and its two charts."""
+def document(
+    report: Report, *, template_dirs: list[Path], author: str, formats: Formats
+) -> RenderedDocument:
+    """The report as a document: Markdown from ``report.md.j2`` and its two charts; dates
+    and times in ``formats`` (the workspace's default playbook's)."""
     from incident_kit.documents import RenderedDocument
     from incident_kit.render.figure import distribution_picture, trend_picture
     from incident_kit.render.templates import Md, make_environment, render_file
@@ -385,12 +392,12 @@ def document(report: Report, *, template_dirs: list[Path], author: str) -> Rende
         filtered.append("severity " + ", ".join(report.filters.severities))
     if report.filters.teams:
         filtered.append("team " + ", ".join(report.filters.teams))
-    period = _period(report)
+    period = _period(report, formats)
     context = {
         "report": report,
         "period": period,
         "filtered": "; ".join(filtered),
-        "now": f"{report.now.astimezone(report.tz):%Y-%m-%d %H:%M %Z}",
+        "now": formats.stamp(report.now, report.tz),
         "ticket_due": humanize(report.ticket_due),
         "duration": duration,
         "figures": {p.file.removesuffix(".svg"): Md(p.markdown()) for p in pictures},
@@ -460,6 +467,7 @@ def run(
         report,
         template_dirs=workspace.template_dirs,
         author=workspace.settings.organisation or "incident-kit",
+        formats=Formats.of(default.wording),
     )
     if progress:
         progress("measured them and wrote the Markdown of the report")

@@ -206,10 +206,3 @@ def add_working_days(start: date, n: int, holidays: frozenset[date]) -> date:
         if is_working_day(day, holidays):
             n -= 1
     return day
-
-
-def clock(value: datetime, tz: tzinfo) -> str:
-    """``9:34 am`` in ``tz``, the way the process writes times."""
-    local = value.astimezone(tz)
-    hour = local.hour % 12 or 12
-    return f"{hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"

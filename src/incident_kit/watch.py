@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import IO, Any
 
+from incident_kit.dates import Formats, zone_name
 from incident_kit.record.store import Event
 
 RED, BOLD, DIM, GREEN, RESET = "\x1b[31m", "\x1b[1m", "\x1b[2m", "\x1b[32m", "\x1b[0m"
@@ -47,12 +48,12 @@ def countdown(delta: timedelta) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def event_line(e: Event, tz: tzinfo) -> str:
-    """``10:02:03  note  (Emily)  Found the failing 3rd-party metric``."""
+def event_line(e: Event, tz: tzinfo, fmt: Formats) -> str:
+    """``10:02:03 am  note  (Emily)  Found the failing 3rd-party metric``."""
     by = e.data.get("by")
     said = next((str(e.data[k]) for k in _SAYS if e.data.get(k) not in (None, "")), "")
     said = " ".join(said.split())
-    when = e.at.astimezone(tz).strftime("%H:%M:%S")
+    when = fmt.time_seconds(e.at, tz)
     who = f"  ({by})" if by else ""
     return f"{when}  {e.kind}{who}" + (f"  {said}" if said else "")
 
@@ -75,7 +76,7 @@ def build(live: Any, incident_id: str, events: list[Event], now: datetime) -> Vi
 
     inc = fold(events)
     r = live.renderer(inc.playbook)
-    tz = r.incident_tz(inc)
+    tz, fmt = r.incident_tz(inc), r.formats
     sev = r.severity_of(inc)
     phase = lifecycle.current_phase(inc, r.playbook)
     roles = getattr(inc, "roles", None)
@@ -90,7 +91,7 @@ def build(live: Any, incident_id: str, events: list[Event], now: datetime) -> Vi
     header = [
         f"{inc.channel}: {inc.title}",
         f"{inc.severity} ({sev.label}) · {inc.stage} · phase {phase} · "
-        f"{now.astimezone(tz):%H:%M:%S %Z}",
+        f"{fmt.time_seconds(now, tz)} {zone_name(now, tz)}",
     ]
     if holders:
         header.append(" · ".join(f"{role}: {name}" for role, name in holders.items()))
@@ -102,7 +103,7 @@ def build(live: Any, incident_id: str, events: list[Event], now: datetime) -> Vi
             timers.append((f"{d.what}: OVERDUE by {countdown(d.overdue)}", True))
         else:
             timers.append(
-                (f"{d.what}: in {countdown(d.at - now)} (at {d.at.astimezone(tz):%H:%M})", False)
+                (f"{d.what}: in {countdown(d.at - now)} (at {fmt.time(d.at, tz)})", False)
             )
     next_items: list[str] = []
     current = next((p for p in r.checklist(inc) if p.id == phase), None)
@@ -111,7 +112,7 @@ def build(live: Any, incident_id: str, events: list[Event], now: datetime) -> Vi
         role = getattr(items.get(view.id), "role", None) or "manager"
         whose = holders.get(role) or f"{role}: nobody yet"
         next_items.append(f"{view.id} ({whose}): {' '.join(to_text(view.text).split())}")
-    feed = [event_line(e, tz) for e in events[-FEED:]]
+    feed = [event_line(e, tz, fmt) for e in events[-FEED:]]
     return View(header, timers, next_items, feed)
 
 
@@ -204,7 +205,8 @@ def watch(
         return
     seen = len(events)
     end = None if seconds is None else time.monotonic() + seconds
-    tz = live.renderer(inc.playbook).incident_tz(inc)
+    r = live.renderer(inc.playbook)
+    tz, fmt = r.incident_tz(inc), r.formats
     try:
         with waiter(store, iid) as w:
             while end is None or time.monotonic() < end:
@@ -216,7 +218,7 @@ def watch(
                     out.write(CLEAR + render(frame, colour=colour, width=width()))
                 elif len(events) > seen:
                     for e in events[seen:]:
-                        out.write(event_line(e, tz) + "\n")
+                        out.write(event_line(e, tz, fmt) + "\n")
                 seen = len(events)
                 out.flush()
     finally:

@@ -1096,7 +1096,7 @@ def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> Non
     if not incidents:
         click.echo("no open incidents" if not include_all else "no incidents")
     else:
-        _table(incidents, tz)
+        _table(incidents, tz, live.formats())
     # An incident whose record cannot be read is named, after the ones that can.
     for line in _unreadable(live):
         click.echo(line, err=True)
@@ -1110,16 +1110,16 @@ def _unreadable(live: Any) -> list[str]:
     return [line for exc in live.broken for line in report(exc)[0]]
 
 
-def _table(incidents: list[Any], tz: Any) -> None:
+def _table(incidents: list[Any], tz: Any, fmt: Any) -> None:
+    """The list's table; declared times in the default playbook's ``stamp`` and ``time``."""
     rows = [("ID", "SEVERITY", "STAGE", "DECLARED", "TITLE")]
     for i in incidents:
-        declared = i.declared_at.astimezone(tz)
         rows.append(
             (
                 _plain(i.id or ""),
                 _plain(i.severity),
                 i.stage,
-                f"{declared:%Y-%m-%d %H:%M %Z}",
+                fmt.stamp(i.declared_at, tz),
                 _plain(i.title),
             )
         )

@@ -203,6 +203,13 @@ def _semantic_problems(src: Source) -> list[Problem]:
 
     unique = _unique(src, out)
 
+    wording = data.get("wording")
+    if isinstance(wording, dict):
+        from incident_kit.dates import problems as format_problems
+
+        for key, message in format_problems(wording):
+            out.append(src.problem(("wording", key), message))
+
     severities = data.get("severities")
     known = set(severities) if isinstance(severities, dict) else set()
     unique(data.get("roles"), ("roles",), "role")

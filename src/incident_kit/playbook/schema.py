@@ -397,7 +397,11 @@ class TicketKind(Strict):
 class Wording(Strict):
     """How the process words and formats what it shows."""
 
-    locale: str = Field(default="en_US", description="Babel locale of dates and times.")
+    locale: str = Field(
+        default="en_US",
+        description="Babel locale of dates and times: day and month names, am/pm "
+        "(`en_US`, `de_DE`, `fr_FR`).",
+    )
     title: Template | None = Field(
         default=None,
         description="Jinja template of the incident title, over the declaration's facts "
@@ -405,14 +409,43 @@ class Wording(Strict):
     )
     time: str = Field(
         default="h:mm a",
-        description="Babel (CLDR) pattern of a time of day: `h:mm a` (12-hour) or `HH:mm`.",
+        description="Babel (CLDR) pattern of a time of day, everywhere a time is shown: "
+        "`h:mm a` (12-hour) or `HH:mm` (24-hour).",
     )
     am_pm: Literal["locale", "lower"] = Field(
-        default="locale", description="`lower`: write am/pm in lower case (`9:50 am`)."
+        default="locale",
+        description="`lower`: write the locale's am/pm in lower case (`9:50 am`); `locale`: "
+        "as the locale writes it (`9:50 AM`).",
     )
-    date: str = Field(default="MM/dd/yyyy", description="Babel (CLDR) pattern of a date.")
+    date: str = Field(
+        default="MM/dd/yyyy",
+        description="Babel (CLDR) pattern of a date in sentences (the impact window: "
+        "`on 09/05/2022`); `yyyy-MM-dd` for ISO dates.",
+    )
     day: str = Field(
-        default="EEEE d MMMM", description="Babel pattern of a day named in status lines."
+        default="EEEE d MMMM",
+        description="Babel pattern of a day named in status lines and refusals "
+        "(`hold it by Tuesday 6 September`).",
+    )
+    short_day: str = Field(
+        default="EEE d MMM",
+        description="Babel pattern of a day written beside a time that is not today "
+        "(`due Mon 12 Sep at 10:00 am`, the timeline figure's axis).",
+    )
+    full_day: str = Field(
+        default="EEEE d MMMM y",
+        description="Babel pattern of a day with its year (`retrospective scheduled for "
+        "Monday 12 September 2022 10:00 am EDT`).",
+    )
+    stamp: str = Field(
+        default="yyyy-MM-dd",
+        description="Babel pattern of the date in a timestamp: timelines, tables, `list` "
+        "(`2022-09-05 9:20 am EDT`).",
+    )
+    utc_time: str = Field(
+        default="HH:mm",
+        description="Babel pattern of a time in UTC, shown after the local time in "
+        "internal messages and impact windows (`10:12 am EDT / 14:12 UTC`).",
     )
     words: dict[str, str] = Field(
         default_factory=dict,

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
+from incident_kit.dates import Formats
 from incident_kit.errors import RefusedError, UserError
 from incident_kit.playbook.schema import (
     AuditCheck,
@@ -25,7 +26,6 @@ from incident_kit.playbook.schema import (
 from incident_kit.record.model import Incident
 from incident_kit.timing import (
     add_working_days,
-    clock,
     humanize,
     is_working_day,
     working_days_between,
@@ -169,11 +169,11 @@ class Due:
     overdue: timedelta | None
     detail: str
 
-    def line(self, now: datetime, tz: tzinfo) -> str:
+    def line(self, now: datetime, tz: tzinfo, fmt: Formats) -> str:
         """``TIMER: overdue by 5 minutes (was due 9:50 am)``, TIMER the timer's title."""
         if self.at is None:
             return f"{self.what}: {self.detail}"
-        when = _when(self.at, now, tz)
+        when = _when(self.at, now, tz, fmt)
         if self.overdue is not None:
             text = f"{self.what}: overdue by {humanize(self.overdue)} (was due {when})"
         else:
@@ -189,11 +189,11 @@ class Due:
         return (2, 0.0)
 
 
-def _when(value: datetime, now: datetime, tz: tzinfo) -> str:
+def _when(value: datetime, now: datetime, tz: tzinfo, fmt: Formats) -> str:
     local, today = value.astimezone(tz), now.astimezone(tz)
     if local.date() == today.date():
-        return f"at {clock(value, tz)}"
-    return f"{local:%a %-d %b} at {clock(value, tz)}"
+        return f"at {fmt.time(value, tz)}"
+    return f"{fmt.short_day(value, tz)} at {fmt.time(value, tz)}"
 
 
 def _due(what: str, at: datetime, now: datetime, detail: str) -> Due:
@@ -307,6 +307,7 @@ def dues(
 ) -> list[Due]:
     """What is due now or next: overdue first, then by deadline, then the rest."""
     out: list[Due] = []
+    fmt = Formats.of(playbook.wording)
     for timer in playbook.timers:
         due = timer_due(timer, incident, playbook, now)
         if due is not None:
@@ -330,7 +331,7 @@ def dues(
                         None,
                         late,
                         (f"overdue by {humanize(late)}: " if late else "")
-                        + f"not scheduled; hold it by {last_day:%A %-d %B}: "
+                        + f"not scheduled; hold it by {fmt.day(last_day)}: "
                         "`incident retro --on DATE`",
                     )
                 )
@@ -340,7 +341,7 @@ def dues(
                     playbook.meeting,
                     None,
                     None,
-                    f"scheduled for {_when(incident.retrospective.at, now, tz)}",
+                    f"scheduled for {_when(incident.retrospective.at, now, tz, fmt)}",
                 )
             )
     if accepts(incident, playbook, "ticket"):
@@ -393,6 +394,7 @@ def check_retro_date(
     tz: tzinfo,
     holidays: frozenset[date],
     meeting: str,
+    fmt: Formats,
 ) -> list[str]:
     """Refuse a date outside the window; return the warnings for a date that is late."""
     rule = severity.retrospective
@@ -408,8 +410,8 @@ def check_retro_date(
     after = "resolution" if rule and rule.from_ == "resolution" else "mitigation"
     if day < start:
         raise RefusedError(
-            f"the {meeting} on {day:%A %-d %B %Y} would be before the {after} "
-            f"({start:%A %-d %B %Y})",
+            f"the {meeting} on {fmt.full_day(day)} would be before the {after} "
+            f"({fmt.full_day(start)})",
             hint="pick a later date",
         )
     if rule and rule.refuse_after:
@@ -419,9 +421,9 @@ def check_retro_date(
             latest = _add(start, limit, holidays)
             kind = "working days" if limit.working else "days"
             raise RefusedError(
-                f"the {meeting} on {day:%A %-d %B %Y} is {gap} {kind} after {after}; "
+                f"the {meeting} on {fmt.full_day(day)} is {gap} {kind} after {after}; "
                 f"the process allows at most {limit.days}",
-                hint=f"pick a date on or before {latest:%A %-d %B %Y}",
+                hint=f"pick a date on or before {fmt.full_day(latest)}",
             )
     if rule and rule.warn_after:
         limit = rule.warn_after
@@ -430,11 +432,11 @@ def check_retro_date(
             target = _add(start, limit, holidays)
             kind = "working days" if limit.working else "days"
             warnings.append(
-                f"the {meeting} on {day:%A %-d %B} is {gap} {kind} after {after}; "
-                f"{severity_name} asks for it within {limit} (by {target:%A %-d %B})"
+                f"the {meeting} on {fmt.day(day)} is {gap} {kind} after {after}; "
+                f"{severity_name} asks for it within {limit} (by {fmt.day(target)})"
             )
     if not is_working_day(day, holidays):
-        warnings.append(f"{day:%A %-d %B} is not a working day")
+        warnings.append(f"{fmt.day(day)} is not a working day")
     return warnings
 
 

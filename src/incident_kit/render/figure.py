@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident_kit import measures
+from incident_kit.dates import Formats
 from incident_kit.measures import Mark, Sent, TimerRun
-from incident_kit.timing import clock, humanize
+from incident_kit.timing import humanize
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -232,7 +233,7 @@ class TimeAxis:
             out.append((left, s.x0, s.start - prev.end))
         return out
 
-    def ticks(self, tz: tzinfo, most: int) -> list[tuple[float, str]]:
+    def ticks(self, tz: tzinfo, most: int, fmt: Formats) -> list[tuple[float, str]]:
         """Tick positions and labels: clock times, with the day where a day begins."""
         steps = [5, 10, 15, 30, 60, 120, 180, 360, 720, 1440]
         step = next((s for s in steps if self.width / s <= most), steps[-1])
@@ -252,9 +253,9 @@ class TimeAxis:
                 found = [local]
             for t in found:
                 day = t.date()
-                label = clock(t, tz)
+                label = fmt.time(t, tz)
                 if day != last_day:
-                    label += f"\n{t:%a %-d %b}"
+                    label += f"\n{fmt.short_day(t, tz)}"
                     last_day = day
                 out.append((self.x(t), label))
         return out
@@ -286,16 +287,17 @@ class Timeline:
     marks: tuple[Mark, ...]
     timers: tuple[TimerRun, ...]
     tz: tzinfo
+    formats: Formats
     compact: bool = False
 
     def alt(self) -> str:
         """The figure in words: its key times, and every late update."""
-        tz = self.tz
+        tz, fmt = self.tz, self.formats
         zone = self.begin.astimezone(tz).tzname()
 
         def when(t: datetime) -> str:
             same = t.astimezone(tz).date() == self.begin.astimezone(tz).date()
-            return clock(t, tz) if same else f"{clock(t, tz)} on {t.astimezone(tz):%a %-d %b}"
+            return fmt.time(t, tz) if same else f"{fmt.time(t, tz)} on {fmt.short_day(t, tz)}"
 
         parts = [f"Timeline of the incident ({zone})"]
         start, stop = self.impact
@@ -464,7 +466,7 @@ def draw_timeline(tl: Timeline, fmt: str) -> bytes:
             ["Incident", *(f"{r.title[:1].upper()}{r.title[1:]}s" for r in runs)],
         )
         most = 8 if tl.compact else 12
-        ticks = axis.ticks(tl.tz, most)
+        ticks = axis.ticks(tl.tz, most, tl.formats)
         ax.set_xticks([x for x, _ in ticks], [label for _, label in ticks], fontsize=7)
         ax.grid(axis="x", color="#dddddd", linewidth=0.5, zorder=-1)
         ax.set_axisbelow(True)
@@ -561,7 +563,7 @@ def _draw_marks(ax: Axes, axis: TimeAxis, tl: Timeline, top: float) -> int:
         if tl.compact and m.kind not in LABELLED_IN_COMPACT:
             continue
         text = m.label if len(m.label) <= 38 else m.label[:37] + "…"
-        text = f"{text} {clock(m.at, tl.tz)}"
+        text = f"{text} {tl.formats.time(m.at, tl.tz)}"
         wide = char * (len(text) + 2)
         right = x + wide > axis.width * 1.02
         begin = x - wide if right else x - char * 0.5
@@ -661,6 +663,7 @@ def timeline_of(
         marks=tuple(measures.marks(incident)),
         timers=tuple(measures.timer_runs(incident, playbook)),
         tz=tz,
+        formats=Formats.of(playbook.wording),
         compact=compact,
     )
 

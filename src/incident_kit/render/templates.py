@@ -20,9 +20,10 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from incident_kit.dates import Formats
 from incident_kit.errors import RenderError
 from incident_kit.render.md import Md as Md
-from incident_kit.timing import clock, humanize
+from incident_kit.timing import humanize
 
 _INLINE = re.compile(r"[\\`*_\[\]<>|~]|&(?=#?[A-Za-z0-9]+;)")
 _LINE_START = re.compile(r"^(#{1,6}(?=\s|$)|[-+=]|\d{1,9}(?=[.)]))")
@@ -99,22 +100,49 @@ def _tz(ctx: jinja2.runtime.Context) -> tzinfo:
     return tz
 
 
+def _formats(ctx: jinja2.runtime.Context) -> Formats:
+    playbook = ctx.get("playbook")
+    wording = getattr(playbook, "wording", None)
+    if wording is None:
+        raise RenderError("the template context has no playbook to format dates with")
+    return Formats.of(wording)
+
+
 @jinja2.pass_context
 def _clock(ctx: jinja2.runtime.Context, value: datetime) -> str:
-    return clock(value, _tz(ctx))
+    return _formats(ctx).time(value, _tz(ctx))
 
 
 @jinja2.pass_context
 def _stamp(ctx: jinja2.runtime.Context, value: datetime) -> str:
-    local = value.astimezone(_tz(ctx))
-    return f"{local:%Y-%m-%d} {clock(value, _tz(ctx))} {local.tzname()}"
+    return _formats(ctx).stamp(value, _tz(ctx))
 
 
 @jinja2.pass_context
-def _date(ctx: jinja2.runtime.Context, value: datetime | date, fmt: str = "%A %d %B %Y") -> str:
-    if isinstance(value, datetime):
-        value = value.astimezone(_tz(ctx))
-    return value.strftime(fmt)
+def _date(ctx: jinja2.runtime.Context, value: datetime | date, pattern: str | None = None) -> str:
+    """The playbook's date, or the value in a CLDR ``pattern`` of the template's own."""
+    fmt, tz = _formats(ctx), _tz(ctx)
+    if pattern is None:
+        return fmt.date(value, tz)
+    try:
+        return fmt.pattern(str(pattern), value, tz)
+    except Exception as exc:  # Babel raises KeyError, ValueError, … for a bad field
+        raise RenderError(f"date({pattern!r}): not a CLDR date pattern ({exc})") from None
+
+
+@jinja2.pass_context
+def _day(ctx: jinja2.runtime.Context, value: datetime | date) -> str:
+    return _formats(ctx).day(value, _tz(ctx))
+
+
+@jinja2.pass_context
+def _full_day(ctx: jinja2.runtime.Context, value: datetime | date) -> str:
+    return _formats(ctx).full_day(value, _tz(ctx))
+
+
+@jinja2.pass_context
+def _moment(ctx: jinja2.runtime.Context, value: datetime) -> str:
+    return _formats(ctx).moment(value, _tz(ctx))
 
 
 def _duration(value: timedelta) -> str:
@@ -139,6 +167,9 @@ FILTERS: Mapping[str, Callable[..., Any]] = {
     "clock": _clock,
     "stamp": _stamp,
     "date": _date,
+    "day": _day,
+    "full_day": _full_day,
+    "moment": _moment,
     "duration": _duration,
     "plural": _plural,
     "sentence": _sentence,
