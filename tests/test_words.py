@@ -86,6 +86,10 @@ MACHINE = {
     "time",
     "date",
     "day",
+    "short_day",
+    "full_day",
+    "stamp",
+    "utc_time",
     "format",
 }
 # Sections whose every value is data rather than words: addresses and links.

@@ -343,9 +343,10 @@ def timeline_picture(timeline: Timeline, file: str) -> Picture:
     """The timeline as a picture a document can refer to (drawn once per content: a
     re-render whose figure did not change takes it from the cache, without matplotlib)."""
     alt = timeline.alt()
-    # What it shows, and how times read (a clock format that comes from elsewhere changes
-    # the alt text and this time too, so it can never bring back a figure of the old one).
-    shows = f"{timeline!r}\0{clock(timeline.begin, timeline.tz)}\0{alt}"
+    # What it shows, and how times read: the playbook's formats are in the repr, and a time
+    # and a day as Babel writes them now (another Babel's names never bring back an old one).
+    fmt, begin, tz = timeline.formats, timeline.begin, timeline.tz
+    shows = f"{timeline!r}\0{fmt.time(begin, tz)} {fmt.short_day(begin, tz)}\0{alt}"
     return Picture(
         file, alt, lambda fmt: cached_drawing(shows, fmt, lambda: draw_timeline(timeline, fmt))
     )
