@@ -24,7 +24,9 @@ def validate(state: State, files: tuple[Path, ...], schema: bool) -> None:
     FILE defaults to the workspace's playbook.
 
     Every problem of every file is printed as file:line:col: key.path: message; the exit
-    code is 2 when any file has a problem.
+    code is 2 when any file has a problem. With --json: each file's result (its problems,
+    what it holds, where its templates are looked up) and "fields", every key of the playbook
+    format with its type, default and description (stages[].id, messages.*.sent_by, ...).
 
     \b
     Examples:
@@ -38,7 +40,7 @@ def validate(state: State, files: tuple[Path, ...], schema: bool) -> None:
         click.echo(json.dumps(Playbook.model_json_schema(), indent=2))
         return
     from incident_kit.errors import ProblemsError
-    from incident_kit.playbook.load import find_playbook, validate_playbook
+    from incident_kit.playbook.load import find_playbook, template_dirs_of, validate_playbook
 
     ws = state.workspace()
     paths = list(files) or [find_playbook(ws.settings.default_playbook, ws.playbook_dirs)]
@@ -74,6 +76,7 @@ def validate(state: State, files: tuple[Path, ...], schema: bool) -> None:
             messages=len(model.messages),
             documents=len(model.documents),
             audit_checks=len(model.durability_audit),
+            template_dirs=[str(d) for d in template_dirs_of(path, ws.template_dirs)],
         )
         if not state.json:
             click.echo(
@@ -83,7 +86,10 @@ def validate(state: State, files: tuple[Path, ...], schema: bool) -> None:
                 f"{len(model.documents)} documents, {len(model.durability_audit)} audit checks"
             )
     if state.json:
-        click.echo(json.dumps({"files": results}, indent=2, ensure_ascii=False))
+        from incident_kit.playbook.reference import field_reference
+
+        out = {"files": results, "fields": field_reference()}
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     if bad:
         raise SystemExit(2)
 

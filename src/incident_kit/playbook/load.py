@@ -47,6 +47,12 @@ __all__ = [
 HINT = "run `incident validate` on the file to see every problem"
 
 
+def template_dirs_of(path: Path, template_dirs: list[Path]) -> list[Path]:
+    """Where the templates of the playbook at ``path`` (a file or a playbook folder) are
+    looked up, first match wins."""
+    return own_templates(_in_folder(path) if path.is_dir() else path, template_dirs)
+
+
 def load_playbook(path: Path, *, template_dirs: list[Path] | None = None) -> LoadedPlaybook:
     """Load and fully validate a playbook (or take it from the cache of validated ones,
     :mod:`incident_kit.playbook.cache`); :class:`ProblemsError` lists every problem."""
