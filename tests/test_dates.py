@@ -221,3 +221,17 @@ def test_a_wrong_locale_or_pattern_is_a_problem_at_its_line(
         .index(next(x for x in with_wording(wording).splitlines() if x.startswith(f"  {key}:")))
     )
     assert line.startswith(f"{path}:{number + 1}:"), line
+
+
+def test_watch_writes_the_playbooks_clock(tmp_path: Path, outside: Path) -> None:
+    ws = workspace(tmp_path, GERMAN)
+    ok(ws, "declare", "--functionality", "logging in", "--state", "broken",
+       "--audience", "all users", "--severity", "SEV1", "--manager", "Priya",
+       at="2022-09-05T09:20")  # fmt: skip
+    env = {"INCIDENT_NOW": "2022-09-05T07:25:00Z", "NO_COLOR": "1"}  # 09:25 in Berlin
+    result = run("--workspace", str(ws), "watch", "--once", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "09:25:00 CEST" in result.stdout
+    assert "stakeholder update: in 25:00 (at 09:50)" in result.stdout
+    assert re.search(r"^  09:20:00  declared", result.stdout, re.MULTILINE), result.stdout
+    assert not TWELVE_HOUR.search(result.stdout)

@@ -103,7 +103,10 @@ def build(live: Any, incident_id: str, events: list[Event], now: datetime) -> Vi
             timers.append((f"{d.what}: OVERDUE by {countdown(d.overdue)}", True))
         else:
             timers.append(
-                (f"{d.what}: in {countdown(d.at - now)} (at {fmt.time(d.at, tz)})", False)
+                (
+                    f"{d.what}: in {countdown(d.at - now)} ({lifecycle.when_at(d.at, now, tz, fmt)})",
+                    False,
+                )
             )
     next_items: list[str] = []
     current = next((p for p in r.checklist(inc) if p.id == phase), None)

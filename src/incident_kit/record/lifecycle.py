@@ -173,7 +173,7 @@ class Due:
         """``TIMER: overdue by 5 minutes (was due 9:50 am)``, TIMER the timer's title."""
         if self.at is None:
             return f"{self.what}: {self.detail}"
-        when = _when(self.at, now, tz, fmt)
+        when = when_at(self.at, now, tz, fmt)
         if self.overdue is not None:
             text = f"{self.what}: overdue by {humanize(self.overdue)} (was due {when})"
         else:
@@ -189,7 +189,8 @@ class Due:
         return (2, 0.0)
 
 
-def _when(value: datetime, now: datetime, tz: tzinfo, fmt: Formats) -> str:
+def when_at(value: datetime, now: datetime, tz: tzinfo, fmt: Formats) -> str:
+    """``at 9:50 am`` today, ``Mon 12 Sep at 10:00 am`` another day (the playbook's way)."""
     local, today = value.astimezone(tz), now.astimezone(tz)
     if local.date() == today.date():
         return f"at {fmt.time(value, tz)}"
@@ -341,7 +342,7 @@ def dues(
                     playbook.meeting,
                     None,
                     None,
-                    f"scheduled for {_when(incident.retrospective.at, now, tz, fmt)}",
+                    f"scheduled for {when_at(incident.retrospective.at, now, tz, fmt)}",
                 )
             )
     if accepts(incident, playbook, "ticket"):
