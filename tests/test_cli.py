@@ -353,7 +353,7 @@ JSON_RUNS: list[tuple[str, list[str], set[str]]] = [
     ("render", ["render", "--format", "md", "--doc", "incident-document"], {"out", "outputs"}),
     ("checklist", ["checklist", "--format", "md"], {"out", "outputs"}),
     ("report", ["report", "--format", "md"], {"out", "outputs"}),
-    ("validate", ["validate"], {"files"}),
+    ("validate", ["validate"], {"files", "fields"}),
     ("completion", ["completion", "bash"], {"shell", "script"}),
     ("watch", ["watch"], {"incident", "header", "timers", "next_items", "events"}),
     ("store copy", ["store", "copy", "--to", "copy.sqlite3"], {"incidents", "verified"}),
