@@ -245,7 +245,7 @@ def test_list_is_a_table_with_local_times(ws: Path) -> None:
     code, out, _ = inc(ws, "list")
     lines = out.splitlines()
     assert lines[0].split() == ["ID", "SEVERITY", "STAGE", "DECLARED", "TITLE"]
-    assert "2022-09-05 09:20 CEST" in lines[1]
+    assert "2022-09-05 9:20 am CEST" in lines[1]  # the playbook's stamp and 12-hour clock
     assert lines[0].index("SEVERITY") == lines[1].index("SEV2")
     assert lines[0].index("DECLARED") == lines[1].index("2022-09-05")
     assert lines[1].endswith("  Search is slow for everyone")
