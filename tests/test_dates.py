@@ -235,3 +235,78 @@ def test_watch_writes_the_playbooks_clock(tmp_path: Path, outside: Path) -> None
     assert "stakeholder update: in 25:00 (at 09:50)" in result.stdout
     assert re.search(r"^  09:20:00  declared", result.stdout, re.MULTILINE), result.stdout
     assert not TWELVE_HOUR.search(result.stdout)
+
+
+# --- the light formatter writes what Babel writes ------------------------------------------
+
+PATTERNS = [
+    "h:mm a", "HH:mm", "H:m:s", "K:mm a", "k:mm", "hh:mm:ss aaaa", "h:mm aaaaa",
+    "MM/dd/yyyy", "yyyy-MM-dd", "yy-M-d", "y", "dd.MM.yyyy",
+    "EEEE d MMMM", "EEE d MMM", "EEEE d MMMM y", "EEEEE E EE EEEEEE", "LLLL LLL LLLLL MMMMM",
+    "EEEE, d. MMMM", "'at' h 'o''clock' a", "d 'de' MMMM 'de' y",
+]  # fmt: skip
+LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR", "ja_JP", "ar_EG", "fi_FI", "zh_Hant_TW"]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_light_formatter_writes_what_babel_writes(
+    locale: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incident_kit import dates
+
+    monkeypatch.setenv("INCIDENT_CACHE", str(tmp_path))
+    moments = [datetime(2022, m, d, h, mi, 7) for m, d in ((1, 3), (6, 15), (12, 31))
+               for h, mi in ((0, 0), (9, 5), (12, 0), (13, 45), (23, 59))]  # fmt: skip
+    for pattern in PATTERNS:
+        for lower in (False, True):
+            babel = dates.babel_formatter(pattern, locale, lower)
+            plan = dates._plan(pattern, locale, lower)
+            assert plan is not None, pattern
+            kept = dates._plan(pattern, locale, lower)  # the second comes from the cache
+            assert kept == plan
+            for moment in moments:
+                assert dates._write(plan, moment) == babel(moment), (pattern, moment)
+    assert len(list((tmp_path / "dates").glob("*.json"))) == len(PATTERNS) * 2
+
+
+def test_a_field_only_babel_writes_is_left_to_babel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incident_kit import dates
+
+    monkeypatch.setenv("INCIDENT_CACHE", str(tmp_path))
+    assert dates._plan("QQQ yyyy", "en_US", False) is None  # quarters
+    fmt = dates._compiled("QQQ yyyy", "en_US", False)
+    assert fmt(datetime(2022, 9, 5)) == "Q3 2022"
+    monkeypatch.setenv("INCIDENT_CACHE", "")  # no cache: the plan is made each time
+    assert dates._plan("HH:mm", "en_US", False) is not None
+    assert not (tmp_path / "dates").exists() or len(list((tmp_path / "dates").iterdir())) == 0
+
+
+def test_a_command_with_a_kept_plan_does_not_import_babel(tmp_path: Path, outside: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    ws = workspace(tmp_path, GERMAN)
+    ok(ws, "declare", "--functionality", "logging in", "--state", "broken",
+       "--audience", "all users", "--severity", "SEV1", "--manager", "Priya",
+       at="2022-09-05T09:20")  # fmt: skip
+    code = (
+        "import sys; from incident_kit.cli import main; "
+        "sys.argv = ['incident', '--workspace', sys.argv[1], 'status', '--at', "
+        "'2022-09-05T09:25'];\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('babel' in sys.modules)"
+    )
+    env = {**os.environ, "INCIDENT_CACHE": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, str(ws)], env=env, capture_output=True, text=True
+        )
+        for _ in range(2)
+    ]
+    for r in runs:
+        assert "due at 09:50" in r.stdout, r.stdout + r.stderr
+    assert runs[0].stdout.strip().endswith("True")  # the first made the plans with Babel
+    assert runs[1].stdout.strip().endswith("False")  # the second read them

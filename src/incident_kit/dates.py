@@ -12,12 +12,19 @@ one that prints many pays for one parse.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from incident_kit.playbook.schema import Wording
@@ -141,78 +148,236 @@ def _of(*fields: object) -> Formats:
 
 @lru_cache(maxsize=256)
 def _compiled(pattern: str, locale: str, lower_am_pm: bool) -> Callable[[datetime], str]:
-    """The pattern parsed once for the locale: a function of a local datetime.
+    """The pattern, parsed once for the locale: a function of a local datetime.
 
-    With ``lower_am_pm`` the am/pm field becomes the locale's own word in lower case, as
-    literal text in two variants of the pattern (one for the morning, one for the afternoon).
+    A pattern of the common fields (years, months, days, weekdays, am/pm, hours, minutes,
+    seconds) is written here from a plan that Babel made once and the cache keeps (the
+    fields, and the locale's names they use), so a later command formats without importing
+    Babel or loading its locale data. Any other field is Babel's, every time.
     """
+    plan = _plan(pattern, locale, lower_am_pm)
+    if plan is None:
+        return babel_formatter(pattern, locale, lower_am_pm)
+    return lambda value: _write(plan, value)
+
+
+def babel_formatter(pattern: str, locale: str, lower_am_pm: bool) -> Callable[[datetime], str]:
+    """Babel formats each value; with ``lower_am_pm``, each am/pm field is a mark in the
+    pattern that the locale's am/pm word, lowered, replaces."""
     from babel import Locale
     from babel.dates import format_datetime, parse_pattern, tokenize_pattern, untokenize_pattern
 
     loc = Locale.parse(locale)
     tokens = tokenize_pattern(pattern)
-    periods = [value for kind, value in tokens if kind == "field" and value[0] == "a"]
+    periods = {int(value[1]) for kind, value in tokens if kind == "field" and value[0] == "a"}
     if not (lower_am_pm and periods):
         parsed = parse_pattern(pattern)
         return lambda value: str(parsed.apply(value, loc))
-
-    def variant(hour: int) -> object:
-        sample = datetime(2000, 1, 1, hour)
-        lowered = [
-            ("chars", format_datetime(sample, "a" * int(value[1]), locale=loc).lower())
-            if kind == "field" and value[0] == "a"
-            else (kind, value)
-            for kind, value in tokens
-        ]
-        return parse_pattern(untokenize_pattern(lowered))
-
-    morning, afternoon = variant(1), variant(13)
+    marks = {n: f"\x01{n}\x02" for n in periods}  # no pattern letters: never quoted
+    words = {
+        n: [str(format_datetime(datetime(2001, 1, 1, h), "a" * n, locale=loc)).lower()
+            for h in (1, 13)]
+        for n in periods
+    }  # fmt: skip
+    marked = parse_pattern(
+        untokenize_pattern(
+            [
+                ("chars", marks[int(value[1])])
+                if kind == "field" and value[0] == "a"
+                else (kind, value)
+                for kind, value in tokens
+            ]
+        )
+    )
 
     def apply(value: datetime) -> str:
-        chosen = morning if value.hour < 12 else afternoon
-        return str(chosen.apply(value, loc))  # type: ignore[attr-defined]
+        text = str(marked.apply(value, loc))
+        for n, mark in marks.items():
+            text = text.replace(mark, words[n][1 if value.hour >= 12 else 0])
+        return text
 
     return apply
+
+
+# --- the plan: a pattern's fields and the locale's names, made by Babel once -------------
+
+# The fields written here, and how many letters each may have (more is Babel's).
+_LIGHT = {"y": 9, "M": 5, "L": 5, "d": 2, "E": 6, "a": 5, "h": 2, "H": 2, "K": 2, "k": 2,
+          "m": 2, "s": 2}  # fmt: skip
+_PLAN_VERSION = 1
+Plan = dict[str, Any]
+
+
+def _write(plan: Plan, value: datetime) -> str:
+    names: dict[str, list[str]] = plan["names"]
+    out: list[str] = []
+    for part in plan["parts"]:
+        if part[0] == "chars":
+            out.append(part[1])
+            continue
+        _, char, n = part
+        if char in "ML" and n >= 3:
+            out.append(names[f"{char}{n}"][value.month - 1])
+        elif char == "E":
+            out.append(names[f"E{n}"][value.weekday()])
+        elif char == "a":
+            out.append(names[f"a{n}"][1 if value.hour >= 12 else 0])
+        elif char == "y":
+            year = f"{value.year:0{n}d}"
+            out.append(year[-2:] if n == 2 else year)
+        else:
+            number = {
+                "M": value.month,
+                "L": value.month,
+                "d": value.day,
+                "h": value.hour % 12 or 12,
+                "H": value.hour,
+                "K": value.hour % 12,
+                "k": value.hour or 24,
+                "m": value.minute,
+                "s": value.second,
+            }[char]
+            out.append(f"{number:0{n}d}")
+    return "".join(out)
+
+
+def _plan(pattern: str, locale: str, lower_am_pm: bool) -> Plan | None:
+    """The plan of a pattern from the cache, else made by Babel (and kept); ``None`` when
+    the pattern has a field only Babel writes."""
+    kept = _kept(pattern, locale, lower_am_pm)
+    if kept is not None:
+        return kept
+    plan = _make_plan(pattern, locale, lower_am_pm)
+    path = _plan_path(pattern, locale, lower_am_pm)
+    if plan is not None and path is not None:
+        _keep(path, plan)
+    return plan
+
+
+def _make_plan(pattern: str, locale: str, lower_am_pm: bool) -> Plan | None:
+    from babel import Locale
+    from babel.dates import format_datetime, tokenize_pattern
+
+    loc = Locale.parse(locale)
+    parts: list[list[Any]] = []
+    names: dict[str, list[str]] = {}
+    for kind, value in tokenize_pattern(pattern):
+        if kind == "chars":
+            parts.append(["chars", value])
+            continue
+        char, n = str(value[0]), int(value[1])
+        if n > _LIGHT.get(char, 0):
+            return None
+        parts.append(["field", char, n])
+        key = f"{char}{n}"
+        if key in names:
+            continue
+        if char in "ML" and n >= 3:
+            samples = [datetime(2001, month, 1) for month in range(1, 13)]
+        elif char == "E":
+            samples = [datetime(2001, 1, day) for day in range(1, 8)]  # Monday first
+        elif char == "a":
+            samples = [datetime(2001, 1, 1, 1), datetime(2001, 1, 1, 13)]
+        else:
+            continue
+        written = [str(format_datetime(d, char * n, locale=loc)) for d in samples]
+        names[key] = [w.lower() for w in written] if char == "a" and lower_am_pm else written
+    return {"pattern": pattern, "parts": parts, "names": names}
+
+
+def _plan_path(pattern: str, locale: str, lower_am_pm: bool) -> Path | None:
+    """Where a plan is kept: ``$INCIDENT_CACHE/dates`` (nothing when it is set empty), else
+    the user's cache folder; named by the pattern, the locale and the Babel installed."""
+    given = os.environ.get("INCIDENT_CACHE")
+    if given == "":
+        return None
+    if given is not None:
+        root = Path(given)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = Path(base) / "incident-kit"
+    spec = importlib.util.find_spec("babel")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        st = os.stat(spec.origin)
+    except OSError:
+        return None
+    key = json.dumps(
+        [_PLAN_VERSION, spec.origin, st.st_mtime_ns, st.st_size, pattern, locale, lower_am_pm]
+    )
+    return root / "dates" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+
+
+def _keep(path: Path, plan: Plan) -> None:
+    """Write the plan beside its place and rename it there; a cache that cannot be written
+    is no error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".plan-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(plan, out, ensure_ascii=False)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
 
 
 def problems(wording: dict[str, object]) -> list[tuple[str, str]]:
     """What is wrong with a playbook's ``wording`` formats: ``(key, message)`` pairs.
 
     The locale must be one Babel knows; each pattern must format a sample time; the time
-    pattern must show the hour.
+    pattern must show the hour. Patterns whose plans are kept (Babel made them for this
+    locale) need no Babel to check.
     """
-    from babel import Locale, UnknownLocaleError
-
     from incident_kit.playbook.schema import Wording
 
-    out: list[tuple[str, str]] = []
     locale = wording.get("locale", Wording.model_fields["locale"].default)
-    if isinstance(locale, str):
+    if not isinstance(locale, str):
+        return []
+    patterns = {k: v for k in PATTERNS if isinstance(v := wording.get(k), str)}
+    out = [
+        (key, f"empty; write the pattern of {PATTERNS[key]}")
+        for key, pattern in patterns.items()
+        if not pattern.strip()
+    ]
+    patterns = {k: v for k, v in patterns.items() if v.strip()}
+    kept = {key: _kept(pattern, locale, False) for key, pattern in patterns.items()}
+    if not all(kept.values()):
+        from babel import Locale, UnknownLocaleError
+
         try:
             Locale.parse(locale)
         except (UnknownLocaleError, ValueError, TypeError):
             return [("locale", f"unknown locale '{locale}'; use a Babel locale such as en_US")]
-    else:
-        return out
     sample = datetime(2022, 9, 5, 13, 4, 5)
-    for key in PATTERNS:
-        pattern = wording.get(key)
-        if not isinstance(pattern, str):
-            continue
-        if not pattern.strip():
-            out.append((key, f"empty; write the pattern of {PATTERNS[key]}"))
-            continue
-        try:
-            _compiled(pattern, locale, False)(sample)
-        except Exception as exc:  # Babel raises KeyError, ValueError, … for a bad field
-            out.append((key, f"not a CLDR date pattern ({type(exc).__name__}: {exc})"))
-            continue
-        if key == "time" and not _hours(pattern):
+    for key, pattern in patterns.items():
+        if not kept[key]:
+            try:
+                _compiled(pattern, locale, False)(sample)
+            except Exception as exc:  # Babel raises KeyError, ValueError, … for a bad field
+                out.append((key, f"not a CLDR date pattern ({type(exc).__name__}: {exc})"))
+                continue
+        if key == "time" and not _hours(pattern, kept[key]):
             out.append((key, "a time pattern must show the hour (h, H, k or K), e.g. HH:mm"))
-    return out
+    return sorted(out, key=lambda p: list(PATTERNS).index(p[0]))
 
 
-def _hours(pattern: str) -> bool:
+def _kept(pattern: str, locale: str, lower_am_pm: bool) -> Plan | None:
+    """The plan the cache keeps for a pattern, without making one."""
+    path = _plan_path(pattern, locale, lower_am_pm)
+    if path is None:
+        return None
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return kept if isinstance(kept, dict) and kept.get("pattern") == pattern else None
+
+
+def _hours(pattern: str, plan: Plan | None) -> bool:
+    if plan is not None:
+        return any(part[0] == "field" and part[1] in _HOURS for part in plan["parts"])
     from babel.dates import tokenize_pattern
 
     return any(kind == "field" and value[0] in _HOURS for kind, value in tokenize_pattern(pattern))
