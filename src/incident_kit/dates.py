@@ -12,13 +12,11 @@ one that prints many pays for one parse.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -312,6 +310,9 @@ def _plan_path(pattern: str, locale: str, lower_am_pm: bool) -> Path | None:
 def _keep(path: Path, plan: Plan) -> None:
     """Write the plan beside its place and rename it there; a cache that cannot be written
     is no error."""
+    import contextlib
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".plan-", suffix=".tmp")
