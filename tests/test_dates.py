@@ -310,3 +310,16 @@ def test_a_command_with_a_kept_plan_does_not_import_babel(tmp_path: Path, outsid
         assert "due at 09:50" in r.stdout, r.stdout + r.stderr
     assert runs[0].stdout.strip().endswith("True")  # the first made the plans with Babel
     assert runs[1].stdout.strip().endswith("False")  # the second read them
+
+
+def test_a_damaged_plan_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from incident_kit import dates
+
+    monkeypatch.setenv("INCIDENT_CACHE", str(tmp_path))
+    plan = dates._plan("EEEE d MMMM", "de_DE", False)
+    assert plan is not None
+    (kept,) = (tmp_path / "dates").glob("*.json")
+    for damage in ('{"pattern": "EEEE d MMMM", "parts": [["field", "E", 4]], "names": {}}', "{"):
+        kept.write_text(damage)
+        assert dates._kept("EEEE d MMMM", "de_DE", False) is None
+        assert dates._plan("EEEE d MMMM", "de_DE", False) == plan

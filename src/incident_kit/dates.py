@@ -373,7 +373,34 @@ def _kept(pattern: str, locale: str, lower_am_pm: bool) -> Plan | None:
         kept = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return kept if isinstance(kept, dict) and kept.get("pattern") == pattern else None
+    return kept if _sound(kept, pattern) else None
+
+
+def _sound(plan: object, pattern: str) -> bool:
+    """A kept plan is used only when it is whole: a damaged file is made again."""
+    if not isinstance(plan, dict) or plan.get("pattern") != pattern:
+        return False
+    names, parts = plan.get("names"), plan.get("parts")
+    if not isinstance(names, dict) or not isinstance(parts, list):
+        return False
+    sizes = {"M": 12, "L": 12, "E": 7, "a": 2}
+    for part in parts:
+        if not isinstance(part, list):
+            return False
+        if part[:1] == ["chars"] and len(part) == 2 and isinstance(part[1], str):
+            continue
+        if not (len(part) == 3 and part[0] == "field" and isinstance(part[2], int)):
+            return False
+        char, n = part[1], part[2]
+        if not (isinstance(char, str) and 0 < n <= _LIGHT.get(char, 0)):
+            return False
+        if char in sizes and (char == "E" or char == "a" or n >= 3):
+            got = names.get(f"{char}{n}")
+            if not (isinstance(got, list) and len(got) == sizes[char]):
+                return False
+            if not all(isinstance(x, str) for x in got):
+                return False
+    return True
 
 
 def _hours(pattern: str, plan: Plan | None) -> bool:
