@@ -168,7 +168,8 @@ MOMENT = datetime(2022, 9, 5, 13, 4, 5, tzinfo=UTC)  # 9:04:05 am in New York
     ("wording", "time", "day"),
     [
         (Wording(am_pm="lower"), "9:04 am", "Monday 5 September"),
-        (Wording(), "9:04 AM", "Monday 5 September"),
+        (Wording(), "9:04 am", "Monday 5 September"),
+        (Wording(am_pm="locale"), "9:04 AM", "Monday 5 September"),
         (Wording(time="HH:mm"), "09:04", "Monday 5 September"),
         (Wording(locale="de_DE", time="HH:mm", day="EEEE, d. MMMM"), "09:04", "Montag, 5. September"),
         (Wording(locale="fr_FR", time="HH:mm"), "09:04", "lundi 5 septembre"),

@@ -220,8 +220,8 @@ def test_the_whole_process_through_the_cli(ws: Path, tmp_path: Path) -> None:
     code, out, _ = inc(ws, "list", "--all")
     # A table: a header, aligned columns, the declared time in the workspace's zone.
     assert out.splitlines() == [
-        "ID" + " " * (len(CHANNEL) - 2) + "  SEVERITY  STAGE     DECLARED              TITLE",
-        f"{CHANNEL}  SEV1      resolved  2022-09-05 09:20 EDT  Logging in is broken for all users",
+        "ID" + " " * (len(CHANNEL) - 2) + "  SEVERITY  STAGE     DECLARED                TITLE",
+        f"{CHANNEL}  SEV1      resolved  2022-09-05 9:20 am EDT  Logging in is broken for all users",
     ]
 
 
@@ -284,7 +284,7 @@ def test_retro_friday_sev1_monday_is_fine(ws: Path) -> None:
     _mitigated_on_friday(ws)
     code, out, err = inc(ws, "retro", "--on", "2022-09-12", at="2022-09-09T16:30")
     assert (code, err) == (0, "")
-    assert "retrospective scheduled for Monday 12 September 2022 10:00 EDT" in out
+    assert "retrospective scheduled for Monday 12 September 2022 10:00 am EDT" in out
 
 
 def test_retro_friday_sev1_wednesday_is_warned(ws: Path) -> None:

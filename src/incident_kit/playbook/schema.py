@@ -413,7 +413,7 @@ class Wording(Strict):
         "`h:mm a` (12-hour) or `HH:mm` (24-hour).",
     )
     am_pm: Literal["locale", "lower"] = Field(
-        default="locale",
+        default="lower",
         description="`lower`: write the locale's am/pm in lower case (`9:50 am`); `locale`: "
         "as the locale writes it (`9:50 AM`).",
     )
