@@ -343,7 +343,7 @@ def test_concurrent_commands_share_one_cache(
     """Processes that all find no cache validate, write and read it at once; every one gets
     the same answer and the cache left behind is whole."""
     ws, env = workspace
-    for stale in Path(env["INCIDENT_CACHE"]).iterdir():
+    for stale in _cache_files(Path(env["INCIDENT_CACHE"])):
         stale.unlink()
     procs = [
         subprocess.Popen(

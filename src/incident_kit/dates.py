@@ -284,16 +284,14 @@ def _make_plan(pattern: str, locale: str, lower_am_pm: bool) -> Plan | None:
 
 
 def _plan_path(pattern: str, locale: str, lower_am_pm: bool) -> Path | None:
-    """Where a plan is kept: ``$INCIDENT_CACHE/dates`` (nothing when it is set empty), else
-    the user's cache folder; named by the pattern, the locale and the Babel installed."""
-    given = os.environ.get("INCIDENT_CACHE")
-    if given == "":
+    """Where a plan is kept: ``dates/`` in the cache folder (``$INCIDENT_CACHE``, else the
+    user's; nothing when it is set empty), named by the pattern, the locale and the Babel
+    installed."""
+    from incident_kit.playbook.cache import cache_dir
+
+    root = cache_dir()
+    if root is None:
         return None
-    if given is not None:
-        root = Path(given)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = Path(base) / "incident-kit"
     spec = importlib.util.find_spec("babel")
     if spec is None or spec.origin is None:
         return None
