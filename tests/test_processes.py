@@ -385,14 +385,6 @@ GOOGLE_SRE = Process(
 PROCESSES = [PAGERDUTY, ATLASSIAN, GOOGLE_SRE]
 ids = [p.name for p in PROCESSES]
 
-# What each test needs that has not landed yet; a test marked with it must fail (strict), so
-# a mark left behind after its feature lands fails the suite. Remove keys as features land.
-NEEDS: dict[str, str] = {}
-
-
-def needs(*keys: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason="needs " + "; ".join(NEEDS[k] for k in keys))
-
 
 # --- the workspace and the commands ---------------------------------------------------
 
