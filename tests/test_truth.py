@@ -339,6 +339,25 @@ def test_resolve_waits_for_customers_to_be_told_in_the_default_playbook(
     play("resolve", at="2022-09-05T13:32:00Z")
 
 
+def test_the_refusal_names_the_playbooks_own_resolved_kind(tmp_path: Path, outside: Path) -> None:
+    play = quick_unstaffed(tmp_path)
+    playbook = play.ws / "playbooks" / "default.yaml"
+    text = playbook.read_text()
+    kind = "  - id: resolved\n    status: resolved\n"
+    assert kind in text
+    text = text.replace(kind, "  - id: all-clear\n    status: resolved\n")
+    text = text.replace("customer.resolved", "customer.all-clear")
+    playbook.write_text(text.replace("incident customer resolved", "incident customer all-clear"))
+    result = run("--workspace", str(play.ws), "resolve", "--at", "2022-09-05T13:30:00Z")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "incident: cannot resolve inc-05-09-22-checkout-is-down-for-everyone: customers have "
+        "not been told it is resolved; tell them with `incident customer all-clear`\n",
+    )
+    play("customer", "all-clear", at="2022-09-05T13:31:00Z")
+    play("resolve", at="2022-09-05T13:32:00Z")
+
+
 def _event_count(ws: Path) -> int:
     import sqlite3
 

@@ -1257,6 +1257,12 @@ class Live:
             self._in_order(inc, kind)  # a mistyped --at says so before what else is missing
             reasons = lifecycle.blockers(inc, r.playbook, move, self.now)
             if reasons:
+                # The playbook's customer kind that says it is resolved (`resolved` in the
+                # default; Statuspage-like playbooks may call it otherwise).
+                told = next(
+                    (k.id for k in r.playbook.customer_kinds if k.status == "resolved"),
+                    "resolved",
+                )
                 hints = [
                     hint
                     for found, hint in (
@@ -1270,7 +1276,7 @@ class Live:
                         ),
                         (
                             any(x.startswith("customers have not been told") for x in reasons),
-                            "tell them with `incident customer resolved`",
+                            f"tell them with `incident customer {told}`",
                         ),
                     )
                     if found
