@@ -23,7 +23,7 @@ from incident_kit.names import slugify
 from incident_kit.playbook.bundled import bundled_default
 from incident_kit.playbook.load import LoadedPlaybook
 from incident_kit.playbook.schema import Playbook, Severity
-from incident_kit.record.lifecycle import next_interval
+from incident_kit.record.lifecycle import last_customer_status, next_interval
 from incident_kit.record.model import Incident
 from incident_kit.render.figure import Picture, timeline_of, timeline_picture
 from incident_kit.render.templates import (
@@ -309,9 +309,7 @@ class Renderer:
                 else impact_window(incident, tz, None, fmt=fmt, utc=True)
             ),
             "impact_duration": elapsed(span) if span is not None else "",
-            "customer_status": customer_status(
-                incident, {k.id: k.status for k in self.playbook.customer_kinds}
-            ),
+            "customer_status": last_customer_status(incident, self.playbook),
             "sent": sent,
             "retrospective_on": (
                 _long_date(incident.retrospective.at, tz, fmt) if incident.retrospective else None
@@ -611,16 +609,6 @@ def as_of(incident: Incident, at: datetime) -> Incident:
     if len(earlier) == len(events):
         return incident
     return fold_events(earlier, incident.id).model_copy(update={"id": incident.id})
-
-
-def customer_status(incident: Incident, statuses: dict[str, str]) -> str:
-    """The status-page status customers were last given ("" when none was sent)."""
-    if not incident.customer_messages:
-        return ""
-    from incident_kit.messages import status_of
-
-    last = incident.customer_messages[-1]
-    return status_of(incident, last.kind, statuses, before=len(incident.customer_messages) - 1)
 
 
 def expand(refs: list[str]) -> set[str]:
