@@ -1255,34 +1255,11 @@ class Live:
             move = lifecycle.transition(inc, r.playbook, command)
             kind = kinds.get(command, "moved")
             self._in_order(inc, kind)  # a mistyped --at says so before what else is missing
-            reasons = lifecycle.blockers(inc, r.playbook, move, self.now)
-            if reasons:
-                # The playbook's customer kind that says it is resolved (`resolved` in the
-                # default; Statuspage-like playbooks may call it otherwise).
-                told = next(
-                    (k.id for k in r.playbook.customer_kinds if k.status == "resolved"),
-                    "resolved",
-                )
-                hints = [
-                    hint
-                    for found, hint in (
-                        (
-                            any(x.startswith("ticket ") for x in reasons),
-                            "finish them with `incident ticket done N`",
-                        ),
-                        (
-                            any("durable" in x for x in reasons),
-                            "file the durable fix with `incident ticket add TEXT`",
-                        ),
-                        (
-                            any(x.startswith("customers have not been told") for x in reasons),
-                            f"tell them with `incident customer {told}`",
-                        ),
-                    )
-                    if found
-                ]
+            stands = lifecycle.blocking(inc, r.playbook, move, self.now)
+            if stands:
+                hints = dict.fromkeys(b.hint for b in stands if b.hint)
                 raise RefusedError(
-                    f"cannot {command} {inc.id}: {'; '.join(reasons)}",
+                    f"cannot {command} {inc.id}: {'; '.join(b.reason for b in stands)}",
                     hint="; ".join(hints) or "`incident status` shows what is left",
                 )
             data: dict[str, Any] = {"by": by, "stage": move.to}

@@ -474,32 +474,66 @@ def last_customer_status(incident: Incident, playbook: Playbook) -> str:
     return "investigating" if incident.customer_messages else ""
 
 
-def blockers(incident: Incident, playbook: Playbook, move: Transition, now: datetime) -> list[str]:
-    """Why ``move`` cannot happen yet (empty when it can)."""
-    reasons = []
+@dataclass(frozen=True)
+class Blocker:
+    """Why a transition cannot happen yet, and the command that clears it (if one does)."""
+
+    reason: str
+    hint: str | None = None
+
+
+def blocking(
+    incident: Incident, playbook: Playbook, move: Transition, now: datetime
+) -> list[Blocker]:
+    """What stands in the way of ``move`` (empty when it can happen)."""
+    out: list[Blocker] = []
     for need in move.requires:
         if need == "mitigation" and incident.mitigation is None:
-            reasons.append("no mitigation is recorded")
+            out.append(Blocker("no mitigation is recorded"))
         elif need == "no_open_tickets":
-            reasons += [f"ticket {t.number} is open ({t.title})" for t in incident.open_tickets]
+            out += [
+                Blocker(
+                    f"ticket {t.number} is open ({t.title})",
+                    "finish them with `incident ticket done N`",
+                )
+                for t in incident.open_tickets
+            ]
         elif need == "durable_or_ticketed":
             weak = [a.check for a in incident.audit if not a.durable]
             if weak and not incident.tickets:
-                reasons.append(
-                    f"the mitigation is not durable ({', '.join(weak)}) and no ticket covers it"
+                out.append(
+                    Blocker(
+                        f"the mitigation is not durable ({', '.join(weak)}) and no ticket "
+                        "covers it",
+                        "file the durable fix with `incident ticket add TEXT`",
+                    )
                 )
         elif need == "retrospective_scheduled" and incident.retrospective is None:
-            reasons.append(f"the {playbook.meeting} is not scheduled")
+            out.append(Blocker(f"the {playbook.meeting} is not scheduled"))
         elif need == "retrospective_held" and (
             incident.retrospective is None or incident.retrospective.at > now
         ):
-            reasons.append(f"the {playbook.meeting} has not taken place")
+            out.append(Blocker(f"the {playbook.meeting} has not taken place"))
         elif (
             need == "customers_told_resolved"
             and last_customer_status(incident, playbook) != "resolved"
         ):
-            reasons.append("customers have not been told it is resolved")
+            # The playbook's own kind that says resolved (`resolved` in the default).
+            told = next(
+                (k.id for k in playbook.customer_kinds if k.status == "resolved"), "resolved"
+            )
+            out.append(
+                Blocker(
+                    "customers have not been told it is resolved",
+                    f"tell them with `incident customer {told}`",
+                )
+            )
     for item in move.requires_items:
         if item not in incident.checked:
-            reasons.append(f"'{item}' is not ticked")
-    return reasons
+            out.append(Blocker(f"'{item}' is not ticked"))
+    return out
+
+
+def blockers(incident: Incident, playbook: Playbook, move: Transition, now: datetime) -> list[str]:
+    """Why ``move`` cannot happen yet (empty when it can)."""
+    return [b.reason for b in blocking(incident, playbook, move, now)]
