@@ -477,3 +477,25 @@ def test_documents_people_receive_carry_no_tool_guidance_and_logs_in_time_order(
     assert any("customer investigating" in e for e in entries)
     times = [datetime.strptime(e[4:].split("**")[0][:-4], "%Y-%m-%d %I:%M %p") for e in entries]
     assert times == sorted(times)
+
+
+def test_a_document_renders_only_the_messages_it_shows(tmp_path: Path, outside: Path) -> None:
+    """The incident document shows no message, so a message that fails to render does not
+    stop it; a document that shows the message fails on the playbook's line."""
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).exit_code == 0
+    playbook = ws / "playbooks" / "default.yaml"
+    text = playbook.read_text()
+    start = text.index("\n  stakeholder_update:")
+    body = text.index("    body: |\n", start) + len("    body: |\n")
+    playbook.write_text(text[:body] + "      {{ 1 // (incident.notes | length) }}\n" + text[body:])
+    line = text[:body].count("\n") + 1  # the template's first line; column 11 is its "|"
+    path = _incident(tmp_path)
+    shown = run("--workspace", str(ws), "render", str(path), "--doc", "incident-document")
+    assert shown.exit_code == 0, shown.stderr
+    failed = run("--workspace", str(ws), "render", str(path), "--doc", "stakeholder-update")
+    assert failed.exit_code == 1
+    assert failed.stderr == (
+        f"incident: {playbook}:{line}:11: messages.stakeholder_update.body: "
+        "ZeroDivisionError: integer division or modulo by zero\n"
+    )

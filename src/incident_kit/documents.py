@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -27,6 +27,7 @@ from incident_kit.record.lifecycle import last_customer_status, next_interval
 from incident_kit.record.model import Incident
 from incident_kit.render.figure import Picture, timeline_of, timeline_picture
 from incident_kit.render.templates import (
+    LocatedRenderError,
     Md,
     describe_error,
     make_environment,
@@ -83,6 +84,36 @@ class RenderedDocument:
     fillable: bool = False
     pictures: tuple[Picture, ...] = ()
     audience: str = "internal"
+
+
+class SentMessages(Mapping[str, RenderedMessage]):
+    """The playbook's messages for a document's context (``messages["update"]``), each
+    rendered (:meth:`Renderer.as_sent`) the first time a template reads it: a document that
+    shows none of them (the incident document) renders none."""
+
+    def __init__(self, renderer: Renderer, incident: Incident) -> None:
+        self._renderer = renderer
+        self._incident = incident
+        self._done: dict[str, RenderedMessage] = {}
+
+    def __getitem__(self, name: str) -> RenderedMessage:
+        done = self._done.get(name)
+        if done is None:
+            if name not in self._renderer.playbook.messages:
+                raise KeyError(name)
+            try:
+                done = self._renderer.as_sent(name, self._incident)
+            except RenderError as exc:
+                # Already names the playbook's line: kept as it is by render_file.
+                raise LocatedRenderError(exc.message, hint=exc.hint) from None
+            self._done[name] = done
+        return done
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._renderer.playbook.messages)
+
+    def __len__(self) -> int:
+        return len(self._renderer.playbook.messages)
 
 
 @dataclass
@@ -442,38 +473,41 @@ class Renderer:
     def all_messages(self, incident: Incident) -> dict[str, RenderedMessage]:
         """Every message: what was sent as it was sent (rendered from the record as it stood
         then, so a later fact never changes it), the others as they would read now."""
-        out: dict[str, RenderedMessage] = {}
+        return {name: self.as_sent(name, incident) for name in self.playbook.messages}
+
+    def as_sent(self, name: str, incident: Incident) -> RenderedMessage:
+        """The playbook's message ``name`` as it was last sent (from the record as it stood
+        then), or as it would read now when it was not sent."""
+        spec = self.playbook.messages[name]
+        extra: dict[str, Any] = {}
+        then = incident
+        by = set(spec.sent_by)
+        customer = {b.removeprefix("customer.") for b in by if b.startswith("customer.")}
+        sent = [c for c in incident.customer_messages if "customer" in by or c.kind in customer]
         latest_update = incident.updates[-1] if incident.updates else None
-        for name, spec in self.playbook.messages.items():
-            extra: dict[str, Any] = {}
-            then = incident
-            by = set(spec.sent_by)
-            customer = {b.removeprefix("customer.") for b in by if b.startswith("customer.")}
-            sent = [c for c in incident.customer_messages if "customer" in by or c.kind in customer]
-            if "update" in by and latest_update:
-                extra = {
-                    "message": latest_update.message,
-                    "milestone": latest_update.milestone or incident.latest_milestone or "",
-                    "responder": latest_update.by or incident.manager or "",
-                    "sent_at": latest_update.at,
-                }
-                then = as_of(incident, latest_update.at)
-            elif sent:
-                extra = {
-                    "message": sent[-1].message or "",
-                    "responder": sent[-1].by or "",
-                    "sent_at": sent[-1].at,
-                }
-                then = as_of(incident, sent[-1].at)
-            elif "mitigate" in by and incident.mitigation:
-                extra = {"message": incident.mitigation.how, "sent_at": incident.mitigation.at}
-                then = as_of(incident, incident.mitigation.at)
-            elif "declare" in spec.sent_by:
-                # Sent at declaration: a bridge or manager recorded later is not in it.
-                extra = {"sent_at": incident.declared_at}
-                then = as_of(incident, incident.declared_at)
-            out[name] = self.message(name, then, **extra)
-        return out
+        if "update" in by and latest_update:
+            extra = {
+                "message": latest_update.message,
+                "milestone": latest_update.milestone or incident.latest_milestone or "",
+                "responder": latest_update.by or incident.manager or "",
+                "sent_at": latest_update.at,
+            }
+            then = as_of(incident, latest_update.at)
+        elif sent:
+            extra = {
+                "message": sent[-1].message or "",
+                "responder": sent[-1].by or "",
+                "sent_at": sent[-1].at,
+            }
+            then = as_of(incident, sent[-1].at)
+        elif "mitigate" in by and incident.mitigation:
+            extra = {"message": incident.mitigation.how, "sent_at": incident.mitigation.at}
+            then = as_of(incident, incident.mitigation.at)
+        elif "declare" in spec.sent_by:
+            # Sent at declaration: a bridge or manager recorded later is not in it.
+            extra = {"sent_at": incident.declared_at}
+            then = as_of(incident, incident.declared_at)
+        return self.message(name, then, **extra)
 
     # --- documents ---------------------------------------------------------------------
 
@@ -520,7 +554,7 @@ class Renderer:
             ctx["severity"] = {"name": severity.upper(), **dict(sev)}
         ctx.update(
             {
-                "messages": self.all_messages(incident) if incident else {},
+                "messages": SentMessages(self, incident) if incident else {},
                 "document": {"name": name, **dict(doc)},
                 "phases": self.checklist(incident, phase=phase, severity=severity),
                 "metrics": metrics(incident) if incident else {},

@@ -186,6 +186,11 @@ MAX_OUTPUT = 5_000_000
 MAX_SECONDS = 10.0
 
 
+class LocatedRenderError(RenderError):
+    """A render error that already names its file and line (a playbook message a document
+    template read): :func:`render_file` passes it on as it is."""
+
+
 class TemplateLimit(Exception):
     """A template went over :data:`MAX_OUTPUT` or :data:`MAX_SECONDS`."""
 
@@ -298,6 +303,8 @@ def render_file(env: jinja2.Environment, name: str, context: Mapping[str, Any]) 
         raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
     try:
         return Md(render_limited(template, context))
+    except LocatedRenderError as exc:
+        raise RenderError(exc.message, hint=exc.hint) from None
     except Exception as exc:
         filename = template.filename or name
         line = template_line(sys.exc_info()[2], filename)
