@@ -9,13 +9,17 @@ with ``StrictUndefined``.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -24,6 +28,9 @@ from incident_kit.dates import Formats
 from incident_kit.errors import RenderError
 from incident_kit.render.md import Md as Md
 from incident_kit.timing import humanize
+
+if TYPE_CHECKING:
+    from jinja2.bccache import Bucket
 
 _INLINE = re.compile(r"[\\`*_\[\]<>|~]|&(?=#?[A-Za-z0-9]+;)")
 _LINE_START = re.compile(r"^(#{1,6}(?=\s|$)|[-+=]|\d{1,9}(?=[.)]))")
@@ -247,6 +254,60 @@ def render_limited(template: jinja2.Template, context: Mapping[str, Any]) -> str
             signal.signal(signal.SIGALRM, previous)
 
 
+class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Template files compiled once and kept in the cache folder (``INCIDENT_CACHE``, else
+    the user's, under ``templates/``), so a render does not compile them again.
+
+    Jinja checks each entry against the SHA-1 of the template's source, so an edited
+    template is compiled again. The key also holds what else decides the compiled code:
+    Jinja's version and this environment's options (escaping, block trimming, the
+    sandbox's intercepted operators). A cached entry is code this process runs, so only a
+    regular file that this user owns and that nobody else may write is read; a folder that
+    cannot be made or written means templates are compiled, nothing else.
+    """
+
+    def __init__(self, directory: Path, flavour: str) -> None:
+        super().__init__(str(directory), "%s.jinja")
+        self.flavour = flavour
+
+    @classmethod
+    def open(cls, flavour: str) -> CompiledTemplates | None:
+        from incident_kit.playbook.cache import cache_dir
+
+        base = cache_dir()
+        if base is None or not hasattr(os, "getuid"):
+            return None
+        folder = base / "templates"
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            st = os.stat(folder, follow_symlinks=False)
+        except OSError:
+            return None
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return None
+        return cls(folder, flavour)
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        text = f"{self.flavour}\0{name}\0{filename or ''}"
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        path = os.path.join(self.directory, self.pattern % (bucket.key,))
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022:
+                bucket.load_bytecode(fh)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        # A full or read-only cache: the next render compiles again.
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
 def make_environment(
     search_path: list[Path] | None = None, *, markdown: bool = True, trim_blocks: bool = True
 ) -> SandboxedEnvironment:
@@ -254,11 +315,18 @@ def make_environment(
 
     ``search_path`` lists template folders, the first one winning (a workspace's own
     ``templates/`` before the bundled ones). ``markdown=False`` gives plain text (subject
-    lines, addresses, channel names): nothing is escaped.
+    lines, addresses, channel names): nothing is escaped. Template files are compiled once
+    (:class:`CompiledTemplates`); templates from strings are not kept.
     """
     loader = jinja2.FileSystemLoader([str(p) for p in search_path]) if search_path else None
+    flavour = (
+        f"jinja2 {jinja2.__version__}; {LimitedEnvironment.__qualname__} "
+        f"{sorted(LimitedEnvironment.intercepted_binops)}; markdown={markdown}; "
+        f"trim_blocks={trim_blocks}; lstrip_blocks; keep_trailing_newline"
+    )
     env = LimitedEnvironment(
         loader=loader,
+        bytecode_cache=CompiledTemplates.open(flavour) if loader else None,
         undefined=jinja2.StrictUndefined,
         finalize=finalize if markdown else _plain_finalize,
         autoescape=False,
