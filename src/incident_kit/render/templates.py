@@ -36,10 +36,20 @@ _INLINE = re.compile(r"[\\`*_\[\]<>|~]|&(?=#?[A-Za-z0-9]+;)")
 _LINE_START = re.compile(r"^(#{1,6}(?=\s|$)|[-+=]|\d{1,9}(?=[.)]))")
 
 
+_LEAD = re.compile(r"^\s+")
+_TRAIL = re.compile(r"\s+$")
+# Text that escape_md gives back as it is: one line (no character str.splitlines breaks
+# at), no white space at either end, nothing inline Markdown reads, no line-start marker.
+_AS_IS = re.compile(
+    r"(?![#]{1,6}(?:\s|$)|[-+=]|\d{1,9}[.)])"
+    r"(?!\s)[^\\`*_\[\]<>|~&\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?<!\s)"
+)
+
+
 def escape_line(line: str) -> str:
     """One line of typed text, escaped so Markdown shows it literally."""
     # Runs of white space at either end would make code blocks or hard breaks: keep one.
-    line = re.sub(r"^\s+", " ", re.sub(r"\s+$", " ", line))
+    line = _LEAD.sub(" ", _TRAIL.sub(" ", line))
     line = _INLINE.sub(lambda m: "\\" + m.group(0), line)
     m = _LINE_START.match(line.lstrip())
     if m:
@@ -55,7 +65,10 @@ def escape_line(line: str) -> str:
 
 def escape_md(text: str) -> str:
     """Typed text as inline Markdown: its lines kept as hard line breaks, nothing else."""
-    lines = [escape_line(line) for line in str(text).splitlines()]
+    text = str(text)
+    if _AS_IS.fullmatch(text):  # most typed text: nothing to escape
+        return text
+    lines = [escape_line(line) for line in text.splitlines()]
     if len(lines) > 1:
         lines = [line.strip() for line in lines if line.strip()]
     return "\\\n".join(lines)
@@ -206,6 +219,23 @@ class LimitedEnvironment(SandboxedEnvironment):
     """Jinja's sandbox, with a cap on the size of a repeated string or list and on powers."""
 
     intercepted_binops = frozenset(["*", "**"])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._safe: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """Jinja's answer, kept per type and attribute name: it depends on nothing else
+        (the name, and whether the object is a function, method, class, code, frame,
+        traceback or generator). An object that claims another class than its type is
+        asked every time."""
+        kind = type(obj)
+        if obj.__class__ is not kind:
+            return bool(super().is_safe_attribute(obj, attr, value))
+        safe = self._safe.get((kind, attr))
+        if safe is None:
+            safe = self._safe[(kind, attr)] = bool(super().is_safe_attribute(obj, attr, value))
+        return safe
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":

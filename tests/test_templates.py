@@ -1,5 +1,5 @@
-"""Template files are compiled once and kept in the cache folder; what is kept never
-weakens the sandbox, and nothing kept is trusted that someone else could have written."""
+"""Template files are compiled once and kept in the cache folder, without weakening the
+sandbox or trusting what someone else could have written; typed text escaped."""
 
 from __future__ import annotations
 
@@ -95,3 +95,43 @@ def test_no_cache_folder_means_compiled_each_time(
     assert render(templates, "a.md.j2", n=1) == ("1", 1)
     assert render(templates, "a.md.j2", n=2) == ("2", 1)
     assert not cache.exists()
+
+
+def test_text_given_back_as_it_is_is_exactly_what_escaping_would_give() -> None:
+    """escape_md's shortcut for text with nothing to escape agrees with escaping it line by
+    line, over random text of the characters that matter."""
+    import random
+
+    from incident_kit.render import templates
+
+    def escaped_the_long_way(text: str) -> str:
+        lines = [templates.escape_line(line) for line in text.splitlines()]
+        if len(lines) > 1:
+            lines = [line.strip() for line in lines if line.strip()]
+        return "\\\n".join(lines)
+
+    alphabet = [*"ab1 9.)#-+=*_`[]<>|~&;\\\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028é", "12. ", "# "]
+    rng = random.Random(12)
+    texts = ["", " ", "Note 12: fine", "1. x", "1x", "# x", "#x", "####### x", "a ", " a", "a\xa0"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(20000)]
+    shortcut = 0
+    for text in texts:
+        assert templates.escape_md(text) == escaped_the_long_way(text), repr(text)
+        shortcut += templates._AS_IS.fullmatch(text) is not None
+    assert shortcut > 1000  # the shortcut was taken, and agreed
+
+
+def test_the_sandbox_refuses_internal_attributes_every_time(folders: tuple[Path, Path]) -> None:
+    """The sandbox's answer per type and attribute is kept; one environment still refuses
+    a class's ``mro`` and a generator's frame, however often asked, beside allowed ones."""
+    templates, _ = folders
+    (templates / "ok.md.j2").write_text("{{ s.upper() }} {{ cls.__name__ is defined }}")
+    (templates / "mro.md.j2").write_text("{{ s.upper() }}{{ cls.mro() }}")
+    (templates / "frame.md.j2").write_text("{{ gen.gi_frame }}")
+    env = make_environment([templates])
+    for _ in range(3):
+        assert render_limited(env.get_template("ok.md.j2"), {"s": "a", "cls": str}) == "A False"
+        with pytest.raises(jinja2.exceptions.SecurityError):
+            render_limited(env.get_template("mro.md.j2"), {"s": "a", "cls": str})
+        with pytest.raises(jinja2.exceptions.SecurityError):
+            render_limited(env.get_template("frame.md.j2"), {"gen": (x for x in "ab")})
