@@ -334,3 +334,65 @@ finally:
     kept = PieceCache(cache)
     keys = [p.stem for p in cache.glob("*.json")]
     assert keys and all(kept.get(k) is not None for k in keys)
+
+
+def test_a_command_knows_beforehand_whether_it_re_renders(tmp_path: Path) -> None:
+    """The kept pieces of the last render say whether a command will lay out a piece or two
+    (one worker) or a whole document (one per core); the guess never fails a command."""
+    from incident_kit.render.pdfpool import early
+    from incident_kit.render.piececache import RECENT, kept
+
+    cache = tmp_path / "cache"
+    assert not kept(cache, ["incident-document.pdf"])  # no folder yet
+    pdf(document(300), tmp_path, "first.pdf", cache=cache)
+    assert kept(cache, ["incident-document.pdf"])
+    assert not kept(cache, ["incident-document.pdf", "checklist.pdf"])
+    assert not kept(cache, [])
+    pdf(document(301), tmp_path, "newer.pdf", cache=cache)
+    assert kept(cache, ["incident-document.pdf"])
+    next(iter(sorted(cache.glob("*.pdf")))).unlink()
+    assert not kept(cache, ["incident-document.pdf"])
+    for junk in ("{not json", "[1, 2]", '{"incident-document.pdf": 7}'):
+        (cache / RECENT).write_text(junk, encoding="utf-8")
+        assert not kept(cache, ["incident-document.pdf"])
+    _, conv = pdf(document(301), tmp_path, "again.pdf", cache=cache)
+    assert conv.tally.laid_out >= 1 and kept(cache, ["incident-document.pdf"])
+
+    for warm, workers in ((True, 1), (False, 2)):
+        pool = early([], warm=warm, workers=2)
+        assert pool is not None and pool.workers == workers
+        pool.close()
+    assert early([], warm=False, workers=1) is None  # one core: the command's own engine
+
+
+def test_a_pool_smaller_than_the_cores_gets_this_process_s_help(tmp_path: Path) -> None:
+    """A command that guessed a re-render started one worker; when the document turns out
+    new, this process lays out pieces too, and the PDF is the same as two workers make."""
+    from incident_kit.render.pdfpool import PdfPool
+
+    doc = document(300)
+    two, conv = pdf(doc, tmp_path, "two.pdf")
+    assert conv.tally.laid_out_here == 0
+    conv = Converter(
+        template_dirs=[], workers=2, pool=PdfPool(Converter(template_dirs=[]).asset_dirs(), 1)
+    )
+    try:
+        conv.start(["pdf"])
+        (data,) = conv.pdfs([Job(doc, "pdf")])()
+    finally:
+        conv.close()
+    helped = tmp_path / "helped.pdf"
+    helped.write_bytes(data)
+    assert 1 <= conv.tally.laid_out_here < conv.tally.laid_out
+    assert pages(helped) == pages(two)
+
+
+def test_workers_given_nothing_are_stopped_not_waited_for() -> None:
+    from incident_kit.render.pdfpool import PdfPool
+
+    pool = PdfPool([], 2)
+    processes = list(pool.pool._processes.values())  # type: ignore[union-attr]
+    assert len(processes) == 2
+    pool.close()
+    assert not any(p.is_alive() for p in processes)
+    assert all(p.exitcode is not None and p.exitcode < 0 for p in processes)  # stopped

@@ -9,14 +9,19 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incident_kit.documents import RenderedDocument, Renderer
 from incident_kit.errors import UserError
 from incident_kit.playbook.load import LoadedPlaybook, find_playbook, load_playbook
 from incident_kit.record.file import check_against_playbook, read_incident_source
 from incident_kit.record.model import Incident
-from incident_kit.render.formats import FORMATS, Converter
+from incident_kit.render.formats import Converter, pieces_dir
+from incident_kit.render.formats import parse_formats as parse_formats  # the CLI's
 from incident_kit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from incident_kit.render.pdfpool import PdfPool
 
 
 def open_playbook(*, workspace: Workspace, name: str | None = None) -> LoadedPlaybook:
@@ -41,17 +46,6 @@ def load_incident_file(*, workspace: Workspace, path: Path) -> tuple[Incident, R
     r = renderer(workspace=workspace, playbook=name)
     check_against_playbook(incident, src, r.playbook)
     return r.named(incident), r
-
-
-def parse_formats(text: str) -> list[str]:
-    """``md,docx`` → ``['md', 'docx']``, refusing formats this build cannot write."""
-    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
-    for f in formats:
-        if f not in FORMATS:
-            raise UserError(f"unknown format '{f}'", hint=f"use one of {', '.join(FORMATS)}")
-    if not formats:
-        raise UserError("no format given", hint=f"use one of {', '.join(FORMATS)}")
-    return formats
 
 
 @dataclass(frozen=True)
@@ -122,17 +116,20 @@ def export(
 
 
 def converter(
-    workspace: Workspace, warn: Callable[[str], None] | None, formats: list[str] | None = None
+    workspace: Workspace,
+    warn: Callable[[str], None] | None,
+    formats: list[str] | None = None,
+    pool: PdfPool | None = None,
 ) -> Converter:
-    """The format converter for one command; its PDF workers start now when PDFs are wanted.
-    A workspace keeps the finished pieces of long PDFs under ``.incident/pdf-pieces/``."""
-    from incident_kit.workspace import STORE_DIR
-
+    """The format converter for one command; its PDF workers start now when PDFs are wanted
+    (or were started by the command already: ``pool``, see ``formats.early_workers``). A
+    workspace keeps the finished pieces of long PDFs under ``.incident/pdf-pieces/``."""
     conv = Converter(
         template_dirs=workspace.template_dirs,
         warn=warn,
         paper=workspace.settings.paper,
-        cache_dir=workspace.root / STORE_DIR / "pdf-pieces" if workspace.root else None,
+        cache_dir=pieces_dir(workspace),
+        pool=pool,
     )
     conv.start(formats or [])
     return conv
@@ -147,11 +144,13 @@ def render_incident(
     out: Path,
     warn: Callable[[str], None] | None = None,
     progress: Callable[[str], None] | None = None,
+    pool: PdfPool | None = None,
 ) -> list[Output]:
-    """Render an incident's documents (all of them when ``documents`` is empty)."""
+    """Render an incident's documents (all of them when ``documents`` is empty); ``pool``:
+    the PDF workers the command started first thing (``formats.early_workers``)."""
     from incident_kit.messages import message_files
 
-    conv = converter(renderer.workspace, warn, formats)
+    conv = converter(renderer.workspace, warn, formats, pool)
     names = documents or list(renderer.playbook.documents)
     rendered = []
     for n in names:

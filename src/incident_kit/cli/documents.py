@@ -142,23 +142,32 @@ def render(
       incident render --doc incident-document --format pdf
       incident render examples/login-outage.yaml --out /tmp/packet
     """
-    from incident_kit import core
+    from incident_kit.render.formats import early_workers, parse_formats
 
     ws = state.workspace()
-    formats = core.parse_formats(fmt)
+    formats = parse_formats(fmt)
     if incident_id and source:
         raise click.UsageError(f"two incidents given: '{source}' and -i '{incident_id}'")
-    incident, r = _incident(ws, incident_id or source)
-    target = out or ws.output_dir
-    outputs = core.render_incident(
-        renderer=r,
-        incident=incident,
-        documents=list(docs),
-        formats=formats,
-        out=target,
-        warn=_warn,
-        progress=(show := progress()),
-    )
+    # PDF workers first, so that their import of the engine overlaps all that follows.
+    pool = early_workers(ws, formats, list(docs))
+    try:
+        from incident_kit import core
+
+        incident, r = _incident(ws, incident_id or source)
+        target = out or ws.output_dir
+        outputs = core.render_incident(
+            renderer=r,
+            incident=incident,
+            documents=list(docs),
+            formats=formats,
+            out=target,
+            warn=_warn,
+            progress=(show := progress()),
+            pool=pool,
+        )
+    finally:
+        if pool is not None:
+            pool.close()
     _print_outputs(outputs, target, state, shown=show is not None)
 
 

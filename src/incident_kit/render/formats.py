@@ -30,8 +30,57 @@ if TYPE_CHECKING:
     from incident_kit.render.pdfpool import PdfPool
     from incident_kit.render.piececache import PieceCache
     from incident_kit.render.pieced import Plan
+    from incident_kit.workspace import Workspace
 
-__all__ = ["DEFAULT_FORMATS", "FORMATS", "Converter", "Job", "find_asset"]
+__all__ = [
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "Converter",
+    "Job",
+    "early_workers",
+    "find_asset",
+    "parse_formats",
+    "pieces_dir",
+]
+
+
+def parse_formats(text: str) -> list[str]:
+    """``md,docx`` → ``['md', 'docx']``, refusing formats this build cannot write."""
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    for f in formats:
+        if f not in FORMATS:
+            raise UserError(f"unknown format '{f}'", hint=f"use one of {', '.join(FORMATS)}")
+    if not formats:
+        raise UserError("no format given", hint=f"use one of {', '.join(FORMATS)}")
+    return formats
+
+
+def pieces_dir(workspace: Workspace) -> Path | None:
+    """Where a workspace keeps the finished pieces of long PDFs (none without a folder)."""
+    from incident_kit.workspace import STORE_DIR
+
+    return workspace.root / STORE_DIR / "pdf-pieces" if workspace.root else None
+
+
+def asset_dirs(template_dirs: list[Path]) -> list[Path]:
+    """Folders the PDF engine may read: the template folders, bundled last."""
+    from incident_kit.workspace import bundled_dir
+
+    return [*template_dirs, bundled_dir() / "templates"]
+
+
+def early_workers(workspace: Workspace, formats: list[str], documents: list[str]) -> PdfPool | None:
+    """The PDF workers of a command that makes PDFs, forked first thing (before it imports
+    or renders anything else, see :func:`pdfpool.early`): one when ``documents`` (names)
+    were all made in pieces before and those pieces are kept, else one per core."""
+    if "pdf" not in formats:
+        return None
+    from incident_kit.render.pdfpool import early
+    from incident_kit.render.piececache import kept
+
+    folder = pieces_dir(workspace)
+    warm = folder is not None and kept(folder, [f"{name}.pdf" for name in documents])
+    return early(asset_dirs(workspace.template_dirs), warm=warm)
 
 
 def _layout_error(name: str, exc: BaseException) -> RenderError:
@@ -83,6 +132,7 @@ class Converter:
         paper: str = "A4",
         workers: int | None = None,
         cache_dir: Path | None = None,
+        pool: PdfPool | None = None,
     ) -> None:
         from incident_kit.render.pieced import Tally
 
@@ -95,7 +145,10 @@ class Converter:
         self._tokens: dict[int, list[Token]] = {}
         self._css: str | None = None
         self._screen_css: str | None = None
-        self._pool: PdfPool | None = None
+        #: The PDF workers: started by :meth:`start`, or earlier by the command
+        #: (:func:`pdfpool.early`) and handed over here.
+        self._pool: PdfPool | None = pool
+        self._warming = False
         self._drawn: dict[int, dict[str, Drawn]] = {}
         #: Long PDFs are made in pieces; finished pieces are kept here (None: not kept).
         self.cache_dir = cache_dir
@@ -170,11 +223,20 @@ class Converter:
 
     def start(self, formats: list[str]) -> None:
         """Start the PDF workers early, when PDFs will be wanted, so WeasyPrint's import
-        overlaps with the rest of the command."""
-        if "pdf" in formats and self.workers > 1 and self._pool is None:
+        overlaps with the rest of the command; once imported, each warms its engine up with
+        the print stylesheet (see ``PdfRenderer.warm_up``)."""
+        if "pdf" not in formats:
+            return
+        if self.workers > 1 and self._pool is None:
             from incident_kit.render.pdfpool import PdfPool
 
             self._pool = PdfPool(self.asset_dirs(), self.workers)
+        if self._pool is not None and not self._warming:
+            from incident_kit.render.pieces import page_boxes
+
+            self._warming = True
+            boxes = page_boxes(self.css())
+            self._pool.warm_up(self.css() + boxes.piece_css() if boxes else self.css())
 
     def close(self) -> None:
         """Stop the PDF workers."""
@@ -190,7 +252,8 @@ class Converter:
 
         A long document is made in pieces (:mod:`incident_kit.render.pieced`), its pieces
         laid out by every worker; several PDFs go to the worker pool, longest first so that
-        the workers finish together; a single short one is made here.
+        the workers finish together; a single short one is made here, unless the command
+        started workers already (a worker has imported the engine by now).
         """
         if not jobs:
             return list  # no PDF asked for: the PDF engine is not even imported
@@ -204,14 +267,12 @@ class Converter:
         if len(jobs) > 1 or any(plans):
             self.start(["pdf"])
         pool = self._pool
-        engine: pieced.Engine = (
-            pieced.PoolEngine(pool) if pool is not None else pieced.HereEngine(self._here)
-        )
+        engines = pieced.Engines(pool, self._here, self.workers)
         made: dict[int, Callable[[], bytes]] = {}
         for i in sorted(range(len(jobs)), key=lambda i: -len(jobs[i].doc.markdown)):
             job, plan = jobs[i], plans[i]
             if plan is not None:
-                made[i] = pieced.start(plan, engine, self._piece_cache(), self.tally, self.warn)
+                made[i] = pieced.start(plan, engines, self._piece_cache(), self.tally, self.warn)
             elif pool is not None:
                 made[i] = self._pooled(pool, job)
             else:
@@ -329,9 +390,7 @@ class Converter:
 
     def asset_dirs(self) -> list[Path]:
         """Folders the PDF engine may read: the template folders, bundled last."""
-        from incident_kit.workspace import bundled_dir
-
-        return [*self.template_dirs, bundled_dir() / "templates"]
+        return asset_dirs(self.template_dirs)
 
     def css(self) -> str:
         if self._css is None:

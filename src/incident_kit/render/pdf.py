@@ -191,6 +191,24 @@ def engine_version() -> str:
     return f"weasyprint {weasyprint.__version__}, pydyf {pydyf.__version__}"
 
 
+_WORDS = "Sample 0123456789: the quick brown fox jumps over the lazy dog (ABC-42) · & ✓ →"
+#: What :meth:`PdfRenderer.warm_up` lays out: the blocks and inline styles documents use.
+_SAMPLE = (
+    "<!DOCTYPE html><html><head><title>x</title></head><body>"
+    '<div class="running-header">x</div><div class="running-title">x</div>'
+    f"<h1>{_WORDS}</h1><h2>{_WORDS}</h2><h3>{_WORDS}</h3><h4>{_WORDS}</h4>"
+    f"<p>{_WORDS} <strong>{_WORDS}</strong> <em>{_WORDS}</em> <code>{_WORDS}</code> "
+    f'<a href="https://example.com/">{_WORDS}</a></p>'
+    f"<ul><li>{_WORDS}</li><li><p>{_WORDS}</p></li></ul><ol><li>{_WORDS}</li></ol>"
+    '<ul class="contains-task-list"><li class="task-list-item">'
+    f'<span class="box checked"></span> {_WORDS}</li></ul>'
+    f"<table><thead><tr><th>{_WORDS}</th><th>x</th></tr></thead>"
+    f"<tbody><tr><td>{_WORDS}</td><td><strong>x</strong></td></tr></tbody></table>"
+    f"<blockquote><p>{_WORDS}</p></blockquote><pre><code>{_WORDS}</code></pre><hr>"
+    "</body></html>"
+)
+
+
 class PdfRenderer:
     """Renders standalone HTML (see :mod:`incident_kit.render.html`) to PDF bytes.
 
@@ -265,6 +283,17 @@ class PdfRenderer:
                 ),
             )
         return len(document.pages), marks
+
+    def warm_up(self, css: str) -> None:
+        """Lay out and draw a page of the usual blocks with ``css`` (the result is thrown
+        away): the stylesheet is parsed and the fonts of every style loaded before the first
+        real document, which is then laid out as fast as the next ones (a worker does this
+        while it waits for its first piece)."""
+        sheet, fonts = self._sheet(css)
+        with _weasyprint_warnings(lambda message: None):
+            weasyprint.HTML(string=_SAMPLE, base_url=self._base()).write_pdf(
+                font_config=fonts, stylesheets=[sheet], uncompressed_pdf=False
+            )
 
     def render_stamp(self, css: str, pages: int, target: Path) -> None:
         """Write ``pages`` empty pages laid out by ``css`` (only its page-number boxes left,

@@ -7,6 +7,10 @@ entry is two files, ``KEY.pdf`` and ``KEY.json`` (page count, headings, the PDF'
 SHA-256); both are written to a temporary name and renamed, and an entry whose JSON does not
 parse or whose PDF does not match it is ignored (and removed). The folder is kept under
 :data:`MAX_BYTES`: the entries used longest ago go first.
+
+``recent.pieces`` (JSON) names the pieces each long PDF (by file name) had when last made: a
+command reads it before anything else (:func:`kept`) to know whether it will re-render (a
+piece or two to lay out) or render afresh, and starts its workers accordingly.
 """
 
 from __future__ import annotations
@@ -23,6 +27,38 @@ from incident_kit.render.pdfjoin import Bookmark, Piece
 
 #: The cache's size bound: a 20,000-note document's pieces take about 10 MB.
 MAX_BYTES = 100 * 1024 * 1024
+
+#: The pieces of each long PDF when it was last made (:func:`kept`).
+RECENT = "recent.pieces"
+
+
+def _recent(folder: Path) -> dict[str, list[str]]:
+    try:
+        data = json.loads((folder / RECENT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(name): [str(k) for k in keys]
+        for name, keys in data.items()
+        if isinstance(keys, list) and all(isinstance(k, str) for k in keys)
+    }
+
+
+def kept(folder: Path, names: list[str]) -> bool:
+    """Whether each PDF of ``names`` (file names, ``incident-document.pdf``) was made in
+    pieces before and every one of those pieces is still here: then making them again lays
+    out only what changed. A guess, for how many workers to start: nothing is read but
+    ``recent.pieces`` and the pieces' names."""
+    if not names:
+        return False
+    recent = _recent(folder)
+    for name in names:
+        keys = recent.get(name)
+        if not keys or not all((folder / f"{k}.pdf").is_file() for k in keys):
+            return False
+    return True
 
 
 def _listing(folder: Path, *, recursive: bool) -> list[str]:
@@ -134,6 +170,22 @@ class PieceCache:
             raise
         return Piece(pdf, pages, bookmarks)
 
+    def remember(self, name: str, keys: list[str]) -> None:
+        """Record that the PDF ``name`` was last made of the pieces ``keys`` (see
+        :func:`kept`); best effort, never an error."""
+        recent = _recent(self.folder)
+        recent.pop(name, None)
+        recent[name] = keys
+        for old in list(recent)[:-16]:  # the last few PDFs made are enough to guess from
+            del recent[old]
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(recent, out)
+            os.replace(tmp, self.folder / RECENT)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+
     def drop(self, key: str) -> None:
         for path in (self.folder / f"{key}.json", self.pdf_path(key)):
             with contextlib.suppress(OSError):
@@ -153,6 +205,8 @@ class PieceCache:
             try:
                 st = entry.stat()
             except OSError:
+                continue
+            if entry.name == RECENT:
                 continue
             if entry.name.startswith(".tmp-"):
                 if now - st.st_mtime > 3600:

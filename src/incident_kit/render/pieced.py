@@ -2,10 +2,11 @@
 
 The plan (:func:`plan`) cuts the body's blocks into pieces (:mod:`incident_kit.render.
 pieces`) and keys each by what decides its PDF. :func:`start` hands every piece that the
-cache does not have to the engine (the worker pool, or this process) at once, and returns a
-function that waits for them, lays out the page-number stamp, and joins the pieces' files
-(:mod:`incident_kit.render.pdfjoin`). A piece is written to its file by the worker that
-laid it out, before that worker takes the next, so no process holds more than one piece's
+cache does not have to the worker pool at once, largest first, and returns a function that
+waits for them (laying out pieces itself when the pool is smaller than the cores, or when
+there is no pool), lays out the page-number stamp, and joins the pieces' files
+(:mod:`incident_kit.render.pdfjoin`). A piece is written to its file by the process that
+laid it out, before that process takes the next, so no process holds more than one piece's
 layout; the join reads the files.
 """
 
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING
 
 from incident_kit.render.html import Block, Page, standalone
 from incident_kit.render.pdfjoin import Bookmark, Piece
@@ -28,24 +29,7 @@ if TYPE_CHECKING:
     from incident_kit.render.pdf import PdfRenderer
     from incident_kit.render.pdfpool import PdfPool
 
-T = TypeVar("T", covariant=True)
-R = TypeVar("R")
-
 PieceResult = tuple[int, tuple[Bookmark, ...], list[str]]
-
-
-class Pending(Protocol[T]):
-    def result(self) -> T: ...
-
-
-class Engine(Protocol):
-    """Where pieces are laid out: the worker pool, or this process."""
-
-    def piece(
-        self, html: str, css: str, target: Path, form: bool, name: str
-    ) -> Pending[PieceResult]: ...
-
-    def stamp(self, css: str, pages: int, target: Path) -> Pending[list[str]]: ...
 
 
 @dataclass(frozen=True)
@@ -65,6 +49,8 @@ class Tally:
     """What the pieced renders of one converter did (tests and benches read it)."""
 
     laid_out: int = 0
+    #: Of those laid out, how many by this process (not a worker).
+    laid_out_here: int = 0
     reused: int = 0
     stamps_laid_out: int = 0
     documents: list[str] = field(default_factory=list)
@@ -100,33 +86,93 @@ def plan(
     return Plan(name, form, pieces, piece_css, stamp_css, salt)
 
 
+#: A pool of fewer workers than cores (started for a re-render, see :func:`pdfpool.early`)
+#: gets this process's help when this many pieces or more are to be laid out after all.
+HELP_FROM = 3
+
+
+@dataclass(frozen=True)
+class Engines:
+    """Where pieces are laid out: the worker pool (None: this process only), this process's
+    engine (imported on first use), and how many cores the converter may use."""
+
+    pool: PdfPool | None
+    here: Callable[[], PdfRenderer]
+    cores: int
+
+    def lay_out(self, html: str, css: str, target: Path, form: bool, name: str) -> PieceResult:
+        """Lay out one piece in this process; its warnings are returned, not said."""
+        renderer, warnings = self.here(), list[str]()
+        warn, renderer.warn = renderer.warn, warnings.append
+        try:
+            pages, marks = renderer.render_piece(html, css, target, form=form, name=name)
+        finally:
+            renderer.warn = warn
+        return pages, marks, warnings
+
+    def stamp(self, css: str, pages: int, target: Path) -> list[str]:
+        """Lay out a page-number stamp (by a worker when there are workers)."""
+        if self.pool is not None:
+            return self.pool.submit_stamp(css, pages, target).result()
+        renderer, warnings = self.here(), list[str]()
+        warn, renderer.warn = renderer.warn, warnings.append
+        try:
+            renderer.render_stamp(css, pages, target)
+        finally:
+            renderer.warn = warn
+        return warnings
+
+
 def start(
     p: Plan,
-    engine: Engine,
+    engines: Engines,
     cache: PieceCache | None,
     tally: Tally,
     warn: Callable[[str], None],
 ) -> Callable[[], bytes]:
-    """Hand the pieces the cache lacks to ``engine`` now; the returned function waits for
-    them and gives the joined PDF."""
+    """Hand the pieces the cache lacks to the workers now, largest first (so that the
+    workers finish together); the returned function waits for them and gives the joined
+    PDF. When the pool has fewer workers than cores and there are many pieces after all,
+    this process lays out pieces too while it waits (the smallest left, one at a time)."""
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, Future
+    from concurrent.futures import wait as first_done
+
     from incident_kit.render.pdfjoin import join
 
     scratch = Path(tempfile.mkdtemp(prefix="incident-kit-pdf-"))
-    pending: list[Piece | tuple[str, Path, Pending[PieceResult]]] = []
-    try:
-        for n, (k, html) in enumerate(p.pieces):
-            hit = cache.get(k) if cache else None
-            if hit is not None:
-                tally.reused += 1
-                pending.append(hit)
-                continue
-            target = cache.pdf_path(k) if cache else scratch / f"piece-{n}.pdf"
-            pending.append((k, target, engine.piece(html, p.css, target, p.form, p.name)))
+    found: dict[int, Piece] = {}
+    todo: list[int] = []
+    for n, (k, _html) in enumerate(p.pieces):
+        hit = cache.get(k) if cache else None
+        if hit is not None:
+            tally.reused += 1
+            found[n] = hit
+        else:
+            todo.append(n)
             tally.laid_out += 1
+    tally.documents.append(p.name)
+    todo.sort(key=lambda n: -len(p.pieces[n][1]))
+
+    def target(n: int) -> Path:
+        return cache.pdf_path(p.pieces[n][0]) if cache else scratch / f"piece-{n}.pdf"
+
+    pool = engines.pool
+    helping = pool is not None and pool.workers < engines.cores and len(todo) >= HELP_FROM
+    limit = pool.workers + 1 if pool is not None and helping else len(todo)
+    queue = deque(todo)
+    inflight: dict[Future[PieceResult], int] = {}
+
+    def feed() -> None:
+        while pool is not None and queue and len(inflight) < limit:
+            n = queue.popleft()
+            inflight[pool.submit_piece(p.pieces[n][1], p.css, target(n), p.form, p.name)] = n
+
+    try:
+        feed()
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    tally.documents.append(p.name)
 
     said: set[str] = set()
 
@@ -135,26 +181,41 @@ def start(
             said.add(message)
             warn(message)
 
+    def done(n: int, result: PieceResult) -> None:
+        pages, marks, warnings = result
+        for message in warnings:
+            once(message)
+        k = p.pieces[n][0]
+        found[n] = cache.put(k, pages, marks) if cache else Piece(target(n), pages, marks)
+
+    def here(n: int) -> None:
+        tally.laid_out_here += 1
+        done(n, engines.lay_out(p.pieces[n][1], p.css, target(n), p.form, p.name))
+
     def wait() -> bytes:
         t = time.perf_counter()
         try:
-            pieces: list[Piece] = []
-            for item in pending:
-                if isinstance(item, Piece):
-                    pieces.append(item)
-                    continue
-                k, target, future = item
-                pages, marks, warnings = future.result()
-                for message in warnings:
-                    once(message)
-                pieces.append(cache.put(k, pages, marks) if cache else Piece(target, pages, marks))
+            if pool is None:
+                for n in sorted(todo):
+                    here(n)
+                queue.clear()
+            while queue or inflight:
+                if helping and queue:
+                    here(queue.pop())
+                else:
+                    first_done(inflight, return_when=FIRST_COMPLETED)
+                for future in [f for f in inflight if f.done()]:
+                    done(inflight.pop(future), future.result())
+                feed()
+            pieces = [found[n] for n in range(len(p.pieces))]
             t = tally.took("pieces", t)
-            stamp = _stamp(p, sum(x.pages for x in pieces), engine, cache, scratch, tally, once)
+            stamp = _stamp(p, sum(x.pages for x in pieces), engines, cache, scratch, tally, once)
             t = tally.took("stamp", t)
             out = scratch / "joined.pdf"
             join(pieces, stamp, out)
             tally.took("join", t)
             if cache:
+                cache.remember(p.name, [k for k, _ in p.pieces])
                 cache.trim()
             return out.read_bytes()
         finally:
@@ -166,7 +227,7 @@ def start(
 def _stamp(
     p: Plan,
     pages: int,
-    engine: Engine,
+    engines: Engines,
     cache: PieceCache | None,
     scratch: Path,
     tally: Tally,
@@ -179,67 +240,9 @@ def _stamp(
     if hit is not None:
         return hit.path
     target = cache.pdf_path(k) if cache else scratch / "stamp.pdf"
-    for message in engine.stamp(p.stamp_css, pages, target).result():
+    for message in engines.stamp(p.stamp_css, pages, target):
         warn(message)
     tally.stamps_laid_out += 1
     if cache:
         cache.put(k, pages, ())
     return target
-
-
-class Later(Generic[R]):
-    """A result computed when it is first asked for (this process's engine)."""
-
-    def __init__(self, compute: Callable[[], R]) -> None:
-        self.compute = compute
-
-    def result(self) -> R:
-        return self.compute()
-
-
-class HereEngine:
-    """Lays pieces out in this process, one at a time, as their results are asked for."""
-
-    def __init__(self, renderer: Callable[[], PdfRenderer]) -> None:
-        self.renderer = renderer
-
-    def piece(
-        self, html: str, css: str, target: Path, form: bool, name: str
-    ) -> Pending[PieceResult]:
-        def run() -> PieceResult:
-            renderer, warnings = self.renderer(), list[str]()
-            warn, renderer.warn = renderer.warn, warnings.append
-            try:
-                pages, marks = renderer.render_piece(html, css, target, form=form, name=name)
-            finally:
-                renderer.warn = warn
-            return pages, marks, warnings
-
-        return Later(run)
-
-    def stamp(self, css: str, pages: int, target: Path) -> Pending[list[str]]:
-        def run() -> list[str]:
-            renderer, warnings = self.renderer(), list[str]()
-            warn, renderer.warn = renderer.warn, warnings.append
-            try:
-                renderer.render_stamp(css, pages, target)
-            finally:
-                renderer.warn = warn
-            return warnings
-
-        return Later(run)
-
-
-class PoolEngine:
-    """Lays pieces out in the worker pool, as many at once as there are workers."""
-
-    def __init__(self, pool: PdfPool) -> None:
-        self.pool = pool
-
-    def piece(
-        self, html: str, css: str, target: Path, form: bool, name: str
-    ) -> Pending[PieceResult]:
-        return self.pool.submit_piece(html, css, target, form, name)
-
-    def stamp(self, css: str, pages: int, target: Path) -> Pending[list[str]]:
-        return self.pool.submit_stamp(css, pages, target)
