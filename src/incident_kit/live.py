@@ -23,9 +23,7 @@ from incident_kit.playbook.cache import LoadedPlaybook, find_playbook
 from incident_kit.playbook.cache import load as load_playbook
 from incident_kit.record import lifecycle, snapshot
 from incident_kit.record.base import EventStore, EventTransaction
-from incident_kit.record.events import Declared, Event, from_incident, make
 from incident_kit.record.location import describe, open_store, workspace_location
-from incident_kit.record.model import Incident
 from incident_kit.record.snapshot import Snapshots
 from incident_kit.timing import now as wall_now
 from incident_kit.timing import parse_duration, parse_time, zone
@@ -34,6 +32,9 @@ from incident_kit.workspace import SETTINGS_FILE, Workspace
 if TYPE_CHECKING:
     from incident_kit.documents import RenderedMessage, Renderer
     from incident_kit.playbook.schema import Playbook
+    from incident_kit.record.events import Event
+    from incident_kit.record.folding import Simple
+    from incident_kit.record.model import Incident
 
 # The short commands (note, milestone, check, status, list) import no renderer: documents,
 # templates and Markdown are imported inside the methods that make messages and files.
@@ -83,7 +84,7 @@ class Live:
         self._snaps: Snapshots | None = None
         self._folds: dict[str, snapshot.Folded] = {}
         # The events this command recorded, in order (see _append).
-        self._fresh: list[Event] = []
+        self._fresh: list[Event | Simple] = []
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -170,7 +171,7 @@ class Live:
 
     def _record(
         self, tx: EventTransaction, incident_id: str, kind: str, data: dict[str, Any]
-    ) -> Event:
+    ) -> Event | Simple:
         """Append one event of ``kind`` now (its data checked against the kind)."""
         if data.get("by") is None and self.by:
             data = {**data, "by": self.by}
@@ -186,7 +187,7 @@ class Live:
                 describe(workspace_location(self.workspace), self.workspace.root)
             )
         whole = self.whole if whole is None else whole
-        folded = snapshot.fold(tx, incident_id, self._snaps, whole=whole)
+        folded = snapshot.fold(tx, incident_id, self._snaps, whole=whole, lean=not self.whole)
         self._folds[incident_id] = folded
         return folded.incident
 
@@ -1385,6 +1386,8 @@ class Live:
                     f"{incident.id} is already in the record store", hint="nothing was imported"
                 )
             tx.create(incident.id, incident.declared_at)
+            from incident_kit.record.events import Declared, from_incident
+
             for event in from_incident(incident):
                 if isinstance(event, Declared) and event.id != incident.id:
                     event = event.model_copy(update={"id": incident.id})
@@ -1433,9 +1436,17 @@ def checked_facts(incident: Incident, source: str) -> None:
     inputs.url(f"{source}: document_url", incident.document_url)
 
 
-def _made(kind: str, at: datetime, data: dict[str, Any]) -> Event:
-    """The event a command would record; data its kind refuses is the person's to fix."""
+def _made(kind: str, at: datetime, data: dict[str, Any]) -> Event | Simple:
+    """The event a command would record; data its kind refuses is the person's to fix.
+    A simple kind (a note, a tick …) is made without pydantic when its data plainly fits."""
+    from incident_kit.record.folding import compact, simple
+
+    made = simple(kind, at, compact(data))
+    if made is not None:
+        return made
     from pydantic import ValidationError
+
+    from incident_kit.record.events import make
 
     try:
         return make(kind, at, data)

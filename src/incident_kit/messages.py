@@ -18,7 +18,7 @@ from incident_kit.playbook.schema import PlainEnglish
 from incident_kit.record.lifecycle import occurrences
 from incident_kit.record.model import Incident, RoleHolder
 from incident_kit.render.text import to_text
-from incident_kit.workspace import StatusPageSettings
+from incident_kit.settings import StatusPageSettings
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, cast
 
 from incident_kit.errors import Problem, ProblemsError, UserError
 from incident_kit.timing import zone
+
+if TYPE_CHECKING:
+    from incident_kit.settings import Settings
 
 SETTINGS_FILE = "incident-kit.yaml"
 STORE_DIR = ".incident"
@@ -37,143 +38,12 @@ def bundled_dir() -> Path:
     return here.parent.parent
 
 
-ComponentStatus = Literal["operational", "degraded_performance", "partial_outage", "major_outage"]
-_IMPACT_STATUS: dict[str, ComponentStatus] = {
-    "critical": "major_outage",
-    "major": "partial_outage",
-    "minor": "degraded_performance",
-    "none": "operational",
-}
-
-
-class StatusComponent(BaseModel):
-    """A component of the status page, and which incidents affect it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(description="The component's id on the status page.")
-    name: str = Field(default="", description="Its name, for people reading the requests.")
-    functionality: list[str] = Field(
-        default_factory=list,
-        description="Functionality that, when it is impaired, impairs this component.",
-    )
-
-
-class StatusPageSettings(BaseModel):
-    """The status page the customer messages go to (Atlassian Statuspage's API)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    page_id: str = Field(
-        default="{page_id}", description="The page's id; a placeholder until it is set."
-    )
-    components: list[StatusComponent] = Field(default_factory=list)
-    impact_status: dict[str, ComponentStatus] = Field(
-        default_factory=lambda: dict(_IMPACT_STATUS),
-        description="Component status while customers are affected, by the severity's impact.",
-    )
-
-
-class Settings(BaseModel):
-    """The workspace's settings file, ``incident-kit.yaml``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    organisation: str = Field(default="Example Org", description="Who is responding.")
-    timezone: str = Field(default="UTC", description="Zone of internal times (IANA name).")
-    customer_timezone: str | None = Field(
-        default=None, description="Zone of customer messages (defaults to `timezone`)."
-    )
-    customer_timezone_label: str | None = Field(
-        default=None, description="How customer messages name it, e.g. `Eastern Time`."
-    )
-    new_incidents_channel: str | None = Field(
-        default=None, description="Overrides the playbook's #new-incidents channel."
-    )
-    email_group: str | None = Field(
-        default=None, description="Overrides the playbook's stakeholder email group."
-    )
-    ownership_database: str = Field(
-        default="ownership.yaml", description="File mapping functionality to owning teams."
-    )
-    holidays: list[date] = Field(default_factory=list, description="Days that are not worked.")
-    default_playbook: str = Field(default="default", description="Playbook for new incidents.")
-    paper: Literal["A4", "Letter"] = Field(default="A4", description="Paper size of PDFs.")
-    sender: str | None = Field(
-        default=None, description="From address of email drafts (your mail client fills it in)."
-    )
-    people: dict[str, str] = Field(
-        default_factory=dict,
-        description="Email addresses by name, for retrospective invitations.",
-    )
-    status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
-    chat_ids: dict[str, str] = Field(
-        default_factory=dict,
-        description="Slack ids of channels and user groups by name (`#new-incidents: C0123`, "
-        "`@core-oncall: S0456`), so API payloads link them.",
-    )
-    domain: str | None = Field(
-        default=None,
-        description="The organisation's domain, for calendar UIDs and email Message-IDs "
-        "(default: the domain of `sender`).",
-    )
-    organizer: str | None = Field(
-        default=None,
-        description="Organizer of retrospective invitations, `Name <address>` (default: `sender`).",
-    )
-
-    @property
-    def mail_domain(self) -> str:
-        """The domain UIDs and Message-IDs end in: ``domain``, else the sender's, else one
-        made from the organisation's name under ``.invalid`` (never a real host)."""
-        if self.domain:
-            return self.domain
-        from email.utils import parseaddr
-
-        for who in (self.sender, self.organizer):
-            address = parseaddr(who or "")[1]
-            if "@" in address:
-                return address.rsplit("@", 1)[1].lower()
-        from incident_kit.names import slugify
-
-        return f"{slugify(self.organisation, 60)}.invalid"
-
-    store: str | None = Field(
-        default=None,
-        description=(
-            "Where the record is kept: a PostgreSQL URL or conninfo without a password "
-            "(`postgresql://db.example.com/incidents`, `service=incidents`) for a team, or an "
-            "SQLite file. Default: the workspace's `.incident/records.sqlite3`. "
-            "`INCIDENT_DATABASE_URL` overrides it."
-        ),
-    )
-
-    @field_validator("store")
-    @classmethod
-    def _no_password(cls, value: str | None) -> str | None:
-        from incident_kit.record.location import password_in
-
-        if value and password_in(value):
-            raise ValueError(
-                "holds a password: this file is shared; keep the password in ~/.pgpass, "
-                "PGPASSWORD or INCIDENT_DATABASE_URL"
-            )
-        return value
-
-    @field_validator("timezone", "customer_timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            zone(value)
-        return value
-
-
 @dataclass
 class Workspace:
     """Where the toolkit reads playbooks, templates and settings, and writes output."""
 
     root: Path | None
-    settings: Settings = field(default_factory=Settings)
+    settings: Settings = field(default_factory=lambda: load_settings(None))
 
     @property
     def bundled(self) -> Path:
@@ -242,8 +112,39 @@ def open_workspace(explicit: Path | None = None) -> Workspace:
     return Workspace(root=root, settings=load_settings(root / SETTINGS_FILE))
 
 
-def load_settings(path: Path) -> Settings:
-    """Read and validate a settings file; every problem is reported with its position."""
+def load_settings(path: Path | None) -> Settings:
+    """The settings file at ``path`` (None: the defaults), validated; every problem is
+    reported with its position. Kept in the cache as a view (``views.py``) keyed by the
+    file's bytes and the code, so a later command reads it without pydantic."""
+    from incident_kit import cachefile, views
+
+    here = Path(__file__).resolve().parent
+    try:
+        h = cachefile.code_key(here / "settings.py", here / "settings_logic.py", here / "views.py")
+        h.update(b"none" if path is None else str(path).encode() + b"\0" + path.read_bytes())
+        key: str | None = h.hexdigest()
+    except OSError:
+        key = None  # the full read says what is wrong with the file
+    data = cachefile.read("settings", key) if key else None
+    if data is not None:
+        try:
+            return cast("Settings", views.build(data["shape"], data["settings"]))
+        except (views.ViewError, KeyError):
+            pass
+    settings = _validated(path)
+    if key:
+        shape = views.shape_of(type(settings))
+        cachefile.write("settings", key, {"shape": shape, "settings": views.dump(settings, shape)})
+    return settings
+
+
+def _validated(path: Path | None) -> Settings:
+    from pydantic import ValidationError
+
+    from incident_kit.settings import Settings
+
+    if path is None:
+        return Settings()
     from incident_kit.yamlsrc import load_file
 
     src = load_file(path)

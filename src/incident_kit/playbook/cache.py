@@ -10,8 +10,10 @@ model as plain JSON, keyed by the SHA-256 of all three:
 - incident-kit's version and the source of the code that validates (``playbook/*.py``,
   ``record/events.py``), so an upgrade or an edit of the schema is a new key.
 
-The cached form is derived from the pydantic model (``model_dump(mode="json")``); there is
-no second schema. A cache file holds a checksum of its body and the key it was made for;
+A hit gives a *view* of the playbook (``views.py``): the same attributes and methods, built
+from the cached JSON by the model's shape without importing pydantic, which is what makes a
+short command short. The shape is derived from the pydantic model when the cache is written
+and kept with the data, so there is no second schema. A cache file holds a checksum of its body and the key it was made for;
 anything that does not match, does not parse or does not validate is ignored, and the
 playbook is validated in full as if there were no cache. Writes go to a temporary file
 beside the target, then ``os.replace``, so concurrent writers never leave half a file; a
@@ -37,9 +39,12 @@ if TYPE_CHECKING:
     from incident_kit.playbook.schema import Playbook
     from incident_kit.yamlsrc import Source
 
+from incident_kit.cachefile import cache_dir
 from incident_kit.errors import Problem, ProblemsError
 
-FORMAT = "incident-kit playbook cache 1"
+__all__ = ["LoadedPlaybook", "cache_dir", "find_playbook", "load"]
+
+FORMAT = "incident-kit playbook cache 2"
 PLAYBOOK_FILES = ("playbook.yaml", "playbook.yml")
 
 
@@ -74,15 +79,6 @@ class LoadedPlaybook:
         return load_file(self.path, strict=False)
 
 
-def cache_dir() -> Path | None:
-    """Where validated playbooks are kept; None when ``INCIDENT_CACHE`` is empty."""
-    given = os.environ.get("INCIDENT_CACHE")
-    if given is not None:
-        return Path(given) if given else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "incident-kit"
-
-
 def _code_hash() -> str:
     """incident-kit's version, the source of the code whose answer is cached, and the
     bundled default playbook."""
@@ -93,7 +89,11 @@ def _code_hash() -> str:
     here = Path(__file__).resolve().parent
     # The bundled default playbook too: a playbook inherits the words it leaves out.
     default = bundled_dir() / "playbooks" / "default.yaml"
-    for path in [*sorted([*here.glob("*.py"), here.parent / "record" / "events.py"]), default]:
+    for path in [
+        *sorted([*here.glob("*.py"), here.parent / "record" / "events.py"]),
+        here.parent / "views.py",
+        default,
+    ]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -156,7 +156,21 @@ def read(path: Path, key: str) -> dict[str, Any] | None:
         return None
     if not isinstance(data.get("model"), dict) or not isinstance(data.get("plain"), dict):
         return None
+    if not isinstance(data.get("shape"), dict):
+        return None
     return data
+
+
+_SHAPES: dict[type, dict[str, Any]] = {}
+
+
+def playbook_shape(model: type) -> dict[str, Any]:
+    """The view shape of the playbook model (made once per process)."""
+    if model not in _SHAPES:
+        from incident_kit import views
+
+        _SHAPES[model] = views.shape_of(model)
+    return _SHAPES[model]
 
 
 def write(path: Path, key: str, model: Playbook) -> None:
@@ -164,11 +178,16 @@ def write(path: Path, key: str, model: Playbook) -> None:
     file = _file(key)
     if file is None:
         return
+    from incident_kit import views
+    from incident_kit.playbook.schema import Playbook
+
+    shape = playbook_shape(Playbook)
     body = json.dumps(
         {
             "key": key,
             "path": str(path),
-            "model": model.model_dump(mode="json", by_alias=True),
+            "shape": shape,
+            "model": views.dump(model, shape),
             "plain": plain_texts(model),
         },
         ensure_ascii=False,  # no sort_keys: the order of messages, roles … is the playbook's
@@ -195,19 +214,17 @@ def load(path: Path, template_dirs: list[Path]) -> LoadedPlaybook:
         key = None  # a file that cannot be read: the full validation says which
     data = read(path, key) if key else None
     if data is not None:
-        from pydantic import ValidationError
-
-        from incident_kit.playbook.schema import Playbook
+        from incident_kit import views
 
         try:
             return LoadedPlaybook(
                 path=path,
-                model=Playbook.model_validate(data["model"]),
+                model=views.build(data["shape"], data["model"]),
                 template_dirs=dirs,
                 _plain=data["plain"],
             )
-        except ValidationError:
-            pass  # a cache that no longer fits the schema: validate in full
+        except views.ViewError:
+            pass  # a cache that no longer fits its shape: validate in full
     from incident_kit.playbook.load import validate_playbook
 
     model, source, problems = validate_playbook(path, template_dirs=template_dirs)

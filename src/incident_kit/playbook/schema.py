@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from incident_kit.playbook.logic import DaysLogic, ItemLogic, PlaybookLogic, RoleLogic, TimerLogic
 from incident_kit.record.events import COMMANDS as EVENT_COMMANDS
 from incident_kit.timing import humanize, parse_duration
 
@@ -65,7 +66,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Item(Strict):
+class Item(ItemLogic, Strict):
     """One step of a phase's checklist."""
 
     id: Id = Field(description="Stable id, unique within its phase; `phase.item` is global.")
@@ -90,12 +91,6 @@ class Item(Strict):
         default=None, description="The role that does this item: an id from `roles:`."
     )
 
-    def applies_to(self, severity: str | None) -> bool:
-        """Whether this item is on the checklist of ``severity`` (every item when None)."""
-        if not severity or not self.severities:
-            return True
-        return severity.lower() in (s.lower() for s in self.severities)
-
 
 class Phase(Strict):
     """A phase of the process, with its ordered checklist."""
@@ -118,15 +113,11 @@ class Phase(Strict):
 _DAYS = re.compile(r"^\s*(\d+)\s+(working\s+|calendar\s+)?days?\s*$", re.IGNORECASE)
 
 
-class Days(Strict):
+class Days(DaysLogic, Strict):
     """A number of days, working (weekends and holidays do not count) or calendar."""
 
     days: int
     working: bool
-
-    def __str__(self) -> str:
-        kind = "working " if self.working else ""
-        return f"{self.days} {kind}day{'' if self.days == 1 else 's'}"
 
 
 def _days(value: object) -> object:
@@ -323,7 +314,7 @@ def _none_schedule(value: object) -> object:
     return None if value == "none" else value
 
 
-class Timer(Strict):
+class Timer(TimerLogic, Strict):
     """Something the process expects again and again (or once), with deadlines."""
 
     id: Id = Field(description="Stable id of the timer.")
@@ -354,13 +345,6 @@ class Timer(Strict):
         default_factory=dict,
         description="A schedule for a severity, or `none`: no such timer at that severity.",
     )
-
-    def schedule_for(self, severity: str) -> Schedule | None:
-        """The schedule at ``severity`` (any case), or None when the timer does not run."""
-        for key, value in self.per_severity.items():
-            if key.lower() == severity.lower():
-                return value
-        return self.schedule
 
 
 StatusPageStatus = Literal["investigating", "identified", "monitoring", "resolved", "same"]
@@ -566,25 +550,15 @@ class PlainEnglish(Strict):
     )
 
 
-class Role(Strict):
+class Role(RoleLogic, Strict):
     """A role someone holds during an incident; `incident role ROLE NAME` hands it over."""
 
     id: Id = Field(description="Stable id, e.g. `manager`; `--role ID=NAME` on declare.")
     title: Text = Field(description="What people call it, e.g. `Scribe`.")
     description: str | None = Field(default=None, description="What the holder does.")
 
-    @property
-    def noun(self) -> str:
-        """The title as it reads inside a sentence: `the incident commander (IC)`."""
-        return _noun(self.title)
 
-
-def _noun(title: str) -> str:
-    """A title as it reads inside a sentence: lower case but for acronyms (`IC`)."""
-    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in title.split())
-
-
-class Playbook(Strict):
+class Playbook(PlaybookLogic, Strict):
     """An incident process, as data."""
 
     name: Text = Field(description="Name of the process.")
@@ -648,71 +622,3 @@ class Playbook(Strict):
     plain_english: PlainEnglish = Field(
         default_factory=PlainEnglish, description="Plain-English checks of messages."
     )
-
-    def stage(self, stage_id: str) -> Stage:
-        """The stage with this id; KeyError otherwise."""
-        for st in self.stages:
-            if st.id == stage_id:
-                return st
-        raise KeyError(stage_id)
-
-    def phase_stages(self, phase: Phase) -> list[str]:
-        """The stages a phase's work happens in."""
-        if phase.during is None:
-            return [self.stages[0].id]
-        return [phase.during] if isinstance(phase.during, str) else list(phase.during)
-
-    def transition(self, command: str, stage: str) -> Transition | None:
-        """The transition ``command`` performs from ``stage``, if any."""
-        return next(
-            (t for t in self.transitions if t.command == command and stage in t.from_), None
-        )
-
-    def customer_kind(self, kind: str) -> CustomerKind | None:
-        return next((k for k in self.customer_kinds if k.id == kind), None)
-
-    def ticket_kind(self, kind: str) -> TicketKind | None:
-        return next((k for k in self.ticket_kinds if k.id == kind), None)
-
-    def phase(self, phase_id: str) -> Phase:
-        """The phase with this id; KeyError otherwise."""
-        for p in self.phases:
-            if p.id == phase_id:
-                return p
-        raise KeyError(phase_id)
-
-    def role(self, role_id: str) -> Role | None:
-        """The role with this id, or None."""
-        return next((r for r in self.roles if r.id == role_id), None)
-
-    @property
-    def meeting(self) -> str:
-        """What the process calls its retrospective meeting, as a sentence says it: the
-        invitation's name (the bundled default playbook's when this one has none)."""
-        if self.invitation is not None:
-            return _noun(self.invitation.name)
-        from incident_kit.playbook.bundled import bundled_default
-
-        return _noun(str(bundled_default(("invitation", "name"))))
-
-    @property
-    def invitation_file(self) -> str:
-        """The invitation's file name, after the meeting: `retrospective.ics`."""
-        from incident_kit.names import slugify
-
-        return f"{slugify(self.meeting, 64)}.ics"
-
-    def item_ids(self) -> list[str]:
-        """Every item's global id, ``phase.item``, in order."""
-        return [f"{p.id}.{i.id}" for p in self.phases for i in p.items]
-
-    def severity_key(self, name: str) -> str | None:
-        """The playbook's own spelling of a severity name given in any case, or None."""
-        return next((k for k in self.severities if k.lower() == name.lower()), None)
-
-    def severity(self, name: str) -> Severity:
-        """The severity with this name (case-insensitive); KeyError otherwise."""
-        key = self.severity_key(name)
-        if key is None:
-            raise KeyError(name)
-        return self.severities[key]

@@ -17,101 +17,19 @@ themselves, so ``export`` → ``import`` → ``export`` loses nothing; a hand-wr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from incident_kit.errors import RecordError
 from incident_kit.record.base import StoredEvent
+from incident_kit.record.folding import APPENDED, SIMPLE, Entry, Folding, compact, iso
 from incident_kit.record.types import Text, Time
 
 if TYPE_CHECKING:
     from incident_kit.record.model import Incident
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of the timeline: an event (or the stated start of impact).
-
-    ``kind`` is the event's kind; ``data`` its fields; ``before`` what the event changed, as
-    it stood before (the previous severity, holder, value, verdict …). The sentence a reader
-    sees is written by the templates (``_macros.md.j2``) from these.
-    """
-
-    at: datetime
-    kind: str
-    by: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    before: dict[str, Any] = field(default_factory=dict)
-    links: list[str] | None = None
-
-
-# The lists of the folded state that events only ever append to (a snapshot may keep their
-# start apart, unread: see Folding.earlier).
-APPENDED = ("notes", "milestones")
-
-
-class Folding:
-    """The state while events are folded: plain data, validated as an Incident at the end."""
-
-    def __init__(self) -> None:
-        self.state: dict[str, Any] = {}
-        self.roles: dict[str, dict[str, Any]] = {}
-        self.lists: dict[str, list[dict[str, Any]]] = {
-            k: []
-            for k in (
-                "notes",
-                "milestones",
-                "checks",
-                "updates",
-                "customer_messages",
-                "audit",
-                "tickets",
-            )
-        }
-        self.ever_checked: set[str] = set()
-        # The start of a list that events only append to (notes, milestones), as the JSON
-        # text a snapshot kept; ``lists`` then holds what came after it.
-        self.earlier: Mapping[str, str] = {}
-
-    def whole_list(self, name: str) -> list[dict[str, Any]]:
-        """The list ``name``, with its :attr:`earlier` part."""
-        if name in self.earlier:
-            return [*json.loads(self.earlier[name]), *self.lists[name]]
-        return list(self.lists[name])
-
-    def plain(self) -> dict[str, Any]:
-        """The state as JSON-ready data: what a snapshot keeps (``record/snapshot.py``)."""
-        return {
-            "state": self.state,
-            "roles": self.roles,
-            "lists": {name: self.whole_list(name) for name in self.lists},
-            "ever_checked": sorted(self.ever_checked),
-        }
-
-    @classmethod
-    def from_plain(cls, data: dict[str, Any], earlier: Mapping[str, str] | None = None) -> Folding:
-        """The state :meth:`plain` gave (of freshly parsed JSON: it is changed in place);
-        ``earlier``: lists kept apart as JSON text, read only when needed."""
-        f = cls()
-        f.state = data["state"]
-        f.roles = data["roles"]
-        f.lists = {**f.lists, **data["lists"]}
-        f.ever_checked = set(data["ever_checked"])
-        # Not read here: a snapshot's may be read only when a list is (record/snapshot.py).
-        f.earlier = earlier if earlier is not None else {}
-        for name in APPENDED:
-            f.lists.setdefault(name, [])
-        return f
-
-    def enter(self, stage: str | None, at: datetime) -> None:
-        """The incident moved to ``stage`` (the playbook's stage id), if the event says so."""
-        if stage:
-            self.state["stage"] = stage
-            self.state["stage_since"] = _iso(at)
 
 
 class Event(BaseModel):
@@ -166,10 +84,6 @@ class Event(BaseModel):
 KINDS: dict[str, type[Event]] = {}
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
-
-
 # --- the kinds ---------------------------------------------------------------------------
 
 
@@ -215,13 +129,13 @@ class Declared(Event):
         f.state.update(facts)
         if self.fields:
             f.state["fields"] = dict(self.fields)
-        f.state["declared_at"] = _iso(self.at)
+        f.state["declared_at"] = iso(self.at)
         f.enter(self.stage, self.at)
         holders = dict(self.roles)
         if self.manager:
             holders = {"manager": self.manager, **holders}
         for role, name in holders.items():
-            f.roles[role] = {"name": name, "since": _iso(self.at)}
+            f.roles[role] = {"name": name, "since": iso(self.at)}
         return self.entry(by=holders.get("manager"))
 
 
@@ -229,45 +143,36 @@ class Note(Event):
     """A note in the incident manager document."""
 
     name: ClassVar[str] = "note"
-    command: ClassVar[str | None] = "note"
+    command: ClassVar[str | None] = SIMPLE["note"].command
     kind: Literal["note"] = "note"
     text: Text
     links: list[str] = Field(default_factory=list)
 
-    def apply(self, f: Folding) -> Entry:
-        f.lists["notes"].append({"at": _iso(self.at), **self.payload()})
-        e = self.entry()
-        return Entry(e.at, e.kind, e.by, e.data, links=self.links or None)
+    def apply(self, f: Folding) -> Entry | None:
+        return SIMPLE[self.name].apply(f, self.at, self.payload())
 
 
 class Milestone(Event):
     """A milestone that guides communication."""
 
     name: ClassVar[str] = "milestone"
-    command: ClassVar[str | None] = "milestone"
+    command: ClassVar[str | None] = SIMPLE["milestone"].command
     kind: Literal["milestone"] = "milestone"
     text: Text
 
-    def apply(self, f: Folding) -> Entry:
-        f.lists["milestones"].append({"at": _iso(self.at), **self.payload()})
-        return self.entry()
+    def apply(self, f: Folding) -> Entry | None:
+        return SIMPLE[self.name].apply(f, self.at, self.payload())
 
 
 class Checked(Event):
-    """A checklist item ticked. Only a tick after an untick shows in the timeline; the
-    first one shows in the checklist, with its time."""
+    """A checklist item ticked (see record/folding.py for what it leaves)."""
 
     name: ClassVar[str] = "check"
     kind: Literal["check"] = "check"
     item: Text
 
     def apply(self, f: Folding) -> Entry | None:
-        checks = f.lists["checks"]
-        f.lists["checks"] = [c for c in checks if c["item"] != self.item]
-        f.lists["checks"].append({"at": _iso(self.at), **self.payload()})
-        again = self.item in f.ever_checked
-        f.ever_checked.add(self.item)
-        return self.entry() if again else None
+        return SIMPLE[self.name].apply(f, self.at, self.payload())
 
 
 class Unchecked(Event):
@@ -277,10 +182,8 @@ class Unchecked(Event):
     kind: Literal["uncheck"] = "uncheck"
     item: Text
 
-    def apply(self, f: Folding) -> Entry:
-        before = next((c for c in f.lists["checks"] if c["item"] == self.item), {})
-        f.lists["checks"] = [c for c in f.lists["checks"] if c["item"] != self.item]
-        return self.entry(before=_times(before))
+    def apply(self, f: Folding) -> Entry | None:
+        return SIMPLE[self.name].apply(f, self.at, self.payload())
 
 
 class Updated(Event):
@@ -293,7 +196,7 @@ class Updated(Event):
     milestone: str | None = None
 
     def apply(self, f: Folding) -> Entry:
-        f.lists["updates"].append({"at": _iso(self.at), **self.payload()})
+        f.lists["updates"].append({"at": iso(self.at), **self.payload()})
         return self.entry()
 
 
@@ -313,7 +216,7 @@ class Customer(Event):
     def apply(self, f: Folding) -> Entry:
         data = self.payload()
         data["kind"] = data.pop("message_kind")
-        f.lists["customer_messages"].append({"at": _iso(self.at), **data})
+        f.lists["customer_messages"].append({"at": iso(self.at), **data})
         e = self.entry()
         e.data["text"] = self.sent or self.message or ""
         return e
@@ -332,7 +235,7 @@ class Mitigated(Event):
     def apply(self, f: Folding) -> Entry:
         data = self.payload()
         data.pop("stage", None)
-        f.state["mitigation"] = {"at": _iso(self.at), **data}
+        f.state["mitigation"] = {"at": iso(self.at), **data}
         f.enter(self.stage, self.at)
         return self.entry()
 
@@ -370,8 +273,8 @@ class Retro(Event):
     def apply(self, f: Folding) -> Entry | None:
         previous = f.state.get("retrospective")
         retro: dict[str, Any] = {
-            "at": _iso(self.on),
-            "scheduled_at": None if self.unknown_schedule else _iso(self.at),
+            "at": iso(self.on),
+            "scheduled_at": None if self.unknown_schedule else iso(self.at),
             # The calendar invitation's SEQUENCE: 0 first, one more per change or cancel.
             "sequence": previous.get("sequence", 0) + 1 if previous else 0,
         }
@@ -398,7 +301,7 @@ class RetroCancelled(Event):
             return None
         retro.update(
             sequence=retro.get("sequence", 0) + 1,
-            cancelled_at=_iso(self.at),
+            cancelled_at=iso(self.at),
             cancel_reason=self.reason,
         )
         if self.reason is None:
@@ -430,8 +333,8 @@ class TicketAdded(Event):
         if "ticket_kind" in ticket:
             ticket["kind"] = ticket.pop("ticket_kind")
         if self.due is not None:
-            ticket["due"] = _iso(self.due)
-        ticket["opened_at"] = None if self.unknown_opening else _iso(self.at)
+            ticket["due"] = iso(self.due)
+        ticket["opened_at"] = None if self.unknown_opening else iso(self.at)
         f.lists["tickets"].append(ticket)
         return None if self.unknown_opening else self.entry()
 
@@ -447,7 +350,7 @@ class TicketDone(Event):
     def apply(self, f: Folding) -> Entry | None:
         for t in f.lists["tickets"]:
             if t["number"] == self.number:
-                t["done_at"] = _iso(self.at)
+                t["done_at"] = iso(self.at)
                 if self.by:
                     t["by"] = self.by
                 return self.entry(before={"title": t["title"]}, by=t.get("by"))
@@ -463,7 +366,7 @@ class Resolved(Event):
     stage: str | None = Field(default=None, description="The stage it moved to.")
 
     def apply(self, f: Folding) -> Entry:
-        f.state["resolved_at"] = _iso(self.at)
+        f.state["resolved_at"] = iso(self.at)
         f.enter(self.stage, self.at)
         return self.entry()
 
@@ -513,7 +416,7 @@ class RoleHanded(Event):
 
     def apply(self, f: Folding) -> Entry:
         previous = f.roles.get(self.role)
-        f.roles[self.role] = {"name": self.holder, "since": _iso(self.at)}
+        f.roles[self.role] = {"name": self.holder, "since": iso(self.at)}
         if self.by:
             f.roles[self.role]["by"] = self.by
         return self.entry(before={"holder": previous["name"]} if previous else {})
@@ -595,13 +498,6 @@ AnyEvent = Annotated[
 
 # Every `ticked_by` name an event can count as (a playbook's items may name these).
 COMMANDS: tuple[str, ...] = tuple(sorted({k.command for k in KINDS.values() if k.command}))
-
-
-def _times(d: dict[str, Any]) -> dict[str, Any]:
-    out = dict(d)
-    if isinstance(out.get("at"), str):
-        out["at"] = datetime.fromisoformat(out["at"])
-    return out
 
 
 # --- reading, folding, writing ------------------------------------------------------------
@@ -711,11 +607,6 @@ def fold(events: Iterable[StoredEvent]) -> Incident:
     stored = list(events)
     typed = [parse(e) for e in stored]
     return fold_events(typed, stored[0].incident_id if stored else None)
-
-
-def compact(d: dict[str, Any]) -> dict[str, Any]:
-    """Event data without its empty fields (nothing recorded for what was not given)."""
-    return {k: v for k, v in d.items() if v not in (None, [], "", {})}
 
 
 def from_incident(incident: Incident) -> list[Event]:

@@ -8,28 +8,31 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from incident_kit.dates import Formats
 from incident_kit.errors import RefusedError, UserError
-from incident_kit.playbook.schema import (
-    AuditCheck,
-    Days,
-    Playbook,
-    Retrospective,
-    Schedule,
-    Severity,
-    Stage,
-    Step,
-    Timer,
-    Transition,
-)
-from incident_kit.record.model import Incident
 from incident_kit.timing import (
     add_working_days,
     humanize,
     is_working_day,
     working_days_between,
 )
+
+if TYPE_CHECKING:
+    from incident_kit.playbook.schema import (
+        AuditCheck,
+        Days,
+        Playbook,
+        Retrospective,
+        Schedule,
+        Severity,
+        Stage,
+        Step,
+        Timer,
+        Transition,
+    )
+    from incident_kit.record.model import Incident
 
 
 def stage_since(incident: Incident) -> datetime:

@@ -8,7 +8,7 @@ written without an offset is read in the incident's time zone.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime, tzinfo
@@ -16,7 +16,9 @@ from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from incident_kit.record.events import AnyEvent, Entry, RoleHanded, from_incident, replay
+from incident_kit.record.events import AnyEvent, RoleHanded, from_incident, replay
+from incident_kit.record.folding import Entry, Lazy
+from incident_kit.record.logic import CustomerMessageLogic, IncidentLogic
 from incident_kit.record.types import Text, Time
 from incident_kit.timing import zone
 
@@ -66,7 +68,7 @@ class Update(Part):
     milestone: str | None = Field(default=None, description="The milestone it reported.")
 
 
-class CustomerMessage(Part):
+class CustomerMessage(CustomerMessageLogic, Part):
     """A message to customers (status page, email)."""
 
     at: Time
@@ -76,10 +78,6 @@ class CustomerMessage(Part):
         default=None, description="What the manager wrote; the playbook's wording when absent."
     )
     sent: str | None = Field(default=None, description="The whole message as it was sent.")
-
-    @property
-    def text(self) -> str:
-        return self.sent or self.message or ""
 
 
 class Mitigation(Part):
@@ -141,7 +139,7 @@ class RoleHolder(Part):
     description: str | None = Field(default=None, exclude=True)
 
 
-class Incident(Part):
+class Incident(IncidentLogic, Part):
     """An incident's record, folded into its current state.
 
     ``events`` is the record itself; every other field is what the events leave. A
@@ -207,14 +205,6 @@ class Incident(Part):
     # (``record/snapshot.py``); what needs the log refuses rather than guess it.
     _partial: bool = PrivateAttr(default=False)
 
-    def mark_partial(self) -> None:
-        self._partial = True
-
-    @property
-    def partial(self) -> bool:
-        """Whether the event log was left out (a short command's fold from a snapshot)."""
-        return self._partial
-
     @model_validator(mode="before")
     @classmethod
     def _manager_shorthand(cls, data: Any) -> Any:
@@ -235,47 +225,7 @@ class Incident(Part):
             zone(value)
         return value
 
-    # --- derived, for templates and commands -----------------------------------------
-
-    @property
-    def channel(self) -> str:
-        return self.channel_name or self.id or ""
-
-    @property
-    def manager(self) -> str | None:
-        """Who holds the manager role."""
-        holder = self.roles.get("manager")
-        return holder.name if holder else None
-
-    @property
-    def title(self) -> str:
-        if self.custom_title:
-            return self.custom_title
-        what = self.functionality[:1].upper() + self.functionality[1:]
-        return f"{what} is {self.state} for {self.audience}"
-
-    @property
-    def mitigated_at(self) -> datetime | None:
-        return self.mitigation.at if self.mitigation else None
-
-    @property
-    def stage(self) -> str:
-        """The stage id: as recorded by the events, else open, mitigated or resolved."""
-        if self.stage_id:
-            return self.stage_id
-        if self.resolved_at:
-            return "resolved"
-        if self.mitigation:
-            return "mitigated"
-        return "open"
-
-    @property
-    def open_tickets(self) -> list[Ticket]:
-        return [t for t in self.tickets if t.done_at is None]
-
-    @property
-    def latest_milestone(self) -> str | None:
-        return self.milestones[-1].text if self.milestones else None
+    # --- derived from the event log (the rest: record/logic.py) ----------------------
 
     @property
     def responders(self) -> list[str]:
@@ -289,14 +239,6 @@ class Incident(Part):
             if who:
                 seen.setdefault(who, None)
         return list(seen)
-
-    @property
-    def verdicts(self) -> dict[str, AuditAnswer]:
-        return {a.check: a for a in self.audit}
-
-    @property
-    def checked(self) -> dict[str, Check]:
-        return {c.item: c for c in self.checks}
 
     @property
     def history(self) -> list[AnyEvent]:
@@ -356,54 +298,6 @@ class MilestoneView:
     at: datetime
     text: str
     by: str | None = None
-
-
-class Lazy(list[Any]):
-    """A list made on first use: the notes of a partial incident, which a short command
-    (note, check, status without a timer on notes) never reads."""
-
-    def __init__(self, make: Callable[[], list[Any]]) -> None:
-        super().__init__()
-        self._make: Callable[[], list[Any]] | None = make
-
-    def _fill(self) -> None:
-        if self._make is not None:
-            make, self._make = self._make, None
-            super().extend(make())
-
-    def __len__(self) -> int:
-        self._fill()
-        return super().__len__()
-
-    def __iter__(self) -> Iterator[Any]:
-        self._fill()
-        return super().__iter__()
-
-    def __reversed__(self) -> Iterator[Any]:
-        self._fill()
-        return super().__reversed__()
-
-    def __getitem__(self, index: Any) -> Any:
-        self._fill()
-        return super().__getitem__(index)
-
-    def __contains__(self, value: object) -> bool:
-        self._fill()
-        return super().__contains__(value)
-
-    def __bool__(self) -> bool:
-        self._fill()
-        return super().__len__() > 0
-
-    def __eq__(self, other: object) -> bool:
-        self._fill()
-        return super().__eq__(other)
-
-    __hash__ = None
-
-    def __repr__(self) -> str:
-        self._fill()
-        return super().__repr__()
 
 
 def light_lists(

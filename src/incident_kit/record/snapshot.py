@@ -28,27 +28,28 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from incident_kit.errors import RecordError
 from incident_kit.record.base import EventTransaction, StoredEvent
-
-# Kept in step with record/events.py's APPENDED (which imports pydantic; this may not).
-APPENDED = ("notes", "milestones")
+from incident_kit.record.folding import APPENDED, SIMPLE, Folding, Simple, simple
 
 if TYPE_CHECKING:
-    from incident_kit.record.events import Event, Folding
+    from incident_kit.record.events import Event
     from incident_kit.record.model import Incident
 
 # Fold at most this many events past a snapshot before writing a new one.
 EVERY = 64
 
 # The file's name carries its layout: a new layout is a new file.
-FILE = "snapshots-2.sqlite3"
+FILE = "snapshots-3.sqlite3"
+_SHAPES = """
+CREATE TABLE IF NOT EXISTS shapes (code TEXT PRIMARY KEY, shape TEXT NOT NULL)
+"""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
     location TEXT NOT NULL,
@@ -85,8 +86,9 @@ def _code() -> str:
 
     here = Path(__file__).resolve().parent
     h = hashlib.sha256(__version__.encode())
-    for name in ("events.py", "model.py", "types.py", "snapshot.py"):
-        h.update((here / name).read_bytes())
+    names = ("events.py", "model.py", "types.py", "snapshot.py", "folding.py", "logic.py")
+    for path in [*(here / name for name in names), here.parent / "views.py"]:
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -113,6 +115,7 @@ class Snapshots:
         self.folder = folder if folder is not None else cache_dir()
         self._conn: sqlite3.Connection | None = None
         self._code: str | None = None
+        self._kept_shape = False
 
     def _open(self) -> sqlite3.Connection | None:
         if self._conn is None and self.folder is not None:
@@ -120,6 +123,7 @@ class Snapshots:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.folder / FILE, timeout=0.5, isolation_level=None)
                 conn.execute(_SCHEMA)
+                conn.execute(_SHAPES)
                 self._code = _code()
                 self._conn = conn
             except (sqlite3.Error, OSError):
@@ -213,6 +217,34 @@ class Snapshots:
                 ),
             )
 
+    def shape(self) -> dict[str, Any] | None:
+        """The view shape of the incident model (``views.py``) this code keeps, if kept."""
+        conn = self._open()
+        if conn is None:
+            return None
+        try:
+            row = conn.execute("SELECT shape FROM shapes WHERE code = ?", (self._code,)).fetchone()
+            shape = json.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError, TypeError):
+            return None
+        return shape if isinstance(shape, dict) else None
+
+    def keep_shape(self) -> None:
+        """Keep the incident model's view shape for this code (pydantic is loaded: the caller
+        just made an Incident), once."""
+        conn = self._open()
+        if conn is None or self._kept_shape:
+            return
+        self._kept_shape = True
+        with contextlib.suppress(sqlite3.Error):
+            if conn.execute("SELECT 1 FROM shapes WHERE code = ?", (self._code,)).fetchone():
+                return
+            from incident_kit import views
+            from incident_kit.record.model import Incident
+
+            text = json.dumps(views.shape_of(Incident))
+            conn.execute("INSERT OR REPLACE INTO shapes VALUES (?, ?)", (self._code, text))
+
     def close(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(sqlite3.Error):
@@ -261,46 +293,74 @@ def agrees(snap: Snapshot, before: int, first: StoredEvent | None, tail: list[St
 
 @dataclass
 class Folded:
-    """An incident folded by :func:`fold`, and the plain state it was made from."""
+    """An incident folded by :func:`fold`, and the plain state it was made from.
+
+    ``shape``: the incident is a view (``views.py``), folded on without pydantic."""
 
     incident: Incident
     f: Folding
     partial: bool
+    shape: dict[str, Any] | None = None
 
-    def on(self, events: list[Event]) -> Incident:
+    def on(self, events: Sequence[Event | Simple]) -> Incident:
         """The incident after ``events`` (just recorded by this command) are folded on."""
-        from incident_kit.record import events as ev
-
         for event in events:
             event.apply(self.f)
         if not self.partial:
             raise RuntimeError("a whole fold is folded again from the log, not on")
-        self.incident = ev.incident_of(self.f, events, self.incident.id, partial=True)
+        self.incident = _incident(self.f, events, self.incident.id, self.shape)
         return self.incident
 
 
+def _incident(
+    f: Folding, events: Sequence[Event | Simple], incident_id: str | None, shape: Any
+) -> Incident:
+    """The partial incident of ``f``: its view when there is a ``shape``, else the model."""
+    if shape is not None:
+        from incident_kit.record.folding import view_of
+
+        return cast("Incident", view_of(f, shape, incident_id))
+    from incident_kit.record import events as ev
+
+    return ev.incident_of(f, cast("list[Event]", events), incident_id, partial=True)
+
+
 def fold(
-    tx: EventTransaction, incident_id: str, snaps: Snapshots | None, *, whole: bool = True
+    tx: EventTransaction,
+    incident_id: str,
+    snaps: Snapshots | None,
+    *,
+    whole: bool = True,
+    lean: bool = False,
 ) -> Folded:
     """The incident ``incident_id`` as its log leaves it.
 
     Not ``whole``: from its snapshot and the events since, when the log agrees with the
-    snapshot; the incident then has the state but not the event log (``partial``). Else, or
-    when there is no usable snapshot: every event from the first. Either way a snapshot is
-    written when there was none, or the fold went :data:`EVERY` events past it.
+    snapshot; the incident then has the state but not the event log (``partial``). ``lean``
+    as well: when every event since is a simple kind and the model's shape is kept, the
+    incident is a view made without pydantic. Else, or when there is no usable snapshot:
+    every event from the first. Either way a snapshot is written when there was none, or
+    the fold went :data:`EVERY` events past it.
     """
-    from incident_kit.record import events as ev
-
     snap = snaps.get(incident_id) if snaps is not None else None
     if snaps is not None and snap is not None and not whole:
         before, first, tail = tx.since(incident_id, snap.seq)
         if first is not None and agrees(snap, before, first, tail):
-            typed = [ev.parse(e) for e in tail[1:]]
+            shape = snaps.shape() if lean else None
+            plain = [simple(e.kind, e.at, e.data) for e in tail[1:]] if shape else []
+            typed: list[Event] | list[Simple]
+            if shape is not None and all(e is not None for e in plain):
+                typed = cast("list[Simple]", plain)
+            else:
+                from incident_kit.record import events as ev
+
+                shape = None
+                typed = [ev.parse(e) for e in tail[1:]]
             try:
-                f = ev.Folding.from_plain(snap.state, snap.earlier)
+                f = Folding.from_plain(snap.state, snap.earlier)
                 for event in typed:
                     event.apply(f)
-                incident = ev.incident_of(f, typed, incident_id, partial=True)
+                incident = _incident(f, typed, incident_id, shape)
             except (KeyError, TypeError, ValueError, AttributeError, RecordError):
                 pass  # a snapshot this code cannot read after all: fold from the start
             else:
@@ -309,14 +369,24 @@ def fold(
                     with contextlib.suppress(RecordError):  # its lists could not be read
                         state = f.plain()
                         snaps.put(incident_id, first=first, last=tail[-1], count=count, state=state)
-                return Folded(incident, f, partial=True)
+                return Folded(incident, f, partial=True, shape=shape)
+    from incident_kit.record import events as ev
+
     stored = tx.events(incident_id)
-    typed = [ev.parse(e) for e in stored]
-    f = ev.folding(typed, incident_id)
-    incident = ev.incident_of(f, typed, incident_id)
-    if snaps is not None and stored and not _recent(snap, stored):
-        snaps.put(incident_id, first=stored[0], last=stored[-1], count=len(stored), state=f.plain())
-    return Folded(incident, f, partial=False)
+    parsed = [ev.parse(e) for e in stored]
+    folding = ev.folding(parsed, incident_id)
+    whole_incident = ev.incident_of(folding, parsed, incident_id)
+    if snaps is not None and stored:
+        snaps.keep_shape()
+        if not _recent(snap, stored):
+            snaps.put(
+                incident_id,
+                first=stored[0],
+                last=stored[-1],
+                count=len(stored),
+                state=folding.plain(),
+            )
+    return Folded(whole_incident, folding, partial=False)
 
 
 def _recent(snap: Snapshot | None, stored: list[StoredEvent]) -> bool:
@@ -324,4 +394,7 @@ def _recent(snap: Snapshot | None, stored: list[StoredEvent]) -> bool:
     if snap is None or not 0 < snap.count <= len(stored) or len(stored) - snap.count >= EVERY:
         return False
     at = stored[snap.count - 1]
+    # Events since that a short command could not fold without pydantic: a new one.
+    if any(e.kind not in SIMPLE for e in stored[snap.count :]):
+        return False
     return at.seq == snap.seq and checksum(at) == snap.last and checksum(stored[0]) == snap.first

@@ -1,0 +1,291 @@
+"""The fold's plain state, and the events a short command folds without pydantic.
+
+:class:`Folding` is the state while events are folded: plain JSON-ready data, turned into
+an :class:`~incident_kit.record.model.Incident` (or, for a short command, its view) at the
+end. The *simple* kinds (a note, a milestone, a tick, an untick) are what a person records
+many times a minute: their effect on the state is written here once, used by their typed
+classes in ``events.py`` and by :class:`Simple`, the same event read or made without
+pydantic. Anything :func:`simple` is not sure of is left to the typed classes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline: an event (or the stated start of impact).
+
+    ``kind`` is the event's kind; ``data`` its fields; ``before`` what the event changed, as
+    it stood before (the previous severity, holder, value, verdict …). The sentence a reader
+    sees is written by the templates (``_macros.md.j2``) from these.
+    """
+
+    at: datetime
+    kind: str
+    by: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    before: dict[str, Any] = field(default_factory=dict)
+    links: list[str] | None = None
+
+
+# The lists of the folded state that events only ever append to (a snapshot may keep their
+# start apart, unread: see Folding.earlier).
+APPENDED = ("notes", "milestones")
+
+
+class Folding:
+    """The state while events are folded: plain data, validated as an Incident at the end."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, Any] = {}
+        self.roles: dict[str, dict[str, Any]] = {}
+        self.lists: dict[str, list[dict[str, Any]]] = {
+            k: []
+            for k in (
+                "notes",
+                "milestones",
+                "checks",
+                "updates",
+                "customer_messages",
+                "audit",
+                "tickets",
+            )
+        }
+        self.ever_checked: set[str] = set()
+        # The start of a list that events only append to (notes, milestones), as the JSON
+        # text a snapshot kept; ``lists`` then holds what came after it.
+        self.earlier: Mapping[str, str] = {}
+
+    def whole_list(self, name: str) -> list[dict[str, Any]]:
+        """The list ``name``, with its :attr:`earlier` part."""
+        if name in self.earlier:
+            return [*json.loads(self.earlier[name]), *self.lists[name]]
+        return list(self.lists[name])
+
+    def plain(self) -> dict[str, Any]:
+        """The state as JSON-ready data: what a snapshot keeps (``record/snapshot.py``)."""
+        return {
+            "state": self.state,
+            "roles": self.roles,
+            "lists": {name: self.whole_list(name) for name in self.lists},
+            "ever_checked": sorted(self.ever_checked),
+        }
+
+    @classmethod
+    def from_plain(cls, data: dict[str, Any], earlier: Mapping[str, str] | None = None) -> Folding:
+        """The state :meth:`plain` gave (of freshly parsed JSON: it is changed in place);
+        ``earlier``: lists kept apart as JSON text, read only when needed."""
+        f = cls()
+        f.state = data["state"]
+        f.roles = data["roles"]
+        f.lists = {**f.lists, **data["lists"]}
+        f.ever_checked = set(data["ever_checked"])
+        # Not read here: a snapshot's may be read only when a list is (record/snapshot.py).
+        f.earlier = earlier if earlier is not None else {}
+        for name in APPENDED:
+            f.lists.setdefault(name, [])
+        return f
+
+    def enter(self, stage: str | None, at: datetime) -> None:
+        """The incident moved to ``stage`` (the playbook's stage id), if the event says so."""
+        if stage:
+            self.state["stage"] = stage
+            self.state["stage_since"] = iso(at)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def compact(d: dict[str, Any]) -> dict[str, Any]:
+    """Event data without its empty fields (nothing recorded for what was not given)."""
+    return {k: v for k, v in d.items() if v not in (None, [], "", {})}
+
+
+def times(d: dict[str, Any]) -> dict[str, Any]:
+    out = dict(d)
+    if isinstance(out.get("at"), str):
+        out["at"] = datetime.fromisoformat(out["at"])
+    return out
+
+
+# --- the simple kinds ----------------------------------------------------------------------
+
+
+def _note(f: Folding, at: datetime, data: dict[str, Any]) -> Entry:
+    f.lists["notes"].append({"at": iso(at), **data})
+    return Entry(at, "note", data.get("by"), dict(data), links=data.get("links") or None)
+
+
+def _milestone(f: Folding, at: datetime, data: dict[str, Any]) -> Entry:
+    f.lists["milestones"].append({"at": iso(at), **data})
+    return Entry(at, "milestone", data.get("by"), dict(data))
+
+
+def _check(f: Folding, at: datetime, data: dict[str, Any]) -> Entry | None:
+    """Only a tick after an untick shows in the timeline; the first one shows in the
+    checklist, with its time."""
+    item = data["item"]
+    f.lists["checks"] = [c for c in f.lists["checks"] if c["item"] != item]
+    f.lists["checks"].append({"at": iso(at), **data})
+    again = item in f.ever_checked
+    f.ever_checked.add(item)
+    return Entry(at, "check", data.get("by"), dict(data)) if again else None
+
+
+def _uncheck(f: Folding, at: datetime, data: dict[str, Any]) -> Entry:
+    item = data["item"]
+    before = next((c for c in f.lists["checks"] if c["item"] == item), {})
+    f.lists["checks"] = [c for c in f.lists["checks"] if c["item"] != item]
+    return Entry(at, "uncheck", data.get("by"), dict(data), before=times(before))
+
+
+@dataclass(frozen=True)
+class SimpleKind:
+    """A simple kind: its data fields (``text``: a non-empty string; ``name``: a string or
+    none; ``links``: a list of strings), the ``ticked_by`` name it counts as, its effect."""
+
+    fields: dict[str, str]
+    required: str
+    command: str | None
+    apply: Callable[[Folding, datetime, dict[str, Any]], Entry | None]
+
+
+SIMPLE: dict[str, SimpleKind] = {
+    # Fields in the typed class's order (``by`` comes first, from Event), so that the
+    # recorded data is the same, key for key.
+    "note": SimpleKind({"by": "name", "text": "text", "links": "links"}, "text", "note", _note),
+    "milestone": SimpleKind({"by": "name", "text": "text"}, "text", "milestone", _milestone),
+    "check": SimpleKind({"by": "name", "item": "text"}, "item", None, _check),
+    "uncheck": SimpleKind({"by": "name", "item": "text"}, "item", None, _uncheck),
+}
+
+
+@dataclass(frozen=True)
+class Simple:
+    """An event of a simple kind, read or made without pydantic (same payload, same fold
+    as its typed class in ``events.py``)."""
+
+    kind: str
+    at: datetime
+    data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    def ticks(self) -> tuple[str, ...]:
+        command = SIMPLE[self.kind].command
+        return (command,) if command else ()
+
+    def payload(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, list) else v for k, v in self.data.items()}
+
+    def apply(self, f: Folding) -> Entry | None:
+        return SIMPLE[self.kind].apply(f, self.at, self.payload())
+
+
+def simple(kind: str, at: datetime, data: dict[str, Any]) -> Simple | None:
+    """The event, when ``kind`` is simple and ``data`` plainly fits it; None when in any
+    doubt (the typed class then reads it, and says what is wrong)."""
+    known = SIMPLE.get(kind)
+    if known is None or not isinstance(at, datetime) or at.tzinfo is None:
+        return None
+    if known.required not in data:
+        return None
+    for name, value in data.items():
+        form = known.fields.get(name)
+        if form == "text":
+            ok = isinstance(value, str) and len(value) > 0
+        elif form == "name":
+            ok = value is None or isinstance(value, str)
+        elif form == "links":
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            ok = False
+        if not ok:
+            return None
+    return Simple(kind, at.astimezone(UTC), {k: data[k] for k in known.fields if k in data})
+
+
+# --- a partial incident as a view -----------------------------------------------------------
+
+
+class Lazy(list[Any]):
+    """A list made on first use: the notes of a partial incident, which a short command
+    (note, check, status without a timer on notes) never reads."""
+
+    def __init__(self, make: Callable[[], list[Any]]) -> None:
+        super().__init__()
+        self._make: Callable[[], list[Any]] | None = make
+
+    def _fill(self) -> None:
+        if self._make is not None:
+            make, self._make = self._make, None
+            super().extend(make())
+
+    def __len__(self) -> int:
+        self._fill()
+        return super().__len__()
+
+    def __iter__(self) -> Iterator[Any]:
+        self._fill()
+        return super().__iter__()
+
+    def __reversed__(self) -> Iterator[Any]:
+        self._fill()
+        return super().__reversed__()
+
+    def __getitem__(self, index: Any) -> Any:
+        self._fill()
+        return super().__getitem__(index)
+
+    def __contains__(self, value: object) -> bool:
+        self._fill()
+        return super().__contains__(value)
+
+    def __bool__(self) -> bool:
+        self._fill()
+        return super().__len__() > 0
+
+    def __eq__(self, other: object) -> bool:
+        self._fill()
+        return super().__eq__(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._fill()
+        return super().__repr__()
+
+
+def view_of(f: Folding, shape: dict[str, Any], incident_id: str | None) -> Any:
+    """The incident ``f`` leaves, as a view of the model (``views.py``) by its ``shape``:
+    partial (no event log), its notes and milestones read when first used."""
+    from incident_kit import views
+
+    state = {**f.state, **f.lists, "roles": f.roles, "events": []}
+    lists: dict[str, Any] = {}
+    for name in APPENDED:
+        spec = views.field_spec(shape, name)
+        now = list(state.pop(name))
+
+        # The snapshot's part is read (and checked) only when the list is.
+        def whole(name: str = name, spec: Any = spec, now: list[Any] = now) -> Any:
+            text = f.earlier.get(name)
+            items = [*(json.loads(text) if text else []), *now]
+            return views.decode(shape, spec, items)
+
+        lists[name] = Lazy(whole)
+    try:
+        incident = views.build(shape, state, extra=lists)
+    except views.ViewError as exc:
+        raise ValueError(f"record of {incident_id}: {exc}") from None
+    incident.mark_partial()
+    return incident
