@@ -148,8 +148,6 @@ def render_incident(
 ) -> list[Output]:
     """Render an incident's documents (all of them when ``documents`` is empty); ``pool``:
     the PDF workers the command started first thing (``formats.early_workers``)."""
-    from incident_kit.messages import message_files
-
     conv = converter(renderer.workspace, warn, formats, pool)
     names = documents or list(renderer.playbook.documents)
     rendered = []
@@ -158,7 +156,11 @@ def render_incident(
         if progress:
             progress(f"wrote the Markdown of {n}")
     # The whole packet also carries every message in its channel's form.
-    extra = [] if documents else message_files(renderer, incident)
+    extra = []
+    if not documents:
+        from incident_kit.messages import message_files
+
+        extra = message_files(renderer, incident)
     return export(
         documents=rendered,
         formats=formats,
