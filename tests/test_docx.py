@@ -390,3 +390,94 @@ def test_demo_documents_open_in_libreoffice(tmp_path: Path) -> None:
                 words = re.sub(r" \((https?|mailto):[^)]*\)", "", words)
                 probe = words[:40].lstrip("-0123456789. >[]x").strip()
                 assert probe in flat, f"{path.name}: {probe!r} lost"
+
+
+def _rezip(parts: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_a_reference_with_its_own_header_and_footer_keeps_them(tmp_path: Path) -> None:
+    """The reference's default header and footer are used (their first paragraph takes the
+    running header and the page numbers, the rest stays), not doubled."""
+    custom = docx.Document(str(REFERENCE))
+    header = custom.sections[0].header
+    header.paragraphs[0].text = "Team header"
+    header.add_paragraph("Second header line")
+    custom.sections[0].footer.paragraphs[0].text = "Team footer"
+    custom.save(str(tmp_path / "reference.docx"))
+    data = DocxRenderer(tmp_path / "reference.docx").render(
+        parse("# Hi\n"), DocxMeta(title="The title", subject="inc-1")
+    )
+    doc = docx.Document(io.BytesIO(data))
+    section = doc.sections[0]
+    assert [p.text for p in section.header.paragraphs] == [
+        "inc-1 · The title",
+        "Second header line",
+    ]
+    assert section.header.paragraphs[0].style.name == "Header"
+    assert wtext(section.footer.paragraphs[0]._p) == "Page 1 of 1"
+    sect = doc.element.body.find(f"{{{W}}}sectPr")
+    assert len(sect.findall(f"{{{W}}}headerReference")) == 1
+    assert len(sect.findall(f"{{{W}}}footerReference")) == 1
+    assert sorted(n for n in zipfile.ZipFile(io.BytesIO(data)).namelist() if "header" in n) == [
+        "word/header1.xml"
+    ]
+
+
+def test_a_reference_without_numbering_still_numbers_lists(tmp_path: Path) -> None:
+    parts = _parts(REFERENCE)
+    del parts["word/numbering.xml"]
+    for name in ("word/_rels/document.xml.rels", "[Content_Types].xml"):
+        parts[name] = re.sub(rb"<[^<]*numbering[^>]*/>", b"", parts[name])
+    assert b"numbering" not in parts["word/_rels/document.xml.rels"]
+    (tmp_path / "reference.docx").write_bytes(_rezip(parts))
+    data = DocxRenderer(tmp_path / "reference.docx").render(
+        parse("1. one\n2. two\n\n- a\n"), DocxMeta(title="t")
+    )
+    doc = docx.Document(io.BytesIO(data))
+    nums = xp(doc.element.body, ".//w:numPr/w:numId/@w:val")
+    assert len(nums) == 3 and len(set(nums)) == 2
+    numbering = doc.part.numbering_part.element
+    assert set(nums) <= set(xp(numbering, "./w:num/@w:numId"))
+
+
+def test_a_reference_that_is_no_word_document_is_one_line(tmp_path: Path) -> None:
+    from incident_kit.errors import UserError
+
+    path = tmp_path / "reference.docx"
+    path.write_bytes(_rezip({"hello.txt": b"not a document"}))
+    with pytest.raises(UserError) as caught:
+        DocxRenderer(path)
+    assert caught.value.lines() == [
+        f"{path}: not a Word document (it has no part _rels/.rels); "
+        "restore the reference.docx from `incident init`"
+    ]
+
+
+def test_the_same_document_gives_the_same_bytes() -> None:
+    renderer = DocxRenderer(REFERENCE)
+    meta = DocxMeta(title="t", created=datetime(2022, 9, 5, 13, 20, tzinfo=UTC))
+    assert renderer.render(parse(SAMPLE), meta) == renderer.render(parse(SAMPLE), meta)
+
+
+def test_a_reference_with_a_damaged_part_is_one_line(tmp_path: Path) -> None:
+    from incident_kit.errors import UserError
+
+    parts = _parts(REFERENCE)
+    parts["word/numbering.xml"] = b"<w:numbering"
+    path = tmp_path / "reference.docx"
+    path.write_bytes(_rezip(parts))
+    with pytest.raises(UserError) as caught:
+        DocxRenderer(path).render(parse("- a\n"), DocxMeta(title="t"))
+    (line,) = caught.value.lines()
+    assert line.startswith(f"{path}: not a Word document (")
+    assert line.endswith("); restore the reference.docx from `incident init`")

@@ -90,11 +90,12 @@ def checks() -> list[Check]:
             )
         )
     try:
-        import docx
+        from lxml import etree
 
-        out.append(Check("python-docx (DOCX)", True, f"python-docx {docx.__version__}"))
+        version = ".".join(map(str, etree.LXML_VERSION[:3]))
+        out.append(Check("lxml (DOCX)", True, f"lxml {version}"))
     except ImportError:  # pragma: no cover - a dependency
-        out.append(Check("python-docx (DOCX)", False, "missing", "pip install python-docx"))
+        out.append(Check("lxml (DOCX)", False, "missing", "pip install lxml"))
     for tool, package, what in (
         ("soffice", "libreoffice-writer-nogui", "opens DOCX files in the tests"),
         ("pdftotext", "poppler-utils", "reads PDFs back in the tests"),

@@ -1,9 +1,12 @@
-"""Markdown tokens to a Word document (python-docx, with the body written as WordprocessingML).
+"""Markdown tokens to a Word document, written as WordprocessingML into the reference's package.
 
 One method per token type, as in markdown-it-py's own renderer. The styles come from a
 reference document (``templates/reference.docx``), which a team can restyle in Word. The
-body is generated as XML text and parsed once, which is what makes this several times
-faster than building it element by element.
+body is generated as XML text and put into a copy of the reference's package
+(:class:`_Package`): its parts are copied as they are but for the few a render changes
+(the document, its relationships, the numbering, header and footer, properties and content
+types), which are small and edited with lxml. python-docx (which reads and writes every
+part, 800 KB of styles among them) is not imported; the tests read the output with it.
 
 What Markdown can say and how it lands in Word:
 
@@ -23,8 +26,11 @@ and reported with its source line.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import posixpath
 import re
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,16 +38,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-import docx
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.oxml import parse_xml
-from docx.shared import Twips
 from lxml import etree
-from markdown_it.token import Token
 
 from incident_kit.render.markdown import no_gc_pauses
 
 if TYPE_CHECKING:
+    from markdown_it.token import Token
+
     from incident_kit.render.figure import Drawn
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -55,6 +58,9 @@ NSDECLS = (
     f'xmlns:w="{W}" xmlns:w14="{W14}" xmlns:r="{R}" xmlns:wp="{WP}" xmlns:a="{A}" xmlns:pic="{PIC}"'
 )
 EMU_PER_INCH = 914400
+EMU_PER_TWIP = 635
+# Where the body goes in the document part's text.
+BODY_MARK = "incident-kit body"
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _LINKABLE = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
@@ -173,12 +179,280 @@ def checked_reference(path: Path) -> bytes:
     return data
 
 
+# --- the package: the reference's parts, and the few a render changes -----------------
+
+PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CONTENT_TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
+OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+RT_DOCUMENT = f"{OFFICE_REL}/officeDocument"
+RT_CORE = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
+RT_NUMBERING = f"{OFFICE_REL}/numbering"
+RT_STYLES = f"{OFFICE_REL}/styles"
+RT_HEADER = f"{OFFICE_REL}/header"
+RT_FOOTER = f"{OFFICE_REL}/footer"
+RT_IMAGE = f"{OFFICE_REL}/image"
+RT_HYPERLINK = f"{OFFICE_REL}/hyperlink"
+CT_WML = "application/vnd.openxmlformats-officedocument.wordprocessingml"
+CT_HEADER = f"{CT_WML}.header+xml"
+CT_FOOTER = f"{CT_WML}.footer+xml"
+CT_NUMBERING = f"{CT_WML}.numbering+xml"
+CT_CORE = "application/vnd.openxmlformats-package.core-properties+xml"
+CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+DC = "http://purl.org/dc/elements/1.1/"
+DCTERMS = "http://purl.org/dc/terms/"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XML_HEAD = b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+# Word's built-in style names as styles.xml spells them, and as Word shows them.
+UI_NAMES = {"caption": "Caption", "footer": "Footer", "header": "Header"} | {
+    f"heading {n}": f"Heading {n}" for n in range(1, 10)
+}
+# The children of w:sectPr that come after the page size and margins, in schema order.
+AFTER_PGSZ = ("pgMar", "paperSrc", "pgBorders", "lnNumType", "pgNumType", "cols", "formProt",
+              "vAlign", "noEndnote", "titlePg", "textDirection", "bidi", "rtlGutter", "docGrid",
+              "printerSettings", "sectPrChange")  # fmt: skip
+# A property longer than this is cut (Word's limit for core properties).
+MAX_PROPERTY = 255
+
+
+def _w(tag: str) -> str:
+    return f"{{{W}}}{tag}"
+
+
+def _xml(root: etree._Element) -> bytes:
+    return XML_HEAD + etree.tostring(root, encoding="UTF-8")
+
+
+def _parse(data: bytes) -> etree._Element:
+    # No DTDs, entities or network: checked_reference refuses DOCTYPEs already.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    return etree.fromstring(data, parser)
+
+
+class _Package:
+    """One DOCX being made from the reference's parts (``name → bytes``, in their order)."""
+
+    def __init__(self, parts: dict[str, bytes]) -> None:
+        self.parts = dict(parts)
+        rels = _parse(self.parts["_rels/.rels"])
+        main = [r for r in rels if r.get("Type") == RT_DOCUMENT]
+        if not main:
+            raise ValueError("the reference document has no main document part")
+        self.document = _resolve("", str(main[0].get("Target")))
+        self.core = next(
+            (_resolve("", str(r.get("Target"))) for r in rels if r.get("Type") == RT_CORE), None
+        )
+        self.package_rels = rels
+        folder, name = posixpath.split(self.document)
+        self.rels_name = posixpath.join(folder, "_rels", f"{name}.rels")
+        self.rels = (
+            _parse(self.parts[self.rels_name])
+            if self.rels_name in self.parts
+            else etree.Element(f"{{{PKG_RELS}}}Relationships", nsmap={None: PKG_RELS})  # type: ignore[dict-item]
+        )
+        self.types = _parse(self.parts["[Content_Types].xml"])
+        self.root = _parse(self.parts[self.document])
+
+    # --- relationships and parts ---------------------------------------------------------
+
+    def related(self, kind: str) -> str | None:
+        """The part the main document relates to by ``kind`` (its package path), if any."""
+        folder = posixpath.dirname(self.document)
+        for rel in self.rels:
+            if rel.get("Type") == kind and rel.get("TargetMode") != "External":
+                return _resolve(folder, str(rel.get("Target")))
+        return None
+
+    def relate(self, kind: str, target: str, *, rid: str | None = None) -> str:
+        """A new relationship of the main document; ``target`` is a package path, or a URL
+        when ``rid`` is given (an external hyperlink)."""
+        if rid is None:
+            used = {r.get("Id") for r in self.rels}
+            n = 1
+            while f"rId{n}" in used:
+                n += 1
+            rid = f"rId{n}"
+            target = posixpath.relpath(target, posixpath.dirname(self.document) or ".")
+            attrs = {"Id": rid, "Type": kind, "Target": target}
+        else:
+            attrs = {"Id": rid, "Type": kind, "Target": target, "TargetMode": "External"}
+        etree.SubElement(self.rels, f"{{{PKG_RELS}}}Relationship", attrs)
+        return rid
+
+    def new_part(self, pattern: str, data: bytes, content_type: str | None) -> str:
+        """Add a part under the first free name of ``pattern`` (``word/header%d.xml``),
+        with its own content type (None: its extension's default)."""
+        n = 1
+        while pattern % n in self.parts:
+            n += 1
+        name = pattern % n
+        self.parts[name] = data
+        if content_type is not None:
+            etree.SubElement(
+                self.types,
+                f"{{{CONTENT_TYPES}}}Override",
+                {"PartName": f"/{name}", "ContentType": content_type},
+            )
+        return name
+
+    def default_type(self, extension: str, content_type: str) -> None:
+        if not any(
+            d.get("Extension", "").lower() == extension
+            for d in self.types.iterchildren(f"{{{CONTENT_TYPES}}}Default")
+        ):
+            default = etree.Element(
+                f"{{{CONTENT_TYPES}}}Default",
+                {"Extension": extension, "ContentType": content_type},
+            )
+            self.types.insert(0, default)
+
+    # --- what the reference says ---------------------------------------------------------
+
+    def styles(self) -> dict[str, str]:
+        """Style name (as Word shows it: "Heading 1") → style id."""
+        name = self.related(RT_STYLES)
+        if name is None or name not in self.parts:
+            return {}
+        out: dict[str, str] = {}
+        for style in _parse(self.parts[name]).iterchildren(_w("style")):
+            label = style.find(_w("name"))
+            if label is not None and style.get(_w("styleId")):
+                text = str(label.get(_w("val")))
+                out.setdefault(UI_NAMES.get(text, text), str(style.get(_w("styleId"))))
+        return out
+
+    def numbering(self) -> etree._Element:
+        """The numbering part's root, made (empty) when the reference has none."""
+        name = self.related(RT_NUMBERING)
+        if name is None or name not in self.parts:
+            name = self.new_part("word/numbering%d.xml", b"", CT_NUMBERING)
+            self.relate(RT_NUMBERING, name)
+            self.parts[name] = _xml(etree.Element(_w("numbering"), nsmap={"w": W}))
+        self.numbering_name = name
+        return _parse(self.parts[name])
+
+    def section(self) -> etree._Element:
+        """The body's own section properties (made when the reference has none)."""
+        body = self.root.find(_w("body"))
+        if body is None:
+            raise ValueError("the reference document has no body")
+        sect = body.find(_w("sectPr"))
+        if sect is None:
+            sect = etree.SubElement(body, _w("sectPr"))
+        return sect
+
+    # --- header, footer, properties ------------------------------------------------------
+
+    def first_paragraph(
+        self, sect: etree._Element, kind: str, content_type: str
+    ) -> tuple[etree._Element, str, etree._Element]:
+        """The first paragraph of the section's default header or footer (``kind``: hdr or
+        ftr), with its part's name and root; a new part when the reference has none."""
+        ref_tag = _w("headerReference" if kind == "hdr" else "footerReference")
+        for ref in sect.iterchildren(ref_tag):
+            if ref.get(_w("type")) == "default":
+                rid = ref.get(f"{{{R}}}id")
+                for rel in self.rels:
+                    if rel.get("Id") == rid:
+                        name = _resolve(posixpath.dirname(self.document), str(rel.get("Target")))
+                        if name in self.parts:
+                            root = _parse(self.parts[name])
+                            para = root.find(_w("p"))
+                            if para is None:
+                                para = etree.SubElement(root, _w("p"))
+                            return para, name, root
+        root = etree.Element(_w(kind), nsmap={"w": W, "r": R})
+        para = etree.SubElement(root, _w("p"))
+        pattern = "word/header%d.xml" if kind == "hdr" else "word/footer%d.xml"
+        name = self.new_part(pattern, b"", content_type)
+        rid = self.relate(RT_HEADER if kind == "hdr" else RT_FOOTER, name)
+        ref = etree.Element(ref_tag, {_w("type"): "default", f"{{{R}}}id": rid})
+        # Header references come first in a section, footer references right after them.
+        before = [*sect.iterchildren(_w("headerReference"))]
+        if kind == "ftr":
+            before += sect.iterchildren(_w("footerReference"))
+        sect.insert(len(before), ref)
+        return para, name, root
+
+    def properties(self, meta: DocxMeta) -> None:
+        """Title, subject, author, comments and dates in the core properties part."""
+        name = self.core
+        if name is None or name not in self.parts:
+            name = self.new_part("docProps/core%d.xml", b"", CT_CORE)
+            etree.SubElement(
+                self.package_rels,
+                f"{{{PKG_RELS}}}Relationship",
+                {"Id": "rIdCore", "Type": RT_CORE, "Target": name},
+            )
+            self.parts["_rels/.rels"] = _xml(self.package_rels)
+            nsmap = {"cp": CP, "dc": DC, "dcterms": DCTERMS, "xsi": XSI}
+            root = etree.Element(f"{{{CP}}}coreProperties", nsmap=nsmap)
+        else:
+            root = _parse(self.parts[name])
+
+        def put(tag: str, text: str, *, date: bool = False) -> None:
+            el = root.find(tag)
+            if el is None:
+                el = etree.SubElement(root, tag)
+            el.text = clean(text)[:MAX_PROPERTY]
+            if date:
+                el.set(f"{{{XSI}}}type", "dcterms:W3CDTF")
+
+        put(f"{{{DC}}}title", meta.title)
+        put(f"{{{DC}}}subject", meta.subject)
+        put(f"{{{DC}}}creator", meta.author)
+        put(f"{{{CP}}}lastModifiedBy", meta.author)
+        put(f"{{{DC}}}description", "Rendered by incident-kit")
+        if meta.created:
+            stamp = meta.created.strftime("%Y-%m-%dT%H:%M:%SZ")
+            put(f"{{{DCTERMS}}}created", stamp, date=True)
+            put(f"{{{DCTERMS}}}modified", stamp, date=True)
+        self.parts[name] = _xml(root)
+
+    def zip(self) -> bytes:
+        """The package as DOCX bytes: [Content_Types].xml first, then every part in the
+        reference's order, new ones last; fixed timestamps, so the same input gives the
+        same bytes."""
+        self.parts["[Content_Types].xml"] = _xml(self.types)
+        self.parts[self.rels_name] = _xml(self.rels)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            names = ["[Content_Types].xml", *(n for n in self.parts if n != "[Content_Types].xml")]
+            for name in names:
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, self.parts[name])
+        return buffer.getvalue()
+
+
+def _resolve(folder: str, target: str) -> str:
+    """A relationship's target as a package path (no leading slash)."""
+    if target.startswith("/"):
+        return posixpath.normpath(target).lstrip("/")
+    return posixpath.normpath(posixpath.join(folder, target)).lstrip("/")
+
+
 class DocxRenderer:
     """Renders Markdown token streams into DOCX bytes over one reference document."""
 
     def __init__(self, reference: Path, *, warn: Callable[[str], None] | None = None) -> None:
+        from incident_kit.errors import UserError
+
+        self.path = reference
         self.reference = checked_reference(reference)
         self.warn = warn or (lambda message: None)
+        with zipfile.ZipFile(io.BytesIO(self.reference)) as archive:
+            self.parts = {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
+        try:
+            package = _Package(self.parts)
+            self.styles = package.styles()
+            package.section()
+        except (KeyError, ValueError, etree.XMLSyntaxError) as exc:
+            why = f"it has no part {exc.args[0]}" if isinstance(exc, KeyError) else str(exc)
+            raise UserError(
+                f"{reference}: not a Word document ({why})",
+                hint="restore the reference.docx from `incident init`",
+            ) from None
 
     def render(
         self,
@@ -191,8 +465,16 @@ class DocxRenderer:
         """A complete .docx for ``tokens``; ``name`` (the source file) appears in warnings;
         the page size is ``meta.paper`` (A4 or Letter). An image whose source is one of
         ``pictures`` is embedded as PNG."""
+        from incident_kit.errors import UserError
+
         with no_gc_pauses():
-            return _Build(self, tokens, meta, name, pictures or {}).build()
+            try:
+                return _Build(self, tokens, meta, name, pictures or {}).build()
+            except etree.XMLSyntaxError as exc:  # a damaged header, footer or numbering part
+                raise UserError(
+                    f"{self.path}: not a Word document ({exc})",
+                    hint="restore the reference.docx from `incident init`",
+                ) from None
 
 
 class _Build:
@@ -212,8 +494,9 @@ class _Build:
         self.tokens = tokens
         self.meta = meta
         self.name = name
-        self.doc = docx.Document(io.BytesIO(owner.reference))
-        self.styles = {s.name: s.style_id for s in self.doc.styles}
+        self.package = _Package(owner.parts)
+        self.styles = owner.styles
+        self.images: dict[str, str] = {}  # SHA-1 of a PNG → its relationship
         self.out: list[str] = []
         self.lists: list[_List] = []
         self.items: list[_Item] = []
@@ -221,8 +504,12 @@ class _Build:
         self.table: _Table | None = None
         self.links: dict[str, str] = {}
         self.nums: list[tuple[int, bool, int, int]] = []  # num id, ordered, level, start
-        numbering = self.doc.part.numbering_part.element
-        ids = [int(n) for n in numbering.xpath("./w:num/@w:numId")]
+        self.numbering_root = self.package.numbering()
+        ids = [
+            int(str(n.get(_w("numId"))))
+            for n in self.numbering_root.iterchildren(_w("num"))
+            if str(n.get(_w("numId"))).isdigit()
+        ]
         self.next_num = max(ids, default=0) + 1
         self.align = ""
 
@@ -319,14 +606,19 @@ class _Build:
         ``PRINT_DPI``), with ``alt`` as its description for screen readers."""
         from incident_kit.render.figure import PRINT_DPI
 
-        rid, _ = self.doc.part.get_or_add_image(io.BytesIO(png))
+        digest = hashlib.sha1(png).hexdigest()
+        rid = self.images.get(digest)
+        if rid is None:
+            self.package.default_type("png", "image/png")
+            rid = self.package.relate(
+                RT_IMAGE, self.package.new_part("word/media/image%d.png", png, None)
+            )
+            self.images[digest] = rid
         px_w = int.from_bytes(png[16:20], "big")
         px_h = int.from_bytes(png[20:24], "big")
-        section = self.doc.sections[0]
-        column = (
-            (section.page_width or 0) - (section.left_margin or 0) - (section.right_margin or 0)
-        )
-        cx = min(int(column) or 6 * EMU_PER_INCH, px_w * EMU_PER_INCH // PRINT_DPI)
+        width, _, _, horizontal = self.paper
+        column = (width - 2 * horizontal) * EMU_PER_TWIP
+        cx = min(column or 6 * EMU_PER_INCH, px_w * EMU_PER_INCH // PRINT_DPI)
         cy = cx * px_h // max(px_w, 1)
         self.pictures_drawn += 1
         n = self.pictures_drawn
@@ -349,7 +641,7 @@ class _Build:
         rid = self.links.get(href)
         if rid is None:
             rid = f"rIdLink{len(self.links) + 1}"
-            self.doc.part.rels.add_relationship(RT.HYPERLINK, clean(href), rid, is_external=True)
+            self.package.relate(RT_HYPERLINK, clean(href), rid=rid)
             self.links[href] = rid
         return rid
 
@@ -583,7 +875,7 @@ class _Build:
     def numbering(self) -> None:
         if not self.nums:
             return
-        numbering = self.doc.part.numbering_part.element
+        numbering = self.numbering_root
         abstract_ids = {True: 9901, False: 9900}
         abstracts = []
         for ordered, aid in abstract_ids.items():
@@ -592,9 +884,9 @@ class _Build:
                 f'<w:abstractNum {NSDECLS} w:abstractNumId="{aid}">'
                 f'<w:multiLevelType w:val="multilevel"/>{levels}</w:abstractNum>'
             )
-        first_num = numbering.find(f"{{{W}}}num")
+        first_num = numbering.find(_w("num"))
         for xml in abstracts:
-            el = parse_xml(xml)
+            el = etree.fromstring(xml)
             if first_num is not None:
                 first_num.addprevious(el)
             else:
@@ -606,21 +898,40 @@ class _Build:
                 else ""
             )
             numbering.append(
-                parse_xml(
+                etree.fromstring(
                     f'<w:num {NSDECLS} w:numId="{num_id}"><w:abstractNumId '
                     f'w:val="{abstract_ids[ordered]}"/>{override}</w:num>'
                 )
             )
+        self.package.parts[self.package.numbering_name] = _xml(numbering)
 
-    def header_footer(self) -> None:
-        section = self.doc.sections[0]
-        header = section.header.paragraphs[0]
-        header.text = " · ".join(x for x in (self.meta.subject, self.meta.title) if x)
-        header.style = self.doc.styles["Header"]
-        footer = section.footer.paragraphs[0]._p
-        for child in list(footer):
-            if child.tag != f"{{{W}}}pPr":
-                footer.remove(child)
+    def _styled(self, para: etree._Element, style: str) -> None:
+        """``para`` emptied but for its properties, in the reference's ``style`` (if any)."""
+        for child in list(para):
+            if child.tag != _w("pPr"):
+                para.remove(child)
+        style_id = self.styles.get(style)
+        if style_id is None:
+            return
+        ppr = para.find(_w("pPr"))
+        if ppr is None:
+            ppr = etree.Element(_w("pPr"))
+            para.insert(0, ppr)
+        pstyle = ppr.find(_w("pStyle"))
+        if pstyle is None:
+            pstyle = etree.Element(_w("pStyle"))
+            ppr.insert(0, pstyle)
+        pstyle.set(_w("val"), style_id)
+
+    def header_footer(self, sect: etree._Element) -> None:
+        """The running header (subject · title) and "Page X of Y" in the footer."""
+        para, name, root = self.package.first_paragraph(sect, "hdr", CT_HEADER)
+        self._styled(para, "Header")
+        text = " · ".join(x for x in (self.meta.subject, self.meta.title) if x)
+        para.append(etree.fromstring(f"<w:p {NSDECLS}>{self.run(text, **PLAIN)}</w:p>")[0])
+        self.package.parts[name] = _xml(root)
+        para, name, root = self.package.first_paragraph(sect, "ftr", CT_FOOTER)
+        self._styled(para, "Footer")
         fields = (
             '<w:r><w:t xml:space="preserve">Page </w:t></w:r>'
             '<w:fldSimple w:instr=" PAGE "><w:r><w:t>1</w:t></w:r></w:fldSimple>'
@@ -628,65 +939,67 @@ class _Build:
             '<w:fldSimple w:instr=" NUMPAGES "><w:r><w:t>1</w:t></w:r></w:fldSimple>'
         )
         for el in etree.fromstring(f"<w:p {NSDECLS}>{fields}</w:p>"):
-            footer.append(el)
-        section.footer.paragraphs[0].style = self.doc.styles["Footer"]
+            para.append(el)
+        self.package.parts[name] = _xml(root)
 
-    def page_setup(self) -> None:
-        width, height, vertical, horizontal = PAPER.get(self.meta.paper.lower(), PAPER["a4"])
-        section = self.doc.sections[0]
-        section.page_width, section.page_height = Twips(width), Twips(height)
-        section.top_margin = section.bottom_margin = Twips(vertical)
-        section.left_margin = section.right_margin = Twips(horizontal)
+    @property
+    def paper(self) -> tuple[int, int, int, int]:
+        return PAPER.get(self.meta.paper.lower(), PAPER["a4"])
+
+    def page_setup(self, sect: etree._Element) -> None:
+        width, height, vertical, horizontal = self.paper
+        size = _sect_child(sect, "pgSz", AFTER_PGSZ)
+        size.set(_w("w"), str(width))
+        size.set(_w("h"), str(height))
+        margins = _sect_child(sect, "pgMar", AFTER_PGSZ[1:])
+        for side, value in (("top", vertical), ("bottom", vertical)):
+            margins.set(_w(side), str(value))
+        for side in ("left", "right"):
+            margins.set(_w(side), str(horizontal))
 
     def build(self) -> bytes:
-        self.page_setup()  # first: a figure is as wide as the text column
         self.walk()
-        body = self.doc.element.body
-        sect = body.find(f"{{{W}}}sectPr")
+        self.numbering()
+        sect = self.package.section()
+        self.page_setup(sect)
+        self.header_footer(sect)
+        self.package.properties(self.meta)
+        self.fill_body(sect)
+        return self.package.zip()
+
+    def fill_body(self, sect: etree._Element) -> None:
+        """The body's paragraphs, as text, into the document part's text: the reference's
+        body is emptied (its section properties kept) and the body written in its place,
+        with the namespaces it uses declared on the root."""
+        root = self.package.root
+        body = sect.getparent()
+        assert body is not None
         for child in list(body):
             if child is not sect:
                 body.remove(child)
-        self.numbering()
-        self.header_footer()
-        props = self.doc.core_properties
-        props.title = clean(self.meta.title)
-        props.subject = clean(self.meta.subject)
-        props.author = clean(self.meta.author)
-        props.last_modified_by = clean(self.meta.author)
-        props.comments = "Rendered by incident-kit"
-        if self.meta.created:
-            props.created = self.meta.created.replace(tzinfo=None)
-            props.modified = self.meta.created.replace(tzinfo=None)
-        self.fill_body()
-        buffer = io.BytesIO()
-        self.doc.save(buffer)
-        return buffer.getvalue()
-
-    def fill_body(self) -> None:
-        """Put the body's paragraphs into the document in one parse of the whole part.
-
-        Moving parsed elements into the document one by one (``addprevious``) costs time
-        that grows with the square of their count (lxml re-homes every node each time), so
-        a note of 40,000 lines took minutes; one parse of the serialized part is linear.
-        """
-        from docx.oxml.parser import parse_xml
-
-        part = self.doc.part
-        root = part._element
+        sect.addprevious(etree.Comment(BODY_MARK))
         text = etree.tostring(root, encoding="unicode")
         missing = "".join(
             f' xmlns:{prefix}="{uri}"'
             for prefix, uri in NAMESPACES.items()
             if root.nsmap.get(prefix) != uri
         )
-        open_root = text.index(">") if not missing else text.index(" ")
-        text = text[:open_root] + missing + text[open_root:]
-        body = re.search(r"<w:body\s*>|<w:body\s*/>", text)
-        if body is None:  # pragma: no cover - python-docx always writes <w:body>
-            raise RuntimeError("the reference document has no body")
-        content = "".join(self.out)
-        if body.group(0).endswith("/>"):
-            content = f"<w:body>{content}</w:body>"
-        else:
-            content = body.group(0) + content
-        part._element = parse_xml(text[: body.start()] + content + text[body.end() :])
+        tag = re.match(r"<[^\s>/]+", text)
+        assert tag is not None
+        text = text[: tag.end()] + missing + text[tag.end() :]
+        text = text.replace(f"<!--{BODY_MARK}-->", "".join(self.out), 1)
+        self.package.parts[self.package.document] = XML_HEAD + text.encode("utf-8")
+
+
+def _sect_child(sect: etree._Element, tag: str, later: tuple[str, ...]) -> etree._Element:
+    """The section's ``tag`` child, made in its place (before any of ``later``) if absent."""
+    found = sect.find(_w(tag))
+    if found is not None:
+        return found
+    made = etree.Element(_w(tag))
+    for child in sect:
+        if isinstance(child.tag, str) and etree.QName(child).localname in later:
+            child.addprevious(made)
+            return made
+    sect.append(made)
+    return made

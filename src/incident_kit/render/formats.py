@@ -2,7 +2,7 @@
 
 The Markdown is parsed once into markdown-it-py tokens; each format is a renderer over those
 tokens (``md`` is the source itself, ``html`` and ``pdf`` go through the HTML renderer,
-``docx`` has its own). Heavy libraries (python-docx, WeasyPrint) are imported only when
+``docx`` has its own). Heavy libraries (lxml, WeasyPrint) are imported only when
 their format is asked for, each renderer is built once per command, and PDFs are made on
 both cores when there are several.
 """
