@@ -35,6 +35,7 @@ from common import (
     REPO,
     Ran,
     best_of,
+    compiled,
     incident_workspace,
     render_command,
     run_process,
@@ -88,6 +89,7 @@ def main() -> None:
     pandoc = shutil.which("pandoc")
     if not pandoc:
         sys.exit("pandoc is not installed (apt-get install pandoc)")
+    compiled()  # as installed: the package's bytecode is there
     tmp = Path(tempfile.mkdtemp())
     ws, incident_id = incident_workspace(args.notes, tmp)
     out = tmp / "out"
@@ -143,13 +145,15 @@ def main() -> None:
         print("3. one render process, phase by phase (medians):")
         order = [
             ("interpreter", "interpreter start (python -c pass)"),
-            ("imports", "imports (click, pydantic, jinja2, markdown-it, the core)"),
+            ("imports", "imports, all of them:"),
+            ("imports_pydantic", "  of which pydantic itself"),
+            ("imports_models", "  of which the pydantic models (schema, events, record)"),
             ("playbook", "playbook: load and validate"),
             ("fold", "fold the incident's events"),
             ("templates", "templates (incl. the figure's measures)"),
             ("parse", "Markdown parse (markdown-it-pyrs, else markdown-it-py)"),
             ("pictures", "timeline figure as PNG (matplotlib incl. import)"),
-            ("build", "DOCX build (python-docx import, body, save)"),
+            ("build", "DOCX build (lxml import, reference, body, zip)"),
             ("write", "write the files"),
             ("other", "the rest of the command"),
         ]
