@@ -195,6 +195,8 @@ def start(
     def wait() -> bytes:
         t = time.perf_counter()
         try:
+            import pikepdf  # noqa: F401  (for the join: imported while the workers work)
+
             if pool is None:
                 for n in sorted(todo):
                     here(n)
