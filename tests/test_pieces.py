@@ -157,7 +157,7 @@ def test_a_cut_at_a_page_break_costs_no_page_and_no_piece_opens_with_a_blank_one
     assert conv.tally.laid_out >= 3
     assert len(pages(cut)) == len(pages(one)) and words(cut) == words(one)
     # Cut everywhere: pieces that would open with the page break drop it.
-    monkeypatch.setattr(pieces, "_cut_here", lambda block: True)
+    monkeypatch.setattr(pieces, "_cut_here", lambda block, every: True)
     monkeypatch.setattr(pieces, "MIN_PIECE", 100)
     cut, conv = pdf(doc, tmp_path, "everywhere.pdf")
     for text in pages(cut):
@@ -399,3 +399,37 @@ def test_workers_given_nothing_are_stopped_not_waited_for() -> None:
     pool.close()
     assert not any(p.is_alive() for p in processes)
     assert all(p.exitcode is not None and p.exitcode < 0 for p in processes)  # stopped
+
+
+def test_a_document_is_cut_finer_at_its_ends_where_it_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new note (at the bottom) or a ticked step (at the top) changes a small piece: the
+    ends are cut finer than the history between them, which stays in a few large pieces."""
+    monkeypatch.setattr(pieces, "MIN_PIECE", 8_000)  # the proportions of the real sizes
+    monkeypatch.setattr(pieces, "MAX_PIECE", 32_000)
+    monkeypatch.setattr(pieces, "CUT_EVERY", 32)
+    conv = Converter(template_dirs=[], workers=1)
+
+    def planned(doc: RenderedDocument) -> list[tuple[str, str]]:
+        plan = conv._plan(Job(doc, "pdf"))
+        assert plan is not None
+        return plan.pieces
+
+    before = planned(document(600, boxes=30))
+    largest = max(len(html) for _, html in before)
+    assert largest >= pieces.MIN_PIECE
+    assert len(before[0][1]) < largest and len(before[-1][1]) < largest
+    ticked = document(600, boxes=30)
+    assert "- [ ] Do step 1 " in ticked.markdown
+    ticked = RenderedDocument(
+        **{
+            **ticked.__dict__,
+            "markdown": ticked.markdown.replace("- [ ] Do step 1 ", "- [x] Do step 1 "),
+        }
+    )
+    for changed_doc in (document(601, boxes=30), ticked):
+        keys = {k for k, _ in before}
+        changed = [html for k, html in planned(changed_doc) if k not in keys]
+        assert 1 <= len(changed) <= 2
+        assert sum(len(html) for html in changed) < largest / 2

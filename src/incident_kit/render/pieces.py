@@ -27,17 +27,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from incident_kit.render.html import Block
 
-#: A piece is cut after at least this many characters of body HTML (about 5 pages) …
-MIN_PIECE = 24_000
+#: A piece is cut after at least this many characters of body HTML (about 10 pages) …
+MIN_PIECE = 48_000
 #: … where a block's hash says so, one block in :data:`CUT_EVERY` on average …
-CUT_EVERY = 64
-#: … and at the latest at this many (about 20 pages).
-MAX_PIECE = 96_000
+CUT_EVERY = 128
+#: … and at the latest at this many (about 40 pages); the first and last pieces are cut
+#: :data:`FINER` times finer.
+MAX_PIECE = 192_000
+#: The first and the last pieces are cut this many times finer (:func:`group`).
+FINER = 4
 #: A document whose body is shorter than this is laid out whole.
 PIECE_FROM = 2 * MIN_PIECE
 
@@ -146,49 +149,83 @@ def page_boxes(css: str) -> PageBoxes | None:
     return PageBoxes(tuple(counted), tuple(other))
 
 
-def _cut_here(block: Block) -> bool:
+def _cut_here(block: Block, every: int) -> bool:
     digest = hashlib.blake2b(block.html.encode("utf-8"), digest_size=4).digest()
-    return int.from_bytes(digest, "big") % CUT_EVERY == 0
+    return int.from_bytes(digest, "big") % max(every, 1) == 0
+
+
+def _ends(
+    blocks: Sequence[Block], start: int, stop: int, low: int, high: int, every: int
+) -> list[int]:
+    """Where the pieces of ``blocks[start:stop]`` end (indexes past their last block): after a
+    block whose hash says so (:func:`_cut_here`) once a piece has ``low`` characters, at
+    ``high`` characters at the latest, after a page break once it has a quarter of ``low``;
+    never right after a heading. A page break that would open a piece counts for nothing
+    (it is dropped, see :func:`group`)."""
+    ends: list[int] = []
+    size = 0
+    for i in range(start, stop):
+        html = blocks[i].html
+        breaks = html.startswith(PAGE_BREAK)
+        if breaks and size == 0 and (ends or start > 0):
+            continue
+        size += len(html)
+        if html.startswith("<h"):
+            continue  # a heading stays with what follows it
+        if (
+            (breaks and size >= low // 4)
+            or size >= high
+            or (size >= low and _cut_here(blocks[i], every))
+        ):
+            ends.append(i + 1)
+            size = 0
+    if not ends or ends[-1] < stop:
+        ends.append(stop)
+    return ends
 
 
 def group(blocks: Iterable[Block]) -> list[str]:
-    """The body HTML of each piece: the blocks in order, cut where :func:`_cut_here` says
-    (between :data:`MIN_PIECE` and :data:`MAX_PIECE` characters) or after a page break, with
+    """The body HTML of each piece: the blocks in order, cut where :func:`_ends` says, with
     a list that runs across a cut closed at the end of one piece and reopened at the start
-    of the next. A page break that would open a piece is dropped (a piece starts a page)."""
-    pieces: list[str] = []
-    parts: list[str] = []
-    size = 0
-    inside: Block | None = None  # the last block, when it is an item of an open container
+    of the next. A page break that would open a piece is dropped (a piece starts a page).
 
-    def cut() -> None:
-        nonlocal parts, size, inside
+    The first and the last pieces are cut again, :data:`FINER` times finer: a document
+    changes at its ends (the status, summary and checklist at the top; the timeline's new
+    notes, the milestones and messages at the bottom), so a re-render after a note or a
+    ticked step lays out a page or two, not a whole piece. The pieces between them (the
+    history, which does not change) stay large, for fewer joins (each may leave its last
+    page partly empty) and a smaller file (each piece embeds the glyphs it uses). When the
+    end grows past a cut of the large pieces, what is before that cut becomes one large
+    piece (laid out once).
+    """
+    blocks = list(blocks)
+    n = len(blocks)
+    ends = _ends(blocks, 0, n, MIN_PIECE, MAX_PIECE, CUT_EVERY)
+    fine = (MIN_PIECE // FINER, MAX_PIECE // FINER, CUT_EVERY // FINER)
+    tail = ends[-2] if len(ends) > 1 else 0
+    ends[-1:] = _ends(blocks, tail, n, *fine)
+    if tail > 0:
+        ends[:1] = _ends(blocks, 0, ends[0], *fine)
+    pieces: list[str] = []
+    begin = 0
+    for end in ends:
+        parts: list[str] = []
+        inside: Block | None = None  # the last block, when it is an item of an open container
+        for i in range(begin, end):
+            block = blocks[i]
+            if not parts and pieces and block.html.startswith(PAGE_BREAK):
+                continue  # a piece starts a new page already: the break would leave a blank one
+            if inside is not None and block.container != inside.container:
+                parts.append(inside.close)
+                inside = None
+            if block.container >= 0:
+                if inside is None:
+                    parts.append(block.open)
+                inside = block
+            parts.append(block.html)
         if inside is not None:
             parts.append(inside.close)
-            inside = None
         if parts:
             pieces.append("".join(parts))
-        parts, size = [], 0
-
-    for block in blocks:
-        breaks = block.html.startswith(PAGE_BREAK)
-        if breaks and not parts and pieces:
-            continue  # a piece starts a new page already: the break would leave a blank one
-        if inside is not None and block.container != inside.container:
-            parts.append(inside.close)
-            inside = None
-        if block.container >= 0:
-            if inside is None:
-                parts.append(block.open)
-            inside = block
-        parts.append(block.html)
-        size += len(block.html)
-        if block.html.startswith("<h"):
-            continue  # a heading stays with what follows it
-        if breaks and size >= MIN_PIECE // 4:
-            cut()  # the page ends here anyway: a cut costs no partly empty page
-            continue
-        if size >= MAX_PIECE or (size >= MIN_PIECE and _cut_here(block)):
-            cut()
-    cut()
+        begin = end
     return pieces
