@@ -36,9 +36,9 @@ from incident_kit.render.html import Block
 MIN_PIECE = 48_000
 #: … where a block's hash says so, one block in :data:`CUT_EVERY` on average …
 CUT_EVERY = 128
-#: … and at the latest at this many (about 40 pages); the first and last pieces are cut
-#: :data:`FINER` times finer.
-MAX_PIECE = 192_000
+#: … and at the latest at this many (about 27 pages: a worker's memory grows with its
+#: piece); the first and last pieces are cut :data:`FINER` times finer.
+MAX_PIECE = 128_000
 #: The first and the last pieces are cut this many times finer (:func:`group`).
 FINER = 4
 #: A document whose body is shorter than this is laid out whole.
