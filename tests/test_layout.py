@@ -122,3 +122,19 @@ def test_the_demo_is_imported_by_nothing_below_it() -> None:
     importers = sorted(name for name, deps in edges.items() if "incident_kit.demo" in deps)
     assert all(name.startswith("incident_kit.cli") for name in importers), importers
     assert not any("incident_kit.demo" in c for c in cycles(edges))
+
+
+def test_each_command_is_found_in_its_module() -> None:
+    """The group imports a command's module only when the command runs (cli.ELSEWHERE says
+    which module, else `lifecycle`): every module registers exactly the commands named."""
+    import importlib
+
+    import click
+
+    from incident_kit import cli
+
+    for module in cli.MODULES:
+        group = click.Group()
+        importlib.import_module(f"incident_kit.cli.{module}").register(group)
+        expected = {n for n in cli.ORDER if cli.ELSEWHERE.get(n, "lifecycle") == module}
+        assert set(group.commands) == expected, module

@@ -10,11 +10,15 @@ cannot be written only costs the next command the work again.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from incident_kit.digest import hexdigest, sha256
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 
 def cache_dir() -> Path | None:
@@ -27,7 +31,7 @@ def cache_dir() -> Path | None:
 
 
 def _head(kind: str, body: bytes) -> bytes:
-    return f"incident-kit {kind} {hashlib.sha256(body).hexdigest()}\n".encode()
+    return f"incident-kit {kind} {hexdigest(body)}\n".encode()
 
 
 def read(kind: str, key: str) -> dict[str, Any] | None:
@@ -66,12 +70,14 @@ def write(kind: str, key: str, data: dict[str, Any]) -> None:
             tmp.unlink()
 
 
-def code_key(*files: Path) -> hashlib._Hash:
-    """A hash started with incident-kit's version and the source of ``files``: the code
-    whose answer is cached (an upgrade or an edit is a new key)."""
+def code_key(*files: Path) -> _Hash:
+    """A SHA-256 started with incident-kit's version and what identifies the source of
+    ``files`` (the code whose answer is cached): name, size and time of change, as Python
+    tells a stale ``.pyc``; an upgrade or an edit is a new key."""
     from incident_kit import __version__
 
-    h = hashlib.sha256(__version__.encode())
+    h = sha256(__version__.encode())
     for path in files:
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        st = os.stat(path)
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return h

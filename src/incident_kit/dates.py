@@ -13,7 +13,6 @@ one that prints many pays for one parse.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.util
 import json
 import os
@@ -23,6 +22,8 @@ from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from incident_kit.digest import hexdigest
 
 if TYPE_CHECKING:
     from incident_kit.playbook.schema import Wording
@@ -302,7 +303,7 @@ def _plan_path(pattern: str, locale: str, lower_am_pm: bool) -> Path | None:
     key = json.dumps(
         [_PLAN_VERSION, spec.origin, st.st_mtime_ns, st.st_size, pattern, locale, lower_am_pm]
     )
-    return root / "dates" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+    return root / "dates" / f"{hexdigest(key.encode())[:32]}.json"
 
 
 def _keep(path: Path, plan: Plan) -> None:

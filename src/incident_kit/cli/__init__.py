@@ -282,11 +282,33 @@ def _wants_json(args: Sequence[str]) -> bool:
 
 
 class IncidentGroup(click.Group):
-    """The ``incident`` group: process order, common options, JSON errors."""
+    """The ``incident`` group: process order, common options, JSON errors, and commands
+    loaded from their module when first needed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded: set[str] = set()
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         rank = {name: i for i, name in enumerate(ORDER)}
-        return sorted(self.commands, key=lambda n: (rank.get(n, len(ORDER)), n))
+        return sorted({*ORDER, *self.commands}, key=lambda n: (rank.get(n, len(ORDER)), n))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            if cmd_name in ORDER:
+                self._load(ELSEWHERE.get(cmd_name, "lifecycle"))
+            else:  # a name help does not list: every module, then click says what it knows
+                for module in MODULES:
+                    self._load(module)
+        return self.commands.get(cmd_name)
+
+    def _load(self, module: str) -> None:
+        """Import a command module and register its commands (once)."""
+        if module not in self._loaded:
+            import importlib
+
+            self._loaded.add(module)
+            importlib.import_module(f"incident_kit.cli.{module}").register(self)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         _add_common_options(cmd)
@@ -400,8 +422,12 @@ def _hold_ctrl_c() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-# The command modules are light (click only); each imports the core inside its commands.
-from incident_kit.cli import documents, lifecycle, playbooks, team  # noqa: E402
-
-for _module in (lifecycle, documents, playbooks, team):
-    _module.register(cli)
+# The module of each command that is not in `lifecycle`: a command's module is imported only
+# when it runs, or when help lists it (`incident note` never loads `render`'s options).
+# tests/test_layout.py checks this against what each module registers.
+ELSEWHERE = {
+    **dict.fromkeys(("render", "checklist", "demo", "report"), "documents"),
+    **dict.fromkeys(("validate", "doctor", "completion"), "playbooks"),
+    **dict.fromkeys(("watch", "store"), "team"),
+}
+MODULES = ("lifecycle", "documents", "playbooks", "team")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
 
 from incident_kit.cli.state import state_of
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +71,8 @@ def _playbook(ctx: click.Context) -> Any:
 
 @_quietly
 def complete_incident(ctx: click.Context) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     incidents = _store_incidents(ctx)
     # Open incidents first: they are the ones people act on.
     incidents.sort(key=lambda i: (i.stage == "resolved", i.id))
@@ -77,12 +81,16 @@ def complete_incident(ctx: click.Context) -> list[CompletionItem]:
 
 def complete_incident_or_file(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
     """Incident ids, and the shell's own file completion for an incident file."""
+    from click.shell_completion import CompletionItem
+
     ids = complete_incident(ctx, param, incomplete)
     return [*ids, CompletionItem(incomplete, type="file")]
 
 
 @_quietly
 def complete_item(ctx: click.Context) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     incident = _the_incident(ctx)
     playbook = _playbook(ctx)
     items = []
@@ -97,36 +105,48 @@ def complete_item(ctx: click.Context) -> list[CompletionItem]:
 
 @_quietly
 def complete_severity(ctx: click.Context) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     playbook = _playbook(ctx)
     return [CompletionItem(k, help=v.label) for k, v in playbook.severities.items()]
 
 
 @_quietly
 def complete_document(ctx: click.Context) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     playbook = _playbook(ctx)
     return [CompletionItem(k, help=v.title) for k, v in playbook.documents.items()]
 
 
 @_quietly
 def complete_audit_check(ctx: click.Context) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     playbook = _playbook(ctx)
     return [CompletionItem(c.id, help=c.title) for c in playbook.durability_audit]
 
 
 @_quietly
 def complete_role(ctx: click.Context) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     playbook = _playbook(ctx)
     return [CompletionItem(r.id, help=r.title) for r in getattr(playbook, "roles", [])]
 
 
 @_quietly
 def complete_phase(ctx: click.Context) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     playbook = _playbook(ctx)
     return [CompletionItem(p.id, help=p.title) for p in playbook.phases]
 
 
 @_quietly
 def complete_customer_kind(ctx: click.Context) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     playbook = _playbook(ctx)
     return [CompletionItem(k.id, help=k.title or k.status) for k in playbook.customer_kinds]
 

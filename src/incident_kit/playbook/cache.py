@@ -27,7 +27,6 @@ The folder is ``INCIDENT_CACHE``, else ``$XDG_CACHE_HOME/incident-kit``, else
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from incident_kit.yamlsrc import Source
 
 from incident_kit.cachefile import cache_dir
+from incident_kit.digest import sha256
 from incident_kit.errors import Problem, ProblemsError
 
 __all__ = ["LoadedPlaybook", "cache_dir", "find_playbook", "load"]
@@ -82,20 +82,17 @@ class LoadedPlaybook:
 def _code_hash() -> str:
     """incident-kit's version, the source of the code whose answer is cached, and the
     bundled default playbook."""
-    from incident_kit import __version__
+    from incident_kit.cachefile import code_key
     from incident_kit.workspace import bundled_dir
 
-    h = hashlib.sha256(__version__.encode())
     here = Path(__file__).resolve().parent
-    # The bundled default playbook too: a playbook inherits the words it leaves out.
+    code = sorted(here / name for name in os.listdir(here) if name.endswith(".py"))
+    h = code_key(*code, here.parent / "record" / "events.py", here.parent / "views.py")
+    # The bundled default playbook too, by its bytes: a playbook inherits the words it
+    # leaves out.
     default = bundled_dir() / "playbooks" / "default.yaml"
-    for path in [
-        *sorted([*here.glob("*.py"), here.parent / "record" / "events.py"]),
-        here.parent / "views.py",
-        default,
-    ]:
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
+    h.update(default.read_bytes())
+    return str(h.hexdigest())
 
 
 def own_templates(path: Path, template_dirs: list[Path]) -> list[Path]:
@@ -115,7 +112,7 @@ def own_templates(path: Path, template_dirs: list[Path]) -> list[Path]:
 
 def key_of(path: Path, template_dirs: list[Path]) -> str:
     """The cache key: the playbook's bytes, its templates' names and bytes, the code."""
-    h = hashlib.sha256(_code_hash().encode())
+    h = sha256(_code_hash().encode())
     h.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
     for folder in own_templates(path, template_dirs):
         h.update(b"dir\0" + str(folder).encode() + b"\0")
@@ -147,7 +144,7 @@ def read(path: Path, key: str) -> dict[str, Any] | None:
     try:
         raw = file.read_bytes()
         head, _, body = raw.partition(b"\n")
-        if head != f"{FORMAT} {hashlib.sha256(body).hexdigest()}".encode():
+        if head != f"{FORMAT} {sha256(body).hexdigest()}".encode():
             return None
         data = json.loads(body)
     except (OSError, ValueError):
@@ -192,7 +189,7 @@ def write(path: Path, key: str, model: Playbook) -> None:
         },
         ensure_ascii=False,  # no sort_keys: the order of messages, roles … is the playbook's
     ).encode()
-    head = f"{FORMAT} {hashlib.sha256(body).hexdigest()}\n".encode()
+    head = f"{FORMAT} {sha256(body).hexdigest()}\n".encode()
     tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     try:
         file.parent.mkdir(parents=True, exist_ok=True)

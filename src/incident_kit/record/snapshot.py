@@ -25,7 +25,6 @@ A snapshot is written after a fold that had no usable one, or that folded at lea
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,6 +33,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from incident_kit.digest import sha256
 from incident_kit.errors import RecordError
 from incident_kit.record.base import EventTransaction, StoredEvent
 from incident_kit.record.folding import APPENDED, SIMPLE, Folding, Simple, simple
@@ -78,18 +78,15 @@ def checksum(event: StoredEvent) -> str:
             json.dumps(event.data, sort_keys=True, ensure_ascii=False),
         )
     )
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
 
 
 def _code() -> str:
-    from incident_kit import __version__
+    from incident_kit.cachefile import code_key
 
     here = Path(__file__).resolve().parent
-    h = hashlib.sha256(__version__.encode())
     names = ("events.py", "model.py", "types.py", "snapshot.py", "folding.py", "logic.py")
-    for path in [*(here / name for name in names), here.parent / "views.py"]:
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return str(code_key(*(here / name for name in names), here.parent / "views.py").hexdigest())
 
 
 @dataclass(frozen=True)
@@ -275,7 +272,7 @@ class _Lists(Mapping[str, str]):
 
 
 def _sum(*texts: str) -> str:
-    return hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    return sha256("\0".join(texts).encode()).hexdigest()
 
 
 def agrees(snap: Snapshot, before: int, first: StoredEvent | None, tail: list[StoredEvent]) -> bool:

@@ -17,7 +17,6 @@ import json
 import os
 import sqlite3
 import sys
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -183,6 +182,8 @@ class Store:
         """An SQLite or OS error as one line naming the store and what to do."""
         # The failed statement lives on in the error's frames and keeps the database file
         # open (sqlite3 closes lazily) for as long as anyone holds the error: free them.
+        import traceback
+
         traceback.clear_frames(exc.__traceback__)
         text = str(exc).lower()
         where = f"the record store {self.path}"
