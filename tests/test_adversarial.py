@@ -373,7 +373,7 @@ def test_an_imported_id_that_would_leave_the_workspace_is_refused(
 def _commands() -> list[str]:
     from incident_kit.cli import cli
 
-    return sorted(cli.commands)
+    return sorted(cli.every())
 
 
 HOSTILE = {

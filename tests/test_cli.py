@@ -318,7 +318,7 @@ def _json(ws: Path, *args: str, input: str | None = None) -> tuple[int, object]:
 
 def _commands() -> list[str]:
     names = []
-    for name, command in cli.commands.items():
+    for name, command in cli.every().items():
         if isinstance(command, click.Group):
             names.extend(f"{name} {sub}" for sub in command.commands)
         else:
@@ -478,13 +478,13 @@ def test_commands_are_listed_in_the_order_of_the_process(outside: Path) -> None:
         for line in text.split("Commands:\n")[1].split("\n\n")[0].splitlines()
         if line.startswith("  ")
     ]
-    assert listed == [n for n in ORDER if n in cli.commands]
+    assert listed == [n for n in ORDER if n in cli.every()]
     assert listed[:3] == ["init", "declare", "note"]
     # Each command's one-line summary fits: none is cut short with "...".
     summaries = text.split("Commands:\n")[1].split("\n\n")[0]
     assert "..." not in summaries, summaries
     assert "INCIDENT_WORKSPACE" in text and "INCIDENT_NOW" in text
-    for name, command in cli.commands.items():
+    for name, command in cli.every().items():
         if isinstance(command, click.Group):
             assert "ARGS..." not in _help(name), name
     assert "ARGS..." not in text

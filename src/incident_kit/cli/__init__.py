@@ -17,7 +17,7 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -298,9 +298,14 @@ class IncidentGroup(click.Group):
             if cmd_name in ORDER:
                 self._load(ELSEWHERE.get(cmd_name, "lifecycle"))
             else:  # a name help does not list: every module, then click says what it knows
-                for module in MODULES:
-                    self._load(module)
+                self.every()
         return self.commands.get(cmd_name)
+
+    def every(self) -> MutableMapping[str, click.Command]:
+        """Every command, each module loaded (help, completion and tests list them all)."""
+        for module in MODULES:
+            self._load(module)
+        return self.commands
 
     def _load(self, module: str) -> None:
         """Import a command module and register its commands (once)."""
