@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from incident_kit import inputs
 from incident_kit.dates import Formats
 from incident_kit.errors import EnvironmentFailure, RecordError, RefusedError, UserError
-from incident_kit.output import PartlyWritten, Staged
 from incident_kit.playbook.cache import LoadedPlaybook, find_playbook
 from incident_kit.playbook.cache import load as load_playbook
 from incident_kit.record import lifecycle, snapshot
@@ -31,6 +30,7 @@ from incident_kit.workspace import SETTINGS_FILE, Workspace
 
 if TYPE_CHECKING:
     from incident_kit.documents import RenderedMessage, Renderer
+    from incident_kit.output import Staged
     from incident_kit.playbook.schema import Playbook
     from incident_kit.record.events import Event
     from incident_kit.record.folding import Simple
@@ -284,6 +284,8 @@ class Live:
         commits; they are renamed into place after the commit. Should that last step fail, the
         command says exactly which files are missing and how to get them.
         """
+        from incident_kit.output import PartlyWritten
+
         staged: list[Staged] = []
         self._staged = staged
         self._recorded: str | None = None

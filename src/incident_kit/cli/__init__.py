@@ -288,6 +288,8 @@ class IncidentGroup(click.Group):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._loaded: set[str] = set()
+        # The commands given --json, --quiet and --workspace (by id: one command, two names).
+        self._given: set[int] = set()
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         rank = {name: i for i, name in enumerate(ORDER)}
@@ -299,12 +301,14 @@ class IncidentGroup(click.Group):
                 self._load(ELSEWHERE.get(cmd_name, "lifecycle"))
             else:  # a name help does not list: every module, then click says what it knows
                 self.every()
-        return self.commands.get(cmd_name)
+        return self._common(cmd_name)
 
     def every(self) -> MutableMapping[str, click.Command]:
         """Every command, each module loaded (help, completion and tests list them all)."""
         for module in MODULES:
             self._load(module)
+        for name in list(self.commands):
+            self._common(name)
         return self.commands
 
     def _load(self, module: str) -> None:
@@ -315,9 +319,14 @@ class IncidentGroup(click.Group):
             self._loaded.add(module)
             importlib.import_module(f"incident_kit.cli.{module}").register(self)
 
-    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        _add_common_options(cmd)
-        super().add_command(cmd, name)
+    def _common(self, name: str) -> click.Command | None:
+        """The command ``name``, given the common options when it is first looked up (once
+        per command: `handoff` is `role`)."""
+        cmd = self.commands.get(name)
+        if cmd is not None and id(cmd) not in self._given:
+            self._given.add(id(cmd))
+            _add_common_options(cmd)
+        return cmd
 
     def invoke(self, ctx: click.Context) -> Any:
         # Click would print a bare newline for Ctrl-C; the boundary prints one line instead.
