@@ -190,3 +190,23 @@ def _pieces() -> Iterator[str]:
 @given(st.lists(st.sampled_from(list(_pieces())), max_size=40).map(lambda p: "".join(p) + "\n"))
 def test_generated_markdown_renders_the_same_with_either_parser(text: str) -> None:
     same(text)
+
+
+def test_the_marker_beside_non_ascii_check_finds_exactly_such_pairs() -> None:
+    """mdrs refuses text with an emphasis marker beside a non-ASCII character; its search
+    starts from the markers and must find what a search for the pairs finds."""
+    import random
+    import re
+
+    from incident_kit.render import mdrs
+
+    pairs = re.compile(r"[^\x00-\x7f][*_~]|[*_~][^\x00-\x7f]")
+    rng = random.Random(7)
+    alphabet = ["a", " ", "*", "_", "~", "é", "→", "\n", "✓", "\U0001f642"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(5000)]
+    found = 0
+    for text in texts:
+        expected = pairs.search(text) is not None
+        assert (mdrs._UNICODE_FLANK.search(text) is not None) == expected, repr(text)
+        found += expected
+    assert 500 < found < 4500
