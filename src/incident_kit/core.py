@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from incident_kit.documents import RenderedDocument, Renderer
 from incident_kit.errors import UserError
-from incident_kit.playbook.load import LoadedPlaybook, find_playbook, load_playbook
-from incident_kit.record.file import check_against_playbook, read_incident_source
+from incident_kit.playbook.cache import LoadedPlaybook, find_playbook
+from incident_kit.playbook.cache import load as load_playbook
 from incident_kit.record.model import Incident
 from incident_kit.render.formats import Converter, pieces_dir
 from incident_kit.render.formats import parse_formats as parse_formats  # the CLI's
@@ -37,6 +37,8 @@ def renderer(*, workspace: Workspace, playbook: str | None = None) -> Renderer:
 
 def load_incident_file(*, workspace: Workspace, path: Path) -> tuple[Incident, Renderer]:
     """An incident file, checked against its playbook, with its channel name filled in."""
+    from incident_kit.record.file import check_against_playbook, read_incident_source
+
     incident, src = read_incident_source(path, workspace)
     base = path.parent
     name = incident.playbook

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
@@ -21,8 +21,7 @@ from incident_kit.dates import Formats, zone_name
 from incident_kit.errors import RenderError, UserError
 from incident_kit.names import slugify
 from incident_kit.playbook.bundled import bundled_default
-from incident_kit.playbook.load import LoadedPlaybook
-from incident_kit.playbook.schema import Playbook, Severity
+from incident_kit.playbook.cache import LoadedPlaybook
 from incident_kit.record.lifecycle import last_customer_status, next_interval
 from incident_kit.record.model import Incident
 from incident_kit.render.figure import Picture, timeline_of, timeline_picture
@@ -38,6 +37,9 @@ from incident_kit.render.templates import (
 from incident_kit.timing import elapsed, humanize, zone
 from incident_kit.workspace import Workspace
 from incident_kit.yamlsrc import Loc, format_loc
+
+if TYPE_CHECKING:
+    from incident_kit.playbook.schema import Playbook, Severity
 
 
 @dataclass(frozen=True)
