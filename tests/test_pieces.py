@@ -114,12 +114,15 @@ def words(path: Path) -> list[str]:
     return out
 
 
+@pytest.mark.parametrize("parts", [1, 2])
 def test_a_pieced_pdf_reads_like_the_whole_one_and_numbers_its_pages_across_the_joins(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: int
 ) -> None:
+    """The page numbers come from a stamp laid out whole, or in one part per worker."""
+    monkeypatch.setattr(pieced, "STAMP_PARTS_FROM", 2 if parts > 1 else 10**9)
     doc = document(300)
     cut, conv = pdf(doc, tmp_path, "pieced.pdf")
-    assert conv.tally.laid_out >= 5 and conv.tally.stamps_laid_out == 1
+    assert conv.tally.laid_out >= 5 and conv.tally.stamps_laid_out == parts
     one = whole(doc, tmp_path, monkeypatch)
     assert words(cut) == words(one)
     assert "Step number 40 of the plan" in " ".join(words(cut))  # ordered lists keep counting
@@ -286,6 +289,29 @@ def test_a_stylesheet_that_needs_the_whole_document_is_laid_out_whole(
     if boxes is not None:
         assert ("", "bottom-right") in boxes.counted
         assert ("", "top-left") in boxes.other
+
+
+def test_a_stamp_in_parts_starts_each_part_where_the_last_ended(tmp_path: Path) -> None:
+    """A part of the stamp numbers its pages from where it starts, and writes the total;
+    a total in a counter style only the whole stamp can write keeps the stamp whole."""
+    from incident_kit.render.formats import find_asset
+    from incident_kit.render.pdf import PdfRenderer
+
+    base = find_asset([], "print.css").read_text(encoding="utf-8")
+    boxes = pieces.page_boxes(base)
+    assert boxes is not None
+    part = boxes.stamp_part_css(41, 97)
+    assert part is not None
+    PdfRenderer([]).render_stamp(base + part, 3, tmp_path / "part.pdf")
+    assert [re.findall(r"Page \d+ of \d+", t) for t in pages(tmp_path / "part.pdf")] == [
+        ["Page 41 of 97"],
+        ["Page 42 of 97"],
+        ["Page 43 of 97"],
+    ]
+    roman = pieces.page_boxes(
+        base + '@page { @bottom-left { content: counter(page) "/" counter(pages, upper-roman) } }'
+    )
+    assert roman is not None and roman.stamp_part_css(41, 97) is None
 
 
 def test_ctrl_c_during_a_pieced_render_leaves_no_half_written_output(tmp_path: Path) -> None:

@@ -33,9 +33,9 @@ class Piece:
     bookmarks: tuple[Bookmark, ...]
 
 
-def join(pieces: Sequence[Piece], stamp: Path | None, target: Path) -> int:
-    """Write the pieces' pages, in order, to ``target`` (stamped with ``stamp``'s pages when
-    given); returns the page count."""
+def join(pieces: Sequence[Piece], stamps: Sequence[Path], target: Path) -> int:
+    """Write the pieces' pages, in order, to ``target`` (stamped with the pages of
+    ``stamps``, one after the other, when there are any); returns the page count."""
     import warnings
 
     import pikepdf
@@ -55,10 +55,12 @@ def join(pieces: Sequence[Piece], stamp: Path | None, target: Path) -> int:
                 # The form's resources (the checkbox font) come with the first piece that
                 # has fields; they are the same in every piece.
                 base.Root.AcroForm = base.copy_foreign(other.Root.AcroForm)
-        if stamp is not None:
-            marks = stack.enter_context(pikepdf.open(stamp))
-            if len(marks.pages) != len(base.pages):
-                raise ValueError(f"page stamp has {len(marks.pages)} pages for {len(base.pages)}")
+        if stamps:
+            marks = [
+                page for stamp in stamps for page in stack.enter_context(pikepdf.open(stamp)).pages
+            ]
+            if len(marks) != len(base.pages):
+                raise ValueError(f"page stamp has {len(marks)} pages for {len(base.pages)}")
             _stamp(base, marks)
         _outline(base, pieces, offsets)
         _form(base)
@@ -66,11 +68,12 @@ def join(pieces: Sequence[Piece], stamp: Path | None, target: Path) -> int:
         return len(base.pages)
 
 
-def _stamp(pdf: object, marks: object) -> None:
+def _stamp(pdf: object, marks: Sequence[object]) -> None:
     import pikepdf
 
-    assert isinstance(pdf, pikepdf.Pdf) and isinstance(marks, pikepdf.Pdf)
-    for n, (page, mark) in enumerate(zip(pdf.pages, marks.pages, strict=True)):
+    assert isinstance(pdf, pikepdf.Pdf)
+    for n, (page, mark) in enumerate(zip(pdf.pages, marks, strict=True)):
+        assert isinstance(mark, pikepdf.Page)
         # Pages of one piece share their resources: each page's stamp has its own name.
         name = pikepdf.Name(f"/IKPageNumber{n + 1}")
         form = pdf.copy_foreign(mark.as_form_xobject())

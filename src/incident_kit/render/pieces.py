@@ -90,6 +90,8 @@ class PageBoxes:
 
     counted: tuple[tuple[str, str], ...]
     other: tuple[tuple[str, str], ...]
+    #: The declarations of each counted box, as written.
+    texts: tuple[str, ...] = ()
 
     def piece_css(self) -> str:
         """Added to the stylesheet of a piece: no page counters (they are stamped later)."""
@@ -106,6 +108,22 @@ class PageBoxes:
         )
         return "".join(rules)
 
+    def stamp_part_css(self, first: int, total: int) -> str | None:
+        """Added to the stylesheet of a part of the stamp that starts at page ``first`` of
+        ``total`` (the stamp is laid out in parts on several workers): the page counter
+        starts there and the total is written out. None when a box shows the total in a way
+        only the whole stamp can (a counter style, ``counters()``)."""
+        rules = [self.stamp_css(), f"\n@page :first {{ counter-reset: page {first} }}"]
+        for (sel, box), text in zip(self.counted, self.texts, strict=True):
+            written = _TOTAL.sub(f'"{total}"', text)
+            if re.search(r"counters?\(\s*pages\b", written):
+                return None
+            rules.append(f"\n@page {sel} {{ @{box} {{ {written} }} }}")
+        return "".join(rules)
+
+
+_TOTAL = re.compile(r"\bcounter\(\s*pages\s*(?:,\s*decimal\s*)?\)")
+
 
 def page_boxes(css: str) -> PageBoxes | None:
     """The margin boxes of ``css``'s ``@page`` rules, or None when ``css`` asks for something
@@ -114,6 +132,7 @@ def page_boxes(css: str) -> PageBoxes | None:
 
     clean = _RUNNING.sub("", _strip_comments(css))
     counted: list[tuple[str, str]] = []
+    texts: list[str] = []
     other: list[tuple[str, str]] = []
     outside = []
     for rule in tinycss2.parse_stylesheet(clean, skip_comments=True, skip_whitespace=True):
@@ -136,6 +155,7 @@ def page_boxes(css: str) -> PageBoxes | None:
                     return None
                 if re.search(r"counters?\(\s*pages?\b", text):
                     counted.append((selector, box))
+                    texts.append(text)
                 else:
                     other.append((selector, box))
         elif rule.type == "error":
@@ -146,7 +166,7 @@ def page_boxes(css: str) -> PageBoxes | None:
         return None
     if re.search(r"counters?\(", "".join(outside)):
         return None
-    return PageBoxes(tuple(counted), tuple(other))
+    return PageBoxes(tuple(counted), tuple(other), tuple(texts))
 
 
 def _cut_here(block: Block, every: int) -> bool:
