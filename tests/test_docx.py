@@ -481,3 +481,47 @@ def test_a_reference_with_a_damaged_part_is_one_line(tmp_path: Path) -> None:
     (line,) = caught.value.lines()
     assert line.startswith(f"{path}: not a Word document (")
     assert line.endswith("); restore the reference.docx from `incident init`")
+
+
+RENDER_WRAPPER = """
+import atexit, sys
+watched = sys.argv[1].split(",")
+atexit.register(lambda: sys.stderr.write(
+    "IMPORTED " + ",".join(m for m in watched if m in sys.modules) + "\\n"))
+from incident_kit.cli import main
+sys.argv = ["incident", *sys.argv[2:]]
+main()
+"""
+
+
+def test_a_docx_render_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """With the playbook and settings kept from an earlier command, `render --format docx`
+    imports no playbook schema or validation, no YAML, no python-docx, PDF engine or
+    matplotlib (the figure is kept too)."""
+    import os
+    import sys
+
+    ws = tmp_path / "ws"
+    env = {**os.environ, "INCIDENT_CACHE": str(tmp_path / "cache"), "INCIDENT_WORKSPACE": str(ws)}
+    env["PYTHONPATH"] = str(REPO / "src")
+    env.pop("INCIDENT_DATABASE_URL", None)
+    env["INCIDENT_NOW"] = "2022-09-05T13:34:00Z"
+    declare = ["declare", "--functionality", "logging in", "--state", "broken"]
+    declare += ["--audience", "all users", "--severity", "SEV1", "--manager", "Priya Shah"]
+    render = ["render", "--doc", "incident-document", "--format", "docx", "--out", str(tmp_path)]
+    for args in (["init", str(ws)], declare, render):
+        subprocess.run(
+            [sys.executable, "-m", "incident_kit", *args], env=env, check=True, capture_output=True
+        )
+    watched = ["incident_kit.playbook.schema", "incident_kit.playbook.load", "yaml", "docx"]
+    watched += ["weasyprint", "matplotlib"]
+    done = subprocess.run(
+        [sys.executable, "-c", RENDER_WRAPPER, ",".join(watched), *render],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "IMPORTED \n" in done.stderr
+    assert list(tmp_path.glob("*/incident-document.docx"))

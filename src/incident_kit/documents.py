@@ -20,7 +20,6 @@ from incident_kit.checklist import PhaseView
 from incident_kit.dates import Formats, zone_name
 from incident_kit.errors import RenderError, UserError
 from incident_kit.names import slugify
-from incident_kit.playbook.bundled import bundled_default
 from incident_kit.playbook.cache import LoadedPlaybook
 from incident_kit.record.lifecycle import last_customer_status, next_interval
 from incident_kit.record.model import Incident
@@ -36,10 +35,10 @@ from incident_kit.render.templates import (
 )
 from incident_kit.timing import elapsed, humanize, zone
 from incident_kit.workspace import Workspace
-from incident_kit.yamlsrc import Loc, format_loc
 
 if TYPE_CHECKING:
     from incident_kit.playbook.schema import Playbook, Severity
+    from incident_kit.yamlsrc import Loc
 
 
 @dataclass(frozen=True)
@@ -195,6 +194,8 @@ class Renderer:
             return render_limited(template, context)
         except Exception as exc:
             line = template_line(sys.exc_info()[2], "<template>") or 1
+            from incident_kit.yamlsrc import format_loc
+
             start = src.text_start(loc)
             offset = line - 1 if loc in src.block_scalars else 0
             raise RenderError(
@@ -230,6 +231,8 @@ class Renderer:
 
     def _facts_template(self, loc: Loc, ctx: Mapping[str, Any]) -> str:
         """The playbook's template at ``loc``, else the bundled default playbook's."""
+        from incident_kit.playbook.bundled import bundled_default
+
         data: Any = self.loaded.source.data
         for part in loc[:-1]:
             data = data.get(part) if isinstance(data, dict) else None
@@ -425,6 +428,8 @@ class Renderer:
         """The words of the retrospective's calendar invitation: the playbook's
         ``invitation``, else the bundled default playbook's (``missing``: people to invite
         who have no address on file)."""
+        from incident_kit.playbook.bundled import bundled_default
+
         retro = incident.retrospective
         ctx = self.message_context(
             incident,
