@@ -147,7 +147,7 @@ def main() -> None:
             ("interpreter", "interpreter start (python -c pass)"),
             ("imports", "imports, all of them:"),
             ("imports_pydantic", "  of which pydantic itself"),
-            ("imports_models", "  of which the pydantic models (schema, events, record)"),
+            ("imports_models", "  of which the pydantic models (event kinds, record)"),
             ("playbook", "playbook: load and validate"),
             ("fold", "fold the incident's events"),
             ("templates", "templates (incl. the figure's measures)"),
