@@ -209,3 +209,23 @@ def test_a_simple_event_is_recorded_as_the_typed_one() -> None:
     assert simple("note", at, {"text": ""}) is None  # the typed class says what is wrong
     assert simple("note", at.replace(tzinfo=None), {"text": "x"}) is None
     assert simple("update", at, {"message": "x"}) is None  # not a simple kind
+
+
+def test_a_cache_cannot_choose_what_is_imported() -> None:
+    """The shape names each view's Logic class; one that is not incident-kit's is refused
+    (a cache folder is not trusted to choose imports)."""
+    shape = views.shape_of(Incident)
+    root = shape["models"][shape["root"]]
+    for bad in ("antigravity:Thing", "os:system", "incident_kit.errors:UserError"):
+        models = {**shape["models"], shape["root"]: {**root, "view": bad}}
+        with pytest.raises(views.ViewError, match="not a view class"):
+            views.build(
+                {"root": shape["root"], "models": models},
+                {
+                    "functionality": "f",
+                    "state": "s",
+                    "audience": "a",
+                    "severity": "SEV1",
+                    "declared_at": "2022-09-05T13:20:00+00:00",
+                },
+            )

@@ -13,15 +13,15 @@ from incident_kit.errors import UserError, shown
 
 # An incident id becomes a folder under output/ and a chat channel name.
 ID_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 80"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
 ONE_LINE_MAX = 500
 TEXT_MAX = 65_536
-_URL = re.compile(r"^(https?://[^\s/?#]+[^\s]*|mailto:[^\s]+)$", re.IGNORECASE)
+_URL = r"(?i)^(https?://[^\s/?#]+[^\s]*|mailto:[^\s]+)$"
 
 
 def incident_id(value: str, *, source: str = "incident id") -> str:
     """``value`` when it is a safe incident id; one clear line otherwise."""
-    if not _ID.match(value) or ".." in value:
+    if not re.match(_ID, value) or ".." in value:
         raise UserError(
             f"{source} {shown(value)} is not a usable incident id ({ID_RULE} characters)",
             hint="nothing was recorded",
@@ -52,7 +52,7 @@ def url(name: str, value: str | None) -> str | None:
     if value is None:
         return None
     one_line(name, value, limit=2_000)
-    if not _URL.match(value) or any(c in value for c in "<>\"'`"):
+    if not re.match(_URL, value) or any(c in value for c in "<>\"'`"):
         raise UserError(
             f"{name} {shown(value)} is not a link",
             hint="give an http://, https:// or mailto: address",

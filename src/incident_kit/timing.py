@@ -28,12 +28,12 @@ _UNITS = {
     "w": 7 * 86400,
     "week": 7 * 86400,
 }
-_DURATION = re.compile(r"^\s*(\d+)\s*([a-z]+?)s?\s*$")
+_DURATION = r"^\s*(\d+)\s*([a-z]+?)s?\s*$"
 
 
 def parse_duration(text: str) -> timedelta:
     """``"30m"``, ``"30 minutes"``, ``"1 hour"``, ``"2d"`` → a timedelta; ValueError otherwise."""
-    m = _DURATION.match(text.lower())
+    m = re.match(_DURATION, text.lower())
     if not m or m.group(2) not in _UNITS:
         raise ValueError(
             f"'{text}' is not a duration; write it like '30 minutes', '1h' or '2 days'"
@@ -90,8 +90,8 @@ class TimeError(UserError, ValueError):
 EARLIEST_YEAR = 1970
 LATEST_YEAR = 2200
 TIME_EXAMPLES = "2022-09-05T13:34, 13:34 (today), -15m, 'yesterday 14:00' or now"
-_RELATIVE = re.compile(r"^([+-])\s*(\d{1,6})\s*([a-z]+?)s?(?:\s+ago)?$")
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_RELATIVE = r"^([+-])\s*(\d{1,6})\s*([a-z]+?)s?(?:\s+ago)?$"
+_CLOCK = r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$"
 _DAY_WORDS = {"today": 0, "yesterday": -1}
 
 
@@ -146,9 +146,9 @@ def _year_message(text: str, year: int) -> str:
 def _relative(raw: str, anchor: datetime, tz: tzinfo) -> datetime | None:
     if raw == "now":
         return anchor
-    m = _RELATIVE.match(raw)
+    m = re.match(_RELATIVE, raw)
     if m is None and raw.endswith(" ago"):
-        m = _RELATIVE.match("-" + raw)
+        m = re.match(_RELATIVE, "-" + raw)
     if m:
         unit = m.group(3)
         if unit not in _UNITS:
@@ -165,7 +165,7 @@ def _relative(raw: str, anchor: datetime, tz: tzinfo) -> datetime | None:
                 return anchor
         else:
             raw = words[1].strip()
-    c = _CLOCK.match(raw)
+    c = re.match(_CLOCK, raw)
     if c is None:
         return None
     hour, minute, second = int(c.group(1)), int(c.group(2)), int(c.group(3) or 0)

@@ -171,18 +171,25 @@ def _encode(value: Any, spec: Spec, models: dict[str, Any]) -> Any:
     return {name: _encode(getattr(value, name), s, models) for name, _a, s, _d in fields}
 
 
-_CLASSES: dict[str, type[View]] = {}
+_CLASSES: dict[tuple[str, str | None], type[View]] = {}
 
 
 def _view_class(key: str, logic: str | None) -> type[View]:
-    cls = _CLASSES.get(key)
+    cls = _CLASSES.get((key, logic))
     if cls is None:
         bases: tuple[type, ...] = (View,)
         if logic:
             module, _, name = logic.partition(":")
-            bases = (getattr(importlib.import_module(module), name), View)
+            # Only incident-kit's own Logic classes: a cache file names them, and a cache
+            # folder is not trusted to choose what gets imported.
+            if not module.startswith("incident_kit.") or not name.isidentifier():
+                raise ViewError(f"not a view class of incident-kit: {logic!r}")
+            found = getattr(importlib.import_module(module), name)
+            if not (isinstance(found, type) and issubclass(found, Logic)):
+                raise ViewError(f"not a view class of incident-kit: {logic!r}")
+            bases = (found, View)
         cls = type(key.rpartition(":")[2].rpartition(".")[2], bases, {})
-        _CLASSES[key] = cls
+        _CLASSES[key, logic] = cls
     return cls
 
 

@@ -26,23 +26,23 @@ if TYPE_CHECKING:
     from incident_kit.workspace import Workspace
 
 ENV = "INCIDENT_DATABASE_URL"
-_URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
-_CONNINFO = re.compile(r"^\s*[a-z_]+\s*=", re.IGNORECASE)
+_URL = r"(?i)^postgres(ql)?://"
+_CONNINFO = r"(?i)^\s*[a-z_]+\s*="
 
 
 def is_postgres(location: str) -> bool:
     """Whether a location names a PostgreSQL database (else it is an SQLite file)."""
-    return bool(_URL.match(location) or _CONNINFO.match(location))
+    return bool(re.match(_URL, location) or re.match(_CONNINFO, location))
 
 
 def password_in(location: str) -> bool:
     """Whether a PostgreSQL location carries a password."""
-    if _URL.match(location):
+    if re.match(_URL, location):
         from urllib.parse import parse_qs, urlsplit
 
         parts = urlsplit(location)
         return bool(parts.password) or "password" in parse_qs(parts.query)
-    if _CONNINFO.match(location):
+    if re.match(_CONNINFO, location):
         return re.search(r"(^|\s)password\s*=", location, re.IGNORECASE) is not None
     return False
 
