@@ -3,7 +3,8 @@
     python bench/short_commands.py [--runs 9]
 
 One workspace with one declared incident; each round runs every command once as a new
-process (the same interpreter as this script, not a shim), interleaved with the yardstick,
+process (the same interpreter as this script, running the installed ``incident`` console
+script: no version manager's shim in front), interleaved with the yardstick,
 so the machine's load falls on all alike. Prints the median wall time of each and its ratio
 to the yardstick's median (the goal: at most 1.5). The playbook cache and the snapshots are
 warmed by one untimed round first, as a person's second command would find them. The
@@ -60,8 +61,13 @@ def main() -> None:
         }
         env.pop("INCIDENT_DATABASE_URL", None)
 
+        # The console script pip installed beside this interpreter (what `incident` runs,
+        # without a version manager's shim in front), else `python -m incident_kit`.
+        script = Path(sys.executable).parent / "incident"
+        run = [str(script)] if script.is_file() else ["-m", "incident_kit"]
+
         def incident(*argv: str) -> list[str]:
-            return [sys.executable, "-m", "incident_kit", *argv]
+            return [sys.executable, *run, *argv]
 
         subprocess.run(incident("init", str(ws)), check=True, env=env, capture_output=True)
         subprocess.run(incident(*DECLARE), check=True, env=env, capture_output=True)
@@ -104,7 +110,8 @@ def main() -> None:
                 f"{used / cpu_floor:>6.2f}"
             )
         print(
-            f"medians of {args.runs} interleaved runs each, {sys.executable}; CPU is user + "
+            f"medians of {args.runs} interleaved runs each, {sys.executable} {' '.join(run)}; "
+            "CPU is user + "
             "system time (a write waits on the disk besides: the store's commit and checkpoint "
             "are synced)"
         )
