@@ -216,7 +216,10 @@ def test_fillable_fields_of_a_pieced_checklist_are_unique_and_tick(
     assert words(cut) == words(whole(doc, tmp_path, monkeypatch, form=True))
 
 
-def test_one_new_note_lays_out_only_the_piece_it_falls_in(tmp_path: Path) -> None:
+def test_one_new_note_lays_out_only_the_piece_it_falls_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pieced, "STAMP_PARTS_FROM", 2)  # the stamp in parts, as when long
     cache = tmp_path / "cache"
     first, conv = pdf(document(300), tmp_path, "first.pdf", cache=cache)
     made = conv.tally.laid_out
@@ -224,6 +227,10 @@ def test_one_new_note_lays_out_only_the_piece_it_falls_in(tmp_path: Path) -> Non
     again, conv = pdf(document(300), tmp_path, "again.pdf", cache=cache)
     assert (conv.tally.laid_out, conv.tally.reused, conv.tally.stamps_laid_out) == (0, made, 0)
     assert again.read_bytes() == first.read_bytes()
+    # One worker (a command that guessed a re-render) finds what two made, stamp included.
+    alone, conv = pdf(document(300), tmp_path, "alone.pdf", cache=cache, workers=1)
+    assert (conv.tally.laid_out, conv.tally.stamps_laid_out) == (0, 0)
+    assert alone.read_bytes() == first.read_bytes()
     newer, conv = pdf(document(301), tmp_path, "newer.pdf", cache=cache)
     assert 1 <= conv.tally.laid_out <= 2, conv.tally
     assert conv.tally.reused >= made - 2

@@ -234,8 +234,11 @@ def start(
     return wait
 
 
-#: A stamp of this many pages or more is laid out in parts, one per worker, at once.
+#: A stamp of this many pages or more is laid out in :data:`STAMP_PARTS` parts, at once
+#: on two workers (always in parts, so that a re-render by one worker finds the parts a
+#: fresh render by two made).
 STAMP_PARTS_FROM = 16
+STAMP_PARTS = 2
 
 
 def _stamp(
@@ -247,16 +250,15 @@ def _stamp(
     tally: Tally,
     warn: Callable[[str], None],
 ) -> list[Path]:
-    """The page-number stamp's files, in page order: one, or one part per worker (each
-    part's counter starting where the last ended, the total written out), laid out at
+    """The page-number stamp's files, in page order: one, or :data:`STAMP_PARTS` parts
+    (each part's counter starting where the last ended, the total written out) laid out at
     once, so the stamp takes half the time after the last piece on two workers."""
     if p.stamp_css is None:
         return []
     parts: list[tuple[str, int]] = [(p.stamp_css, pages)]
-    workers = engines.pool.workers if engines.pool is not None else 1
-    if workers > 1 and pages >= STAMP_PARTS_FROM and p.boxes is not None:
-        bounds = [pages * n // workers for n in range(workers + 1)]
-        split = [p.boxes.stamp_part_css(bounds[n] + 1, pages) for n in range(workers)]
+    if pages >= STAMP_PARTS_FROM and p.boxes is not None:
+        bounds = [pages * n // STAMP_PARTS for n in range(STAMP_PARTS + 1)]
+        split = [p.boxes.stamp_part_css(bounds[n] + 1, pages) for n in range(STAMP_PARTS)]
         if all(css is not None for css in split):
             parts = [(p.sheet + str(css), bounds[n + 1] - bounds[n]) for n, css in enumerate(split)]
     paths: list[Path] = []
