@@ -76,9 +76,9 @@ Environment:
   INCIDENT_DEBUG      show the traceback of an unexpected error (like --debug)
   INCIDENT_LOCK_WAIT  seconds a command waits for another one's write lock on the
                       SQLite store before it says who holds it (default 10)
-  INCIDENT_CACHE      where validated playbooks, record snapshots, drawn figures and
-                      date patterns are kept (default: ~/.cache/incident-kit; empty:
-                      keep nothing)
+  INCIDENT_CACHE      where validated playbooks, record snapshots, drawn figures, date
+                      patterns and compiled templates are kept (default:
+                      ~/.cache/incident-kit; empty: keep nothing)
   EDITOR, VISUAL      the editor `incident update` opens for the draft
   NO_COLOR            no colour in `incident watch`
 
