@@ -1176,3 +1176,33 @@ def test_a_stylesheet_the_pdf_engine_cannot_lay_out_is_one_line(declared: Path) 
     )
     assert "Traceback" not in result.stdout
     assert outputs(declared) == before
+
+
+def test_ctrl_c_while_the_command_line_is_imported_is_one_line(tmp_path: Path) -> None:
+    """A Ctrl-C in the first moments (Python still importing the command line) gives the
+    same line and exit code as one during a command, not Python's traceback."""
+    import subprocess
+    import sys
+
+    interrupt_the_import = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, *args):\n"
+        "        if name == 'click':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from incident_kit.entry import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", interrupt_the_import, "status"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (
+        130,
+        "incident: interrupted; what was recorded before Ctrl-C is kept, nothing half-written\n",
+        "",
+    )

@@ -25,6 +25,7 @@ import click
 
 from incident_kit import __version__
 from incident_kit.cli.state import state_of
+from incident_kit.entry import INTERRUPTED
 
 # `incident --help` lists the commands in the order an incident needs them.
 ORDER = [
@@ -149,9 +150,6 @@ def report(exc: BaseException) -> tuple[list[str], int]:
         f"incident: internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]}); "
         "run again with --debug to see where, and report it"
     ], 1
-
-
-INTERRUPTED = "incident: interrupted; what was recorded before Ctrl-C is kept, nothing half-written"
 
 
 def _one_line(text: str) -> str:
