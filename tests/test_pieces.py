@@ -466,3 +466,24 @@ def test_a_document_is_cut_finer_at_its_ends_where_it_changes(
         changed = [html for k, html in planned(changed_doc) if k not in keys]
         assert 1 <= len(changed) <= 2
         assert sum(len(html) for html in changed) < largest / 2
+
+
+def test_a_worker_skips_its_warm_up_once_a_real_job_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker warms its engine up while it has nothing to do; once the main process has
+    given out a real job, the warm-up would only delay it (the job warms the engine too)."""
+    import multiprocessing
+
+    from incident_kit.render import pdfpool
+
+    given = multiprocessing.get_context("fork").Event()
+    monkeypatch.setattr(pdfpool, "_workers", {})
+    monkeypatch.setattr(pdfpool, "_warmed", set())
+    monkeypatch.setattr(pdfpool, "_given", given)
+    given.set()
+    pdfpool._warm_up([], "html { color: black }")
+    assert pdfpool._workers == {}  # no engine made, nothing laid out
+    given.clear()
+    pdfpool._warm_up([], "html { color: black }")
+    assert list(pdfpool._workers) == [()]

@@ -22,13 +22,16 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from incident_kit.render.pdf import PdfRenderer
 
 _workers: dict[tuple[Path, ...], PdfRenderer] = {}
 _failed: str | None = None
+#: Set by the main process once it has given the workers a real job (a worker then skips
+#: its warm-up: a real piece warms the engine as well, and is waited for).
+_given: Any = None
 
 Marks = tuple[tuple[int, int, str, float, float], ...]
 
@@ -37,9 +40,11 @@ class EngineUnavailable(Exception):
     """WeasyPrint could not be loaded in a worker (its system libraries are missing)."""
 
 
-def _init_worker() -> None:
-    global _failed
+def _init_worker(given: Any = None) -> None:
+    global _failed, _given
     import signal
+
+    _given = given
 
     # Ctrl-C reaches the whole process group: the parent says one line and stops the pool;
     # a worker printing its own KeyboardInterrupt traceback would only add noise.
@@ -108,6 +113,8 @@ _warmed: set[tuple[tuple[Path, ...], str]] = set()
 def _warm_up(asset_dirs: Sequence[Path], css: str) -> None:
     if _failed is not None or (tuple(asset_dirs), css) in _warmed:
         return
+    if _given is not None and _given.is_set():
+        return  # a real job is waiting (or done): no time to spend on a sample
     _warmed.add((tuple(asset_dirs), css))
     _engine(asset_dirs).warm_up(css)
 
@@ -119,10 +126,13 @@ class PdfPool:
     def __init__(self, asset_dirs: list[Path], workers: int) -> None:
         self.asset_dirs = list(asset_dirs)
         self.workers = workers
+        context = multiprocessing.get_context("fork")
+        self._given_flag = context.Event()
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("fork"),
+            mp_context=context,
             initializer=_init_worker,
+            initargs=(self._given_flag,),
         )
         # Fork every worker now: each starts importing WeasyPrint at once.
         self._warm = [self.pool.submit(_ready) for _ in range(workers)]
@@ -130,6 +140,7 @@ class PdfPool:
 
     def _given_one(self, future: Future[object]) -> None:
         self._given.append(future)
+        self._given_flag.set()
 
     def warm_up(self, css: str) -> None:
         """Have every worker parse ``css`` and lay out a sample page with it while it has
