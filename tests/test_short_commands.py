@@ -402,3 +402,30 @@ def test_concurrent_commands_share_one_cache(
     key = cache.key_of(path, open_workspace(ws).template_dirs)
     assert cache.read(path, key) is not None
     assert not list(Path(env["INCIDENT_CACHE"]).glob(".*.tmp"))
+
+
+def test_only_the_short_commands_run_without_the_collector(
+    workspace: tuple[Path, dict[str, str]],
+) -> None:
+    """The console script imports the command line with the cyclic GC off; a short command
+    keeps it off (it ends in a moment), every other command runs with it on."""
+    _, env = workspace
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: sys.stderr.write(f'GC {gc.isenabled()}\\n'))\n"
+        "from incident_kit.entry import main\n"
+        "sys.argv = ['incident', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+
+    def collector(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr.splitlines()[-1]
+
+    assert collector("status") == "GC False"
+    assert collector("note", "a", "note") == "GC False"
+    assert collector("export") == "GC True"
+    assert collector("render", "--format", "md") == "GC True"
