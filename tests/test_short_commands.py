@@ -429,3 +429,28 @@ def test_only_the_short_commands_run_without_the_collector(
     assert collector("note", "a", "note") == "GC False"
     assert collector("export") == "GC True"
     assert collector("render", "--format", "md") == "GC True"
+
+
+def test_the_cache_key_is_the_templates_content_even_when_a_file_keeps_its_size_and_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is kept against each file's size, inode and times; an edit that keeps the
+    size and puts the old modification time back still changes the time of change, so the
+    bytes are hashed again and the key follows the content."""
+    monkeypatch.setenv("INCIDENT_CACHE", str(tmp_path / "cache"))
+    playbook = tmp_path / "playbook.yaml"
+    playbook.write_bytes((REPO / "playbooks" / "default.yaml").read_bytes())
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    extra = templates / "extra.md.j2"
+    extra.write_text("version A\n")
+    first = cache.key_of(playbook, [templates])
+    assert cache.key_of(playbook, [templates]) == first  # kept
+    before = os.stat(extra)
+    extra.write_text("version B\n")  # same size
+    os.utime(extra, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(extra).st_size == before.st_size
+    second = cache.key_of(playbook, [templates])
+    assert second != first
+    extra.write_text("version A\n")
+    assert cache.key_of(playbook, [templates]) == first  # the content's key again

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from incident_kit.playbook.schema import Playbook
     from incident_kit.yamlsrc import Source
 
+from incident_kit import cachefile
 from incident_kit.cachefile import cache_dir
 from incident_kit.digest import sha256
 from incident_kit.errors import Problem, ProblemsError
@@ -111,16 +112,43 @@ def own_templates(path: Path, template_dirs: list[Path]) -> list[Path]:
 
 
 def key_of(path: Path, template_dirs: list[Path]) -> str:
-    """The cache key: the playbook's bytes, its templates' names and bytes, the code."""
-    h = sha256(_code_hash().encode())
+    """The cache key: the playbook's bytes, its templates' names and bytes, the code.
+
+    Hashing every template's bytes costs a short command about a millisecond, so the key
+    is kept against what the files look like on disk (each one's size, inode and times of
+    change, as ``stat`` gives them): while none changed, the kept key is the answer; any
+    change (an edit changes the time of change) hashes the bytes again."""
+    code = _code_hash()
+    folders = own_templates(path, template_dirs)
+    listed = [(None, path), *((folder, file) for folder in folders for file in _files(folder))]
+    looks = sha256(code.encode())
+    for _, file in listed:
+        st = os.stat(file)
+        looks.update(f"{file}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\0".encode())
+        looks.update(f"{st.st_ctime_ns}\0".encode())
+    for folder in folders:
+        looks.update(f"dir\0{folder}\0".encode())
+    seen = looks.hexdigest()
+    kept = cachefile.read("keys-playbook", seen)
+    if kept is not None and isinstance(kept.get("content"), str):
+        return str(kept["content"])
+    h = sha256(code.encode())
     h.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
-    for folder in own_templates(path, template_dirs):
+    for folder in folders:
         h.update(b"dir\0" + str(folder).encode() + b"\0")
-        if not folder.is_dir():
-            continue
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        for file in _files(folder):
             h.update(str(file.relative_to(folder)).encode() + b"\0" + file.read_bytes() + b"\0")
-    return h.hexdigest()
+    content = h.hexdigest()
+    cachefile.write("keys-playbook", seen, {"content": content})
+    return content
+
+
+def _files(folder: Path) -> list[Path]:
+    """Every file under ``folder``, sorted (none when it is not a folder)."""
+    found = []
+    for top, _dirs, names in os.walk(folder):
+        found += [Path(top) / name for name in names]
+    return sorted(f for f in found if f.is_file())
 
 
 def _file(key: str) -> Path | None:
