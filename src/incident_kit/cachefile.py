@@ -34,15 +34,16 @@ def _head(kind: str, body: bytes) -> bytes:
     return f"incident-kit {kind} {hexdigest(body)}\n".encode()
 
 
-def read(kind: str, key: str) -> dict[str, Any] | None:
-    """The data kept for ``key``, or None when absent or in any doubt."""
+def read(kind: str, key: str, *, label: str | None = None) -> dict[str, Any] | None:
+    """The data kept for ``key``, or None when absent or in any doubt. ``label``: what the
+    first line calls the kind (its format, when it has versions), else ``kind``."""
     folder = cache_dir()
     if folder is None:
         return None
     try:
         raw = (folder / f"{kind}-{key[:32]}.json").read_bytes()
         head, _, body = raw.partition(b"\n")
-        if head + b"\n" != _head(kind, body):
+        if head + b"\n" != _head(label or kind, body):
             return None
         data = json.loads(body)
     except (OSError, ValueError):
@@ -52,7 +53,7 @@ def read(kind: str, key: str) -> dict[str, Any] | None:
     return data
 
 
-def write(kind: str, key: str, data: dict[str, Any]) -> None:
+def write(kind: str, key: str, data: dict[str, Any], *, label: str | None = None) -> None:
     """Keep ``data`` for ``key`` (quietly not, when the folder cannot be written)."""
     folder = cache_dir()
     if folder is None:
@@ -63,7 +64,7 @@ def write(kind: str, key: str, data: dict[str, Any]) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as out:
-            out.write(_head(kind, body) + body)
+            out.write(_head(label or kind, body) + body)
         os.replace(tmp, file)
     except OSError:
         with contextlib.suppress(OSError):

@@ -27,7 +27,6 @@ The folder is ``INCIDENT_CACHE``, else ``$XDG_CACHE_HOME/incident-kit``, else
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -46,6 +45,8 @@ from incident_kit.errors import Problem, ProblemsError
 __all__ = ["LoadedPlaybook", "cache_dir", "find_playbook", "load"]
 
 FORMAT = "incident-kit playbook cache 2"
+# What the cache file's first line calls it (cachefile.py writes ``incident-kit LABEL SHA``).
+_LABEL = FORMAT.removeprefix("incident-kit ")
 PLAYBOOK_FILES = ("playbook.yaml", "playbook.yml")
 
 
@@ -151,11 +152,6 @@ def _files(folder: Path) -> list[Path]:
     return sorted(f for f in found if f.is_file())
 
 
-def _file(key: str) -> Path | None:
-    folder = cache_dir()
-    return folder / f"playbook-{key[:32]}.json" if folder else None
-
-
 def plain_texts(model: Playbook) -> dict[str, str]:
     """Every item text of ``model`` as plain text (:meth:`LoadedPlaybook.plain_text`)."""
     from incident_kit.render.text import to_text
@@ -164,20 +160,10 @@ def plain_texts(model: Playbook) -> dict[str, str]:
 
 
 def read(path: Path, key: str) -> dict[str, Any] | None:
-    """The cached data for ``key`` (``model``, ``plain``), or None when absent or in any
-    doubt."""
-    file = _file(key)
-    if file is None:
-        return None
-    try:
-        raw = file.read_bytes()
-        head, _, body = raw.partition(b"\n")
-        if head != f"{FORMAT} {sha256(body).hexdigest()}".encode():
-            return None
-        data = json.loads(body)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("key") != key or data.get("path") != str(path):
+    """The cached data for ``key`` (``shape``, ``model``, ``plain``), or None when absent
+    or in any doubt."""
+    data = cachefile.read("playbook", key, label=_LABEL)
+    if data is None or data.get("path") != str(path):
         return None
     if not isinstance(data.get("model"), dict) or not isinstance(data.get("plain"), dict):
         return None
@@ -200,33 +186,23 @@ def playbook_shape(model: type) -> dict[str, Any]:
 
 def write(path: Path, key: str, model: Playbook) -> None:
     """Keep ``model`` for ``key``; a cache that cannot be written is simply not kept."""
-    file = _file(key)
-    if file is None:
-        return
     from incident_kit import views
     from incident_kit.playbook.schema import Playbook
 
     shape = playbook_shape(Playbook)
-    body = json.dumps(
+    # No sort_keys (cachefile keeps the order): the order of messages, roles … is the
+    # playbook's.
+    cachefile.write(
+        "playbook",
+        key,
         {
-            "key": key,
             "path": str(path),
             "shape": shape,
             "model": views.dump(model, shape),
             "plain": plain_texts(model),
         },
-        ensure_ascii=False,  # no sort_keys: the order of messages, roles … is the playbook's
-    ).encode()
-    head = f"{FORMAT} {sha256(body).hexdigest()}\n".encode()
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as out:
-            out.write(head + body)
-        os.replace(tmp, file)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        label=_LABEL,
+    )
 
 
 def load(path: Path, template_dirs: list[Path]) -> LoadedPlaybook:
