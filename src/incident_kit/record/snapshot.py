@@ -113,6 +113,7 @@ class Snapshots:
         self._conn: sqlite3.Connection | None = None
         self._code: str | None = None
         self._kept_shape = False
+        self._shape: dict[str, Any] | None = None
 
     def _open(self) -> sqlite3.Connection | None:
         if self._conn is None and self.folder is not None:
@@ -215,7 +216,10 @@ class Snapshots:
             )
 
     def shape(self) -> dict[str, Any] | None:
-        """The view shape of the incident model (``views.py``) this code keeps, if kept."""
+        """The view shape of the incident model (``views.py``) this code keeps, if kept
+        (read once: a scan folds every incident with it)."""
+        if self._shape is not None:
+            return self._shape
         conn = self._open()
         if conn is None:
             return None
@@ -224,7 +228,8 @@ class Snapshots:
             shape = json.loads(row[0]) if row else None
         except (sqlite3.Error, ValueError, TypeError):
             return None
-        return shape if isinstance(shape, dict) else None
+        self._shape = shape if isinstance(shape, dict) else None
+        return self._shape
 
     def keep_shape(self) -> None:
         """Keep the incident model's view shape for this code (pydantic is loaded: the caller
