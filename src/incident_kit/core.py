@@ -15,12 +15,12 @@ from incident_kit.documents import RenderedDocument, Renderer
 from incident_kit.errors import UserError
 from incident_kit.playbook.cache import LoadedPlaybook, find_playbook
 from incident_kit.playbook.cache import load as load_playbook
-from incident_kit.record.model import Incident
 from incident_kit.render.formats import Converter, pieces_dir
 from incident_kit.render.formats import parse_formats as parse_formats  # the CLI's
 from incident_kit.workspace import Workspace
 
 if TYPE_CHECKING:
+    from incident_kit.record.model import Incident
     from incident_kit.render.pdfpool import PdfPool
 
 

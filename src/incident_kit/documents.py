@@ -22,7 +22,6 @@ from incident_kit.errors import RenderError, UserError
 from incident_kit.names import slugify
 from incident_kit.playbook.cache import LoadedPlaybook
 from incident_kit.record.lifecycle import last_customer_status, next_interval
-from incident_kit.record.model import Incident
 from incident_kit.render.figure import Picture, timeline_of, timeline_picture
 from incident_kit.render.templates import (
     LocatedRenderError,
@@ -38,6 +37,7 @@ from incident_kit.workspace import Workspace
 
 if TYPE_CHECKING:
     from incident_kit.playbook.schema import Playbook, Severity
+    from incident_kit.record.model import Incident
     from incident_kit.yamlsrc import Loc
 
 
@@ -163,10 +163,8 @@ class Renderer:
         playbook's title and description, for templates: ``incident.roles.manager.name``;
         and every declaration field in ``fields``, empty when not given, so that a template
         can ask ``incident.fields.ID or "..."`` of an optional field."""
-        from incident_kit.record.model import RoleHolder
-
         roles = {
-            r.id: (incident.roles.get(r.id) or RoleHolder()).model_copy(
+            r.id: (incident.roles.get(r.id) or incident.blank_role()).model_copy(
                 update={"title": r.title, "description": r.description}
             )
             for r in self.playbook.roles

@@ -81,6 +81,10 @@ class Live:
         # messages and documents need it). The short commands set it False: they fold on
         # from a snapshot (record/snapshot.py) when the log agrees with one.
         self.whole = True
+        # Whether the command only reads its incident to render it: the incident may then be
+        # a view folded from its snapshot, timeline included, its typed event log read only
+        # if something asks for it (snapshot.view); else the whole log is folded.
+        self.viewed = False
         self._snaps: Snapshots | None = None
         self._folds: dict[str, snapshot.Folded] = {}
         # The events this command recorded, in order (see _append).
@@ -187,9 +191,19 @@ class Live:
                 describe(workspace_location(self.workspace), self.workspace.root)
             )
         whole = self.whole if whole is None else whole
-        folded = snapshot.fold(tx, incident_id, self._snaps, whole=whole, lean=not self.whole)
+        if whole and self.viewed:
+            viewed = snapshot.view(tx, incident_id, self._snaps, lambda: self._stored(incident_id))
+            if viewed is not None:
+                return viewed
+        lean = not self.whole or self.viewed
+        folded = snapshot.fold(tx, incident_id, self._snaps, whole=whole, lean=lean)
         self._folds[incident_id] = folded
         return folded.incident
+
+    def _stored(self, incident_id: str) -> list[Any]:
+        """The incident's stored events, read in a transaction of their own."""
+        with self.store.transaction(write=False) as tx:
+            return tx.events(incident_id)
 
     def _whole(self, tx: EventTransaction, inc: Incident) -> Incident:
         """``inc`` from a scan (:meth:`_every`), folded with its log when the command wants it."""

@@ -17,10 +17,10 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from incident_kit.record.lifecycle import retro_target, window_start
-from incident_kit.record.model import Incident
 
 if TYPE_CHECKING:
     from incident_kit.playbook.schema import Playbook, Timer
+    from incident_kit.record.model import Incident
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ a missing required field, a time without a zone. The caller then validates in fu
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 # A field's spec: 0 (plain JSON value), "time" (ISO time with zone), "date" (ISO day),
 # "dur" (seconds), "x" (not kept: must be empty), ["m", model key], ["l", spec], ["d", spec].
@@ -52,6 +52,17 @@ class View:
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if k[:1] != "_")
         return f"{type(self).__name__}View({inner})"
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Self:
+        """A shallow copy with ``update``'s fields replaced, as a pydantic model's
+        ``model_copy(update=...)`` gives it (neither validates the new values)."""
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        for name, value in (update or {}).items():
+            if name[:1] == "_" or name not in self.__dict__:
+                raise KeyError(f"{type(self).__name__} has no field {name!r}")
+            copy.__dict__[name] = value
+        return copy
 
 
 # --- the shape, from the pydantic models (pydantic is imported by the caller) -------------

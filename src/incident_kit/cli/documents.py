@@ -52,6 +52,7 @@ def _incident(ws: Any, source: str | None) -> Any:
     from incident_kit.live import Live
 
     live = Live(ws)
+    live.viewed = True  # only rendered: read from the snapshot when it is current
     incident = live.get(incident_id=source)
     return incident, live.renderer(incident.playbook)
 

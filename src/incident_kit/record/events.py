@@ -534,9 +534,10 @@ def make(kind: str, at: datetime, data: dict[str, Any]) -> Event:
     return cls.model_validate({**compact(data), "kind": kind, "at": at})
 
 
-def replay(events: Sequence[Event]) -> tuple[Folding, list[Entry]]:
-    """Fold ``events`` in order: the state they leave and the timeline entries."""
-    f = Folding()
+def replay(events: Sequence[Event], f: Folding | None = None) -> tuple[Folding, list[Entry]]:
+    """Fold ``events`` in order (on ``f``, else from nothing): the state they leave and
+    the timeline entries."""
+    f = Folding() if f is None else f
     entries: list[Entry] = []
     for ev in events:
         entry = ev.apply(f)
@@ -565,13 +566,20 @@ def _later(f: Folding, name: str, tail: list[dict[str, Any]]) -> Callable[[], li
 
 def folding(events: Sequence[Event], incident_id: str | None = None) -> Folding:
     """The plain state ``events`` leave (the first must be the declaration)."""
+    return replayed(events, incident_id)[0]
+
+
+def replayed(
+    events: Sequence[Event], incident_id: str | None = None
+) -> tuple[Folding, list[Entry]]:
+    """The plain state ``events`` leave and their timeline entries, in the order the events
+    left them (the first event must be the declaration)."""
     if not events or not isinstance(events[0], Declared):
         raise RecordError(
             f"record of {incident_id}: the first event is not the declaration",
             hint="run `incident doctor`",
         )
-    f, _ = replay(events)
-    return f
+    return replay(events)
 
 
 def incident_of(

@@ -11,7 +11,7 @@ pydantic. Anything :func:`simple` is not sure of is left to the typed classes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -61,12 +61,21 @@ class Folding:
         # The start of a list that events only append to (notes, milestones), as the JSON
         # text a snapshot kept; ``lists`` then holds what came after it.
         self.earlier: Mapping[str, str] = {}
+        self._parsed: dict[str, list[dict[str, Any]]] = {}
 
     def whole_list(self, name: str) -> list[dict[str, Any]]:
         """The list ``name``, with its :attr:`earlier` part."""
-        if name in self.earlier:
-            return [*json.loads(self.earlier[name]), *self.lists[name]]
-        return list(self.lists[name])
+        return [*self.earlier_items(name), *self.lists[name]]
+
+    def earlier_items(self, name: str) -> list[dict[str, Any]]:
+        """The :attr:`earlier` part of the list ``name``, parsed once (never changed: the
+        lists of :data:`APPENDED` only grow)."""
+        parsed = self._parsed.get(name)
+        if parsed is None:
+            text = self.earlier.get(name) if name in APPENDED else None
+            parsed = json.loads(text) if text else []
+            self._parsed[name] = parsed
+        return parsed
 
     def plain(self) -> dict[str, Any]:
         """The state as JSON-ready data: what a snapshot keeps (``record/snapshot.py``)."""
@@ -120,11 +129,21 @@ def times(d: dict[str, Any]) -> dict[str, Any]:
 
 def _note(f: Folding, at: datetime, data: dict[str, Any]) -> Entry:
     f.lists["notes"].append({"at": iso(at), **data})
+    return _note_entry(at, data)
+
+
+def _note_entry(at: datetime, data: dict[str, Any]) -> Entry:
+    """The timeline entry of a note (also made again from a snapshot's note: see
+    :func:`decode_entries`)."""
     return Entry(at, "note", data.get("by"), dict(data), links=data.get("links") or None)
 
 
 def _milestone(f: Folding, at: datetime, data: dict[str, Any]) -> Entry:
     f.lists["milestones"].append({"at": iso(at), **data})
+    return _milestone_entry(at, data)
+
+
+def _milestone_entry(at: datetime, data: dict[str, Any]) -> Entry:
     return Entry(at, "milestone", data.get("by"), dict(data))
 
 
@@ -214,6 +233,107 @@ def simple(kind: str, at: datetime, data: dict[str, Any]) -> Simple | None:
     return Simple(kind, at.astimezone(UTC), {k: data[k] for k in known.fields if k in data})
 
 
+# --- timeline entries kept with a snapshot -------------------------------------------------
+
+# A time inside an entry's data, in the kept JSON (no field of an event is named so).
+_TIME = "\0time"
+# A note's or a milestone's entry is kept as a reference: one note event makes one note and
+# one entry, so the k-th note entry of a log is the entry of its k-th note.
+_REFS: dict[str, tuple[str, str, Callable[[datetime, dict[str, Any]], Entry]]] = {
+    "note": ("n", "notes", _note_entry),
+    "milestone": ("m", "milestones", _milestone_entry),
+}
+_TAGS = {tag: kind for kind, (tag, _name, _make) in _REFS.items()}
+
+
+class _Unkept(Exception):
+    """A value the kept entries do not hold as it is."""
+
+
+def _enc(value: Any) -> Any:
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise _Unkept
+        return {_TIME: value.isoformat()}
+    if isinstance(value, list):
+        return [_enc(v) for v in value]
+    if isinstance(value, dict):
+        if _TIME in value or not all(isinstance(k, str) for k in value):
+            raise _Unkept
+        return {k: _enc(v) for k, v in value.items()}
+    raise _Unkept
+
+
+def _dec(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_dec(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1 and _TIME in value:
+            return datetime.fromisoformat(value[_TIME])
+        return {k: _dec(v) for k, v in value.items()}
+    return value
+
+
+def encode_entries(
+    entries: Sequence[Entry], lists: Mapping[str, list[dict[str, Any]]]
+) -> list[Any] | None:
+    """Timeline entries, in the order their events left them, as JSON-ready data; None
+    when they would not read back exactly (same values, types and zones: checked).
+    ``lists``: the notes and milestones of those same events, plain as the fold keeps
+    them, which the notes' and milestones' entries refer to."""
+    out: list[Any] = []
+    try:
+        for e in entries:
+            if e.kind in _REFS:
+                out.append(_REFS[e.kind][0])
+                continue
+            if e.at.tzinfo is None:
+                raise _Unkept
+            item = {"at": e.at.isoformat(), "kind": e.kind, "by": e.by}
+            item.update(data=_enc(e.data), before=_enc(e.before), links=_enc(e.links))
+            out.append(item)
+        again = decode_entries(out, lists)
+    except (_Unkept, ValueError, TypeError, KeyError, IndexError):
+        return None
+    return out if repr(again) == repr(list(entries)) else None
+
+
+def decode_entries(items: list[Any], lists: Mapping[str, list[dict[str, Any]]]) -> list[Entry]:
+    """The entries :func:`encode_entries` kept (ValueError when they do not fit ``lists``)."""
+    try:
+        return _decoded(items, lists)
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise ValueError(f"the kept entries cannot be read: {exc!r}") from None
+
+
+def _decoded(items: list[Any], lists: Mapping[str, list[dict[str, Any]]]) -> list[Entry]:
+    out: list[Entry] = []
+    seen = dict.fromkeys(APPENDED, 0)
+    when = datetime.fromisoformat
+    for item in items:
+        if isinstance(item, str):
+            _tag, name, make = _REFS[_TAGS[item]]
+            plain = lists[name][seen[name]]
+            entry = make(when(plain["at"]), {k: v for k, v in plain.items() if k != "at"})
+        else:
+            entry = Entry(
+                when(item["at"]),
+                str(item["kind"]),
+                item["by"],
+                _dec(item["data"]),
+                _dec(item["before"]),
+                _dec(item["links"]),
+            )
+        if entry.kind in _REFS:
+            seen[_REFS[entry.kind][1]] += 1
+        out.append(entry)
+    if any(seen[name] != len(lists[name]) for name in APPENDED):
+        raise ValueError("the kept entries do not match the notes and milestones")
+    return out
+
+
 # --- a partial incident as a view -----------------------------------------------------------
 
 
@@ -265,27 +385,53 @@ class Lazy(list[Any]):
         return super().__repr__()
 
 
-def view_of(f: Folding, shape: dict[str, Any], incident_id: str | None) -> Any:
-    """The incident ``f`` leaves, as a view of the model (``views.py``) by its ``shape``:
-    partial (no event log), its notes and milestones read when first used."""
+def view_of(
+    f: Folding,
+    shape: dict[str, Any],
+    incident_id: str | None,
+    *,
+    kept: list[Any] | None = None,
+    new: Sequence[Entry] = (),
+    events: Callable[[], list[Any]] | None = None,
+) -> Any:
+    """The incident ``f`` leaves, as a view of the model (``views.py``) by its ``shape``,
+    its notes and milestones read when first used.
+
+    Without ``events``: partial (no event log, no timeline). With them (a render's fold,
+    ``record/snapshot.view``): whole; its timeline is the entries the snapshot ``kept``
+    (:func:`encode_entries`, referring to the snapshot's notes and milestones) and the
+    ``new`` ones of the events folded since, made when first used; ``events`` gives the
+    typed event log when something asks for it."""
     from incident_kit import views
 
     state = {**f.state, **f.lists, "roles": f.roles, "events": []}
+    now = {name: list(state.pop(name)) for name in APPENDED}
+
+    def plain(name: str) -> list[dict[str, Any]]:
+        # The snapshot's part is read (and checked) only when the list is.
+        return [*f.earlier_items(name), *now[name]]
+
     lists: dict[str, Any] = {}
     for name in APPENDED:
         spec = views.field_spec(shape, name)
-        now = list(state.pop(name))
-
-        # The snapshot's part is read (and checked) only when the list is.
-        def whole(name: str = name, spec: Any = spec, now: list[Any] = now) -> Any:
-            text = f.earlier.get(name)
-            items = [*(json.loads(text) if text else []), *now]
-            return views.decode(shape, spec, items)
-
-        lists[name] = Lazy(whole)
+        lists[name] = Lazy(
+            lambda name=name, spec=spec: views.decode(shape, spec, plain(name))  # type: ignore[misc]
+        )
+    if events is not None:
+        lists["events"] = Lazy(events)
     try:
         incident = views.build(shape, state, extra=lists)
     except views.ViewError as exc:
         raise ValueError(f"record of {incident_id}: {exc}") from None
-    incident.mark_partial()
+    if events is None:
+        incident.mark_partial()
+        return incident
+    if kept is None:
+        raise ValueError(f"record of {incident_id}: no timeline entries were kept")
+    earlier = kept
+
+    def timeline() -> list[Entry]:
+        return [*decode_entries(earlier, {n: f.earlier_items(n) for n in APPENDED}), *new]
+
+    incident.keep_log(Lazy(timeline), shape)
     return incident

@@ -3,23 +3,27 @@ apart from pydantic.
 
 Inherited by :class:`~incident_kit.record.model.Incident` and by its view (``views.py``: an
 incident a short command folds on from its snapshot without pydantic), so both answer alike.
-What needs the event log (the timeline, the responders) stays on the model.
+What needs the event log (the timeline, the responders) the model answers from its events;
+a view answers it from the timeline entries kept with its snapshot (a render's view), or
+refuses (a short command's partial view).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from incident_kit.views import Logic
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from incident_kit.record.folding import Entry
     from incident_kit.record.model import (
         AuditAnswer,
         Check,
         Milestone,
         Mitigation,
+        Note,
         RoleHolder,
         Ticket,
     )
@@ -39,12 +43,70 @@ class IncidentLogic(Logic):
         roles: dict[str, RoleHolder]
         tickets: list[Ticket]
         milestones: list[Milestone]
+        notes: list[Note]
         audit: list[AuditAnswer]
         checks: list[Check]
         _partial: bool
 
     def mark_partial(self) -> None:
         self._partial = True
+
+    def keep_log(self, entries: list[Entry], shape: dict[str, Any]) -> None:
+        """A view folded from a snapshot for a render (``folding.view_of``): its timeline
+        entries, in the order their events left them (made when first used), and the
+        shape it was built by."""
+        self._entries = entries
+        self._shape = shape
+
+    def _log(self) -> list[Entry]:
+        entries: list[Entry] | None = getattr(self, "_entries", None)
+        if entries is None:
+            raise RuntimeError("the incident was folded from a snapshot: its events are not loaded")
+        return entries
+
+    # The model (record/model.py) answers these from its event log; a view from the
+    # entries kept with its snapshot (the same entries, in the same order).
+
+    @property
+    def timeline(self) -> list[Entry]:
+        """Everything that happened, in time order (see ``Incident.timeline``)."""
+        cached: list[Entry] | None = self.__dict__.get("_sorted")
+        if cached is None:
+            cached = sorted(self._log(), key=lambda e: e.at)
+            self.__dict__["_sorted"] = cached
+        return list(cached)
+
+    @property
+    def responders(self) -> list[str]:
+        """Who held a role, was handed one, or wrote a note or milestone, first seen first."""
+        handed = [e.data.get("holder") for e in self._log() if e.kind == "role_handed"]
+        seen: dict[str, None] = {}
+        holders = [h.name for h in self.roles.values()]
+        people = [*holders, *handed, *(n.by for n in self.notes), *(m.by for m in self.milestones)]
+        for who in people:
+            if who:
+                seen.setdefault(who, None)
+        return list(seen)
+
+    @property
+    def history(self) -> list[Any]:
+        """The events (a view reads them from the record when first asked)."""
+        self._log()
+        events: list[Any] = getattr(self, "events")  # noqa: B009
+        return events
+
+    def blank_role(self) -> RoleHolder:
+        """A holder of nobody, of the same kind as this incident's holders."""
+        shape = getattr(self, "_shape", None)
+        if shape is None:
+            from incident_kit.record.model import RoleHolder
+
+            return RoleHolder()
+        from incident_kit import views
+
+        spec = views.field_spec(shape, "roles")
+        holder: RoleHolder = views.decode(shape, spec[1], {})
+        return holder
 
     @property
     def partial(self) -> bool:

@@ -271,6 +271,16 @@ def _timeline_of(events: Sequence[AnyEvent]) -> list[Entry]:
     return sorted(entries, key=lambda e: e.at)
 
 
+def keep_timeline(incident: Incident, entries: Sequence[Entry]) -> None:
+    """Remember the timeline of ``incident`` from the ``entries`` the fold of its own event
+    list just made (in event order), so that its first use does not replay the events."""
+    events = incident.events
+    if events and not incident.partial:
+        _TIMELINES[id(events)] = (events, len(events), tuple(sorted(entries, key=lambda e: e.at)))
+        while len(_TIMELINES) > _TIMELINES_KEPT:
+            del _TIMELINES[next(iter(_TIMELINES))]
+
+
 # A document render asks for the timeline dozens of times (every message's context), and a
 # replay costs ~0.1 ms an event: the last few timelines are kept, by the event list they
 # came from (held here, so its id is not reused; a copy of the incident shares the list, a

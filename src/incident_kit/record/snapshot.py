@@ -10,6 +10,9 @@ to the log:
 - incident-kit's version and the source of the fold (``record/events.py``, ``model.py``),
 - the checksum of the snapshot's own text.
 
+With it are kept the timeline entries the events left (``folding.encode_entries``), so a
+render reads the incident as a view, timeline included, without pydantic (:func:`view`).
+
 :func:`load` uses a snapshot only when the log agrees on all of it (an event set aside by
 ``incident doctor --repair`` changes the count; another store at the same place, or another
 incident of that id, changes a checksum); otherwise the incident is folded from its first
@@ -36,7 +39,15 @@ from typing import TYPE_CHECKING, Any, cast
 from incident_kit.digest import sha256
 from incident_kit.errors import RecordError
 from incident_kit.record.base import EventTransaction, StoredEvent
-from incident_kit.record.folding import APPENDED, SIMPLE, Folding, Simple, simple
+from incident_kit.record.folding import (
+    APPENDED,
+    SIMPLE,
+    Entry,
+    Folding,
+    Simple,
+    encode_entries,
+    simple,
+)
 
 if TYPE_CHECKING:
     from incident_kit.record.events import Event
@@ -45,8 +56,12 @@ if TYPE_CHECKING:
 # Fold at most this many events past a snapshot before writing a new one.
 EVERY = 64
 
+# What a snapshot keeps apart from its state, read only when used: the lists events only
+# append to, and the timeline entries (JSON; ``null`` when they could not be kept).
+APART = (*APPENDED, "entries")
+
 # The file's name carries its layout: a new layout is a new file.
-FILE = "snapshots-3.sqlite3"
+FILE = "snapshots-4.sqlite3"
 _SHAPES = """
 CREATE TABLE IF NOT EXISTS shapes (code TEXT PRIMARY KEY, shape TEXT NOT NULL)
 """
@@ -64,6 +79,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
     lists_sum TEXT NOT NULL,
     notes TEXT NOT NULL,
     milestones TEXT NOT NULL,
+    entries TEXT NOT NULL,
+    timeline INTEGER NOT NULL,
     PRIMARY KEY (location, incident_id)
 )
 """
@@ -98,8 +115,11 @@ class Snapshot:
     first: str
     last: str
     state: dict[str, Any]
-    # The notes and milestones, as JSON text: read (and checked) only when a command uses them.
+    # The notes, milestones and timeline entries, as JSON text: read (and checked) only when
+    # a command uses them.
     earlier: Mapping[str, str]
+    # Whether the timeline entries were kept (``earlier["entries"]`` is not null).
+    timeline: bool = False
 
 
 class Snapshots:
@@ -135,13 +155,13 @@ class Snapshots:
             return None
         try:
             row = conn.execute(
-                "SELECT seq, count, first, last, sum, state, lists_sum FROM snapshots "
+                "SELECT seq, count, first, last, sum, state, lists_sum, timeline FROM snapshots "
                 "WHERE location = ? AND incident_id = ? AND code = ?",
                 (self.location, incident_id, self._code),
             ).fetchone()
             if row is None:
                 return None
-            seq, count, first, last, total, text, lists_sum = row
+            seq, count, first, last, total, text, lists_sum, timeline = row
             if _sum(text, lists_sum) != total:
                 return None
             state = json.loads(text)
@@ -150,16 +170,17 @@ class Snapshots:
         if not isinstance(state, dict):
             return None
         earlier = _Lists(lambda: self._lists(incident_id, int(seq), str(lists_sum)))
-        return Snapshot(int(seq), int(count), str(first), str(last), state, earlier)
+        kept = timeline == 1
+        return Snapshot(int(seq), int(count), str(first), str(last), state, earlier, kept)
 
     def _lists(self, incident_id: str, seq: int, lists_sum: str) -> dict[str, str]:
-        """The snapshot's notes and milestones (JSON text), checked against its sum."""
+        """The snapshot's notes, milestones and entries (JSON text), checked against its sum."""
         found = None
         conn = self._conn
         if conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 found = conn.execute(
-                    "SELECT notes, milestones FROM snapshots WHERE location = ? "
+                    "SELECT notes, milestones, entries FROM snapshots WHERE location = ? "
                     "AND incident_id = ? AND code = ? AND seq = ? AND lists_sum = ?",
                     (self.location, incident_id, self._code, seq, lists_sum),
                 ).fetchone()
@@ -178,7 +199,7 @@ class Snapshots:
                 incident=incident_id,
                 hint="run the command again: it folds from the record",
             )
-        return dict(zip(APPENDED, found, strict=True))
+        return dict(zip(APART, found, strict=True))
 
     def put(
         self,
@@ -188,18 +209,21 @@ class Snapshots:
         last: StoredEvent,
         count: int,
         state: dict[str, Any],
+        entries: list[Any] | None,
     ) -> None:
-        """Keep the state after ``last`` (the ``count``-th event); failing quietly."""
+        """Keep the state after ``last`` (the ``count``-th event) and the timeline
+        ``entries`` (``folding.encode_entries``; None: not kept); failing quietly."""
         conn = self._open()
         if conn is None:
             return
         lists = dict(state["lists"])
         apart = [json.dumps(lists.pop(name), ensure_ascii=False) for name in APPENDED]
+        apart.append(json.dumps(entries, ensure_ascii=False))
         text = json.dumps({**state, "lists": lists}, ensure_ascii=False)
         lists_sum = _sum(*apart)
         with contextlib.suppress(sqlite3.Error):
             conn.execute(
-                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.location,
                     incident_id,
@@ -212,6 +236,7 @@ class Snapshots:
                     text,
                     lists_sum,
                     *apart,
+                    int(entries is not None),
                 ),
             )
 
@@ -360,24 +385,22 @@ def fold(
                 typed = [ev.parse(e) for e in tail[1:]]
             try:
                 f = Folding.from_plain(snap.state, snap.earlier)
-                for event in typed:
-                    event.apply(f)
+                new = _apply(f, typed)
                 incident = _incident(f, typed, incident_id, shape)
             except (KeyError, TypeError, ValueError, AttributeError, RecordError):
                 pass  # a snapshot this code cannot read after all: fold from the start
             else:
                 if len(typed) >= EVERY:
-                    count = before + len(tail)
-                    with contextlib.suppress(RecordError):  # its lists could not be read
-                        state = f.plain()
-                        snaps.put(incident_id, first=first, last=tail[-1], count=count, state=state)
+                    _put_on(snaps, incident_id, snap, f, new, first, tail, before)
                 return Folded(incident, f, partial=True, shape=shape)
     from incident_kit.record import events as ev
+    from incident_kit.record.model import keep_timeline
 
     stored = tx.events(incident_id)
     parsed = [ev.parse(e) for e in stored]
-    folding = ev.folding(parsed, incident_id)
+    folding, entries = ev.replayed(parsed, incident_id)
     whole_incident = ev.incident_of(folding, parsed, incident_id)
+    keep_timeline(whole_incident, entries)
     if snaps is not None and stored:
         snaps.keep_shape()
         if not _recent(snap, stored):
@@ -387,8 +410,104 @@ def fold(
                 last=stored[-1],
                 count=len(stored),
                 state=folding.plain(),
+                entries=encode_entries(entries, folding.lists),
             )
     return Folded(whole_incident, folding, partial=False)
+
+
+def _apply(f: Folding, events: Sequence[Event | Simple]) -> list[Entry]:
+    """Fold ``events`` (none of them the declaration) on ``f``: their timeline entries."""
+    out = []
+    for event in events:
+        entry = event.apply(f)
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
+def _put_on(
+    snaps: Snapshots,
+    incident_id: str,
+    snap: Snapshot,
+    f: Folding,
+    new: list[Entry],
+    first: StoredEvent,
+    tail: list[StoredEvent],
+    before: int,
+) -> None:
+    """A new snapshot after folding on from ``snap``: its entries and the ``new`` ones."""
+    with contextlib.suppress(RecordError):  # its lists could not be read
+        state = f.plain()
+        entries = None
+        if snap.timeline:
+            kept = json.loads(snap.earlier["entries"])
+            more = encode_entries(new, {name: f.lists[name] for name in APPENDED})
+            entries = None if not isinstance(kept, list) or more is None else kept + more
+        count = before + len(tail)
+        snaps.put(
+            incident_id, first=first, last=tail[-1], count=count, state=state, entries=entries
+        )
+
+
+def view(
+    tx: EventTransaction,
+    incident_id: str,
+    snaps: Snapshots,
+    reload: Callable[[], list[StoredEvent]],
+) -> Incident | None:
+    """The whole incident as a view (``views.py``), without pydantic: from its snapshot,
+    with the timeline entries kept there, when the log agrees with it and every event since
+    is a simple kind; None otherwise (then :func:`fold` the whole log).
+
+    What a render reads (the state, notes, milestones, timeline, responders) is read and
+    checked against the model's shape here; the typed event log is read from the record
+    (``reload``: the incident's stored events, in a new transaction) only when something
+    asks for it, and only if the record still starts with the events folded here.
+    """
+    snap = snaps.get(incident_id)
+    shape = snaps.shape() if snap is not None and snap.timeline else None
+    if snap is None or shape is None:
+        return None
+    before, first, tail = tx.since(incident_id, snap.seq)
+    if first is None or not agrees(snap, before, first, tail):
+        return None
+    plain = [simple(e.kind, e.at, e.data) for e in tail[1:]]
+    if any(e is None for e in plain):
+        return None
+    events = cast("list[Simple]", plain)
+    count, last = before + len(tail), tail[-1]
+
+    def typed_log() -> list[Any]:
+        from incident_kit.record import events as ev
+
+        stored = reload()
+        if (
+            len(stored) < count
+            or checksum(stored[count - 1]) != checksum(last)
+            or checksum(stored[0]) != snap.first
+        ):
+            raise RecordError(
+                f"the record of {incident_id} changed while it was read",
+                incident=incident_id,
+                hint="run the command again",
+            )
+        return [ev.parse(e) for e in stored[:count]]
+
+    from incident_kit.record.folding import view_of
+
+    try:
+        f = Folding.from_plain(snap.state, snap.earlier)
+        new = _apply(f, events)
+        kept = json.loads(snap.earlier["entries"])
+        incident = view_of(f, shape, incident_id, kept=kept, new=new, events=typed_log)
+        # Read now what a render reads, so that what does not fit the shape sends the
+        # command to the whole fold rather than failing halfway through a template.
+        len(incident.notes), len(incident.milestones), incident.timeline
+    except (KeyError, TypeError, ValueError, AttributeError, RecordError):
+        return None
+    if len(events) >= EVERY:
+        _put_on(snaps, incident_id, snap, f, new, first, tail, before)
+    return cast("Incident", incident)
 
 
 def _recent(snap: Snapshot | None, stored: list[StoredEvent]) -> bool:
@@ -396,7 +515,8 @@ def _recent(snap: Snapshot | None, stored: list[StoredEvent]) -> bool:
     if snap is None or not 0 < snap.count <= len(stored) or len(stored) - snap.count >= EVERY:
         return False
     at = stored[snap.count - 1]
-    # Events since that a short command could not fold without pydantic: a new one.
-    if any(e.kind not in SIMPLE for e in stored[snap.count :]):
+    # Events since that a short command could not fold without pydantic, or no timeline
+    # entries for a render: a new one.
+    if not snap.timeline or any(e.kind not in SIMPLE for e in stored[snap.count :]):
         return False
     return at.seq == snap.seq and checksum(at) == snap.last and checksum(stored[0]) == snap.first
