@@ -146,10 +146,11 @@ def main() -> None:
         order = [
             ("interpreter", "interpreter start (python -c pass)"),
             ("imports", "imports, all of them:"),
-            ("imports_pydantic", "  of which pydantic itself"),
-            ("imports_models", "  of which the pydantic models (event kinds, record)"),
+            ("imports_cli", "  of which the command line (click)"),
+            ("imports_documents", "  of which documents (Jinja, templates' helpers, record)"),
+            ("imports_render", "  of which the renderer (Markdown parser, lxml, DOCX)"),
             ("playbook", "playbook: load and validate"),
-            ("fold", "fold the incident's events"),
+            ("fold", "read the incident (view from its snapshot, else fold)"),
             ("templates", "templates (incl. the figure's measures)"),
             ("parse", "Markdown parse (markdown-it-pyrs, else markdown-it-py)"),
             ("pictures", "timeline figure as PNG (matplotlib incl. import)"),
@@ -161,6 +162,7 @@ def main() -> None:
         for key, label in order:
             print(f"   {label:<58} {spent[key] * 1000:6.0f} ms")
         print(f"   {'sum':<58} {total * 1000:6.0f} ms")
+        print(f"   pydantic imported: {'yes' if spent['pydantic'] else 'no'}")
         print(
             f"   pandoc's whole process: {pandoc_wall * 1000:.0f} ms; a third of it: "
             f"{pandoc_wall / 3 * 1000:.0f} ms"

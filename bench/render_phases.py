@@ -4,7 +4,8 @@
 
 Runs the real command (``incident_kit.cli.main``) in this process with a clock around each
 phase, and prints one JSON object on stderr's last line: seconds for the imports the
-command needs, the playbook, the fold, the template render (the figures' measures
+command needs (the command line, the documents, the renderer), the playbook, the incident's
+read (a view from its snapshot, else the fold), the template render (the figures' measures
 included), the Markdown parse, each picture drawn (matplotlib's import included), the
 format's build without those two (DOCX, HTML, the PDF engine) and the writing of the files. Called
 by ``docx_vs_pandoc.py --phases`` and ``scaling.py``; the interpreter's own start is
@@ -42,23 +43,26 @@ def timed(owner: Any, name: str, label: str) -> None:
 
 
 def main() -> None:
-    # The imports, in three parts: pydantic itself, the pydantic models the command builds
-    # on import (the event kinds and the record; the playbook's schema only when the kept
-    # playbook cannot be used, then under "playbook"), then everything else.
-    import pydantic  # noqa: F401
-
-    pydantic_at = time.perf_counter()
-    import incident_kit.record.events
-    import incident_kit.record.model  # noqa: F401
-
-    models_at = time.perf_counter()
+    # The imports, in three parts: the command line (click), the documents (Jinja, the
+    # templates' helpers, the record's reading), the format's renderer (the Markdown
+    # parser, lxml for DOCX). Whether pydantic was imported at all is reported at the end
+    # (a render whose incident has a current snapshot reads it without).
     import incident_kit.cli as cli
+
+    cli_at = time.perf_counter()
     import incident_kit.core as core
     import incident_kit.documents as documents
     import incident_kit.live as live
     import incident_kit.render.figure as figure
     import incident_kit.render.formats as formats
 
+    documents_at = time.perf_counter()
+    import incident_kit.render.markdown
+    import incident_kit.render.mdrs
+
+    if "docx" in " ".join(sys.argv):
+        import incident_kit.render.docx  # noqa: F401
+    render_at = time.perf_counter()
     imports = time.perf_counter() - START
     timed(live.Live, "renderer", "playbook")
     timed(live.Live, "get", "fold")
@@ -80,8 +84,9 @@ def main() -> None:
     inner = spent.get("parse", 0.0) + spent.get("pictures", 0.0)
     out = {
         "imports": imports,
-        "imports_pydantic": pydantic_at - START,
-        "imports_models": models_at - pydantic_at,
+        "imports_cli": cli_at - START,
+        "imports_documents": documents_at - cli_at,
+        "imports_render": render_at - documents_at,
         "playbook": spent.get("playbook", 0.0),
         "fold": spent.get("fold", 0.0),
         "templates": spent.get("templates", 0.0),
@@ -94,6 +99,7 @@ def main() -> None:
     out["other"] = command - sum(
         out[k] for k in ("playbook", "fold", "templates", "parse", "pictures", "build", "write")
     )
+    out["pydantic"] = float("pydantic" in sys.modules)
     print(json.dumps(out), file=sys.stderr)
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from incident_kit.render.pdf import PdfRenderer
     from incident_kit.render.pdfpool import PdfPool
     from incident_kit.render.piececache import PieceCache
-    from incident_kit.render.pieced import Plan
+    from incident_kit.render.pieced import Plan, Tally
     from incident_kit.workspace import Workspace
 
 __all__ = [
@@ -134,8 +134,6 @@ class Converter:
         cache_dir: Path | None = None,
         pool: PdfPool | None = None,
     ) -> None:
-        from incident_kit.render.pieced import Tally
-
         self.template_dirs = template_dirs
         self.warnings: list[str] = []
         self.warn = warn or self.warnings.append
@@ -155,8 +153,17 @@ class Converter:
         self._cache: PieceCache | None = None
         self._salt: str | None = None
         self._renderer: PdfRenderer | None = None
-        #: What the pieced PDFs of this converter laid out and reused.
-        self.tally = Tally()
+        self._tally: Tally | None = None
+
+    @property
+    def tally(self) -> Tally:
+        """What the pieced PDFs of this converter laid out and reused (the pieced PDF
+        modules are imported only when a PDF is made)."""
+        if self._tally is None:
+            from incident_kit.render.pieced import Tally
+
+            self._tally = Tally()
+        return self._tally
 
     def tokens(self, doc: RenderedDocument) -> list[Token]:
         """The document's tokens, parsed once for every format."""
