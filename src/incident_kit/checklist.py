@@ -6,9 +6,8 @@ every run, and the documents build the same thing for the printed checklist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from incident_kit.errors import UserError
 from incident_kit.render.md import Md
@@ -18,8 +17,7 @@ if TYPE_CHECKING:
     from incident_kit.record.model import Incident
 
 
-@dataclass(frozen=True)
-class ItemView:
+class ItemView(NamedTuple):
     """A checklist item and its state in the record."""
 
     id: str
@@ -31,8 +29,7 @@ class ItemView:
     by: str | None
 
 
-@dataclass(frozen=True)
-class PhaseView:
+class PhaseView(NamedTuple):
     """A phase of the checklist, its items filtered for the incident or the request."""
 
     id: str

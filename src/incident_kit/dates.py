@@ -17,11 +17,10 @@ import importlib.util
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from incident_kit.digest import hexdigest
 
@@ -42,8 +41,7 @@ PATTERNS: dict[str, str] = {
 _HOURS = frozenset("hHkK")
 
 
-@dataclass(frozen=True)
-class Formats:
+class Formats(NamedTuple):
     """How one playbook writes dates and times: its ``wording`` (the schema holds the
     defaults)."""
 

@@ -6,11 +6,11 @@ is the only place that turns these into messages and exit codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One problem in one file: ``file:line:col: path: message``."""
 
     file: str

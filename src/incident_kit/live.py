@@ -7,10 +7,8 @@ appends events, and returns an :class:`Outcome` for the CLI to print. Nothing he
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,16 +38,24 @@ if TYPE_CHECKING:
 # templates and Markdown are imported inside the methods that make messages and files.
 
 
-@dataclass
 class Outcome:
     """What a command did: the incident after it, messages to send, warnings, facts."""
 
-    incident: Incident
-    messages: list[RenderedMessage] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)
+    def __init__(
+        self,
+        incident: Incident,
+        messages: list[RenderedMessage] | None = None,
+        warnings: list[str] | None = None,
+        lines: list[str] | None = None,
+        data: dict[str, Any] | None = None,
+        files: list[Path] | None = None,
+    ) -> None:
+        self.incident = incident
+        self.messages = [] if messages is None else messages
+        self.warnings = [] if warnings is None else warnings
+        self.lines = [] if lines is None else lines
+        self.data = {} if data is None else data
+        self.files = [] if files is None else files
 
 
 class Live:
@@ -368,7 +374,7 @@ class Live:
         """When the same ``kind`` event with the same ``data`` is the incident's latest event
         (ticks aside) and was recorded a moment ago, its time: this command is a retry."""
         assert inc.id
-        for ev in reversed(tx.events(inc.id)):
+        for ev in tx.events(inc.id)[::-1]:
             if ev.kind == "check":
                 continue
             same = ev.kind == kind and ev.data == _made(kind, self.now, data).payload()
@@ -1496,6 +1502,8 @@ def init_workspace(target: Path, *, bundled: Path) -> list[Path]:
     """Create a workspace: settings, the default playbook, templates, an ownership database."""
     if (target / SETTINGS_FILE).exists():
         raise RefusedError(f"{target} is already a workspace", hint="nothing was changed")
+    import shutil
+
     created = []
     target.mkdir(parents=True, exist_ok=True)
     for folder in ("playbooks", "templates"):

@@ -9,7 +9,6 @@ playbooks and templates are used with default settings.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from functools import cached_property
 from pathlib import Path
@@ -38,12 +37,15 @@ def bundled_dir() -> Path:
     return here.parent.parent
 
 
-@dataclass
 class Workspace:
     """Where the toolkit reads playbooks, templates and settings, and writes output."""
 
-    root: Path | None
-    settings: Settings = field(default_factory=lambda: load_settings(None))
+    def __init__(self, root: Path | None, settings: Settings | None = None) -> None:
+        self.root = root
+        self.settings = load_settings(None) if settings is None else settings
+
+    def __repr__(self) -> str:
+        return f"Workspace(root={self.root!r})"
 
     @property
     def bundled(self) -> Path:

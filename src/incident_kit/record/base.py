@@ -7,13 +7,11 @@ shared database server implements the same two protocols. Commands only ever see
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
     """One event as a store holds it: the kind's name and its data, not yet typed."""
 
     seq: int

@@ -12,26 +12,44 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Entry:
+class _Entry(NamedTuple):
+    at: datetime
+    kind: str
+    by: str | None
+    data: dict[str, Any]
+    before: dict[str, Any]
+    links: list[str] | None
+
+
+class Entry(_Entry):
     """One line of the timeline: an event (or the stated start of impact).
 
     ``kind`` is the event's kind; ``data`` its fields; ``before`` what the event changed, as
     it stood before (the previous severity, holder, value, verdict …). The sentence a reader
     sees is written by the templates (``_macros.md.j2``) from these.
+
+    A named tuple, not a dataclass: this module is on every short command's path, and the
+    dataclasses module alone costs such a command ~10% of its time.
     """
 
-    at: datetime
-    kind: str
-    by: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    before: dict[str, Any] = field(default_factory=dict)
-    links: list[str] | None = None
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        at: datetime,
+        kind: str,
+        by: str | None = None,
+        data: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        links: list[str] | None = None,
+    ) -> Entry:
+        return super().__new__(
+            cls, at, kind, by, {} if data is None else data, {} if before is None else before, links
+        )
 
 
 # The lists of the folded state that events only ever append to (a snapshot may keep their
@@ -165,8 +183,7 @@ def _uncheck(f: Folding, at: datetime, data: dict[str, Any]) -> Entry:
     return Entry(at, "uncheck", data.get("by"), dict(data), before=times(before))
 
 
-@dataclass(frozen=True)
-class SimpleKind:
+class SimpleKind(NamedTuple):
     """A simple kind: its data fields (``text``: a non-empty string; ``name``: a string or
     none; ``links``: a list of strings), the ``ticked_by`` name it counts as, its effect."""
 
@@ -186,8 +203,7 @@ SIMPLE: dict[str, SimpleKind] = {
 }
 
 
-@dataclass(frozen=True)
-class Simple:
+class Simple(NamedTuple):
     """An event of a simple kind, read or made without pydantic (same payload, same fold
     as its typed class in ``events.py``)."""
 

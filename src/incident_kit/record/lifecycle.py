@@ -6,9 +6,8 @@ Pure functions of (incident, playbook, clock); they never touch the store or pri
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from incident_kit.dates import Formats
 from incident_kit.errors import RefusedError, UserError
@@ -163,8 +162,7 @@ def current_phase(incident: Incident, playbook: Playbook) -> str:
     return phases[-1].id
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(NamedTuple):
     """Something the process expects, and when."""
 
     what: str
@@ -444,8 +442,7 @@ def check_retro_date(
     return warnings
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The durability audit's finding for one check."""
 
     check: AuditCheck
@@ -477,8 +474,7 @@ def last_customer_status(incident: Incident, playbook: Playbook) -> str:
     return "investigating" if incident.customer_messages else ""
 
 
-@dataclass(frozen=True)
-class Blocker:
+class Blocker(NamedTuple):
     """Why a transition cannot happen yet, and the command that clears it (if one does)."""
 
     reason: str

@@ -31,7 +31,6 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -106,20 +105,31 @@ def _code() -> str:
     return str(code_key(*(here / name for name in names), here.parent / "views.py").hexdigest())
 
 
-@dataclass(frozen=True)
 class Snapshot:
     """The plain folded state after event ``seq``, and what ties it to the log."""
 
-    seq: int
-    count: int
-    first: str
-    last: str
-    state: dict[str, Any]
-    # The notes, milestones and timeline entries, as JSON text: read (and checked) only when
-    # a command uses them.
-    earlier: Mapping[str, str]
-    # Whether the timeline entries were kept (``earlier["entries"]`` is not null).
-    timeline: bool = False
+    __slots__ = ("count", "earlier", "first", "last", "seq", "state", "timeline")
+
+    def __init__(
+        self,
+        seq: int,
+        count: int,
+        first: str,
+        last: str,
+        state: dict[str, Any],
+        earlier: Mapping[str, str],
+        timeline: bool = False,
+    ) -> None:
+        self.seq = seq
+        self.count = count  # how many of the incident's events it folds
+        self.first = first
+        self.last = last
+        self.state = state
+        # The notes, milestones and timeline entries, as JSON text: read (and checked) only
+        # when a command uses them.
+        self.earlier = earlier
+        # Whether the timeline entries were kept (``earlier["entries"]`` is not null).
+        self.timeline = timeline
 
 
 class Snapshots:
@@ -318,16 +328,18 @@ def agrees(snap: Snapshot, before: int, first: StoredEvent | None, tail: list[St
     )
 
 
-@dataclass
 class Folded:
     """An incident folded by :func:`fold`, and the plain state it was made from.
 
     ``shape``: the incident is a view (``views.py``), folded on without pydantic."""
 
-    incident: Incident
-    f: Folding
-    partial: bool
-    shape: dict[str, Any] | None = None
+    def __init__(
+        self, incident: Incident, f: Folding, partial: bool, shape: dict[str, Any] | None = None
+    ) -> None:
+        self.incident = incident
+        self.f = f
+        self.partial = partial
+        self.shape = shape
 
     def on(self, events: Sequence[Event | Simple]) -> Incident:
         """The incident after ``events`` (just recorded by this command) are folded on."""

@@ -19,10 +19,9 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from incident_kit.errors import RecordError, StoreError, UserError
 from incident_kit.record.base import StoredEvent
@@ -315,8 +314,7 @@ class _Empty(Exception):
     """An empty store opened for reading."""
 
 
-@dataclass(frozen=True)
-class BadRow:
+class BadRow(NamedTuple):
     """An event row that cannot be read or folded, and why."""
 
     seq: int
@@ -402,7 +400,9 @@ def set_aside(store: Store, rows: list[BadRow], file: Path) -> None:
         now = datetime.now(UTC).isoformat()
         with file.open("a", encoding="utf-8") as fh:
             for r in moving:
-                fh.write(json.dumps({**r.__dict__, "set_aside_at": now}, ensure_ascii=False) + "\n")
+                fh.write(
+                    json.dumps({**r._asdict(), "set_aside_at": now}, ensure_ascii=False) + "\n"
+                )
             fh.flush()
             os.fsync(fh.fileno())
         for r in moving:
