@@ -1178,7 +1178,17 @@ def test_a_stylesheet_the_pdf_engine_cannot_lay_out_is_one_line(declared: Path) 
     assert outputs(declared) == before
 
 
-def test_ctrl_c_while_the_command_line_is_imported_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("module", "command"),
+    [
+        ("click", "--help"),  # click's command line
+        ("incident_kit.cli.quick", "status"),  # the short commands' own, while it loads
+        ("incident_kit.workspace", "status"),  # … and once it runs
+    ],
+)
+def test_ctrl_c_while_the_command_line_is_imported_is_one_line(
+    tmp_path: Path, module: str, command: str
+) -> None:
     """A Ctrl-C in the first moments (Python still importing the command line) gives the
     same line and exit code as one during a command, not Python's traceback."""
     import subprocess
@@ -1188,14 +1198,14 @@ def test_ctrl_c_while_the_command_line_is_imported_is_one_line(tmp_path: Path) -
         "import sys\n"
         "class Interrupt:\n"
         "    def find_spec(self, name, *args):\n"
-        "        if name == 'click':\n"
+        f"        if name == {module!r}:\n"
         "            raise KeyboardInterrupt\n"
         "sys.meta_path.insert(0, Interrupt())\n"
         "from incident_kit.entry import main\n"
         "main()\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", interrupt_the_import, "status"],
+        [sys.executable, "-c", interrupt_the_import, command],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -254,9 +254,9 @@ def test_list_is_a_table_with_local_times(ws: Path) -> None:
 def test_list_strips_terminal_escape_sequences() -> None:
     """Typed fields are refused with control characters, but a record made elsewhere (an
     older version, an import) is still shown safely."""
-    from incident_kit.cli.lifecycle import _plain
+    from incident_kit.cli.quick import plain
 
-    assert _plain("search \x1b[31mred\x1b[0m\x07 \x1b]0;title\x07done") == "search red  done"
+    assert plain("search \x1b[31mred\x1b[0m\x07 \x1b]0;title\x07done") == "search red  done"
 
 
 # --- ownership ----------------------------------------------------------------------------

@@ -4,10 +4,14 @@ Nothing is imported here before the command line itself, so that a Ctrl-C while 
 still importing it (the first ~50 ms) is the same one line and exit code as a Ctrl-C during
 a command, not Python's traceback.
 
+The short commands (note, milestone, check, status, list) read their own command line
+without importing click (cli/quick.py); every other command line, and any of theirs that
+quick is not sure of, goes to click.
+
 The cyclic garbage collector is off while the command line is imported: imports make many
 objects and no garbage, and collections during them cost a short command a few per cent of
 its time. The group turns it back on for every command but the short ones
-(``cli.SHORT``: a note or a status makes little and ends in a moment).
+(``cli.group.SHORT``: a note or a status makes little and ends in a moment).
 """
 
 from __future__ import annotations
@@ -18,13 +22,34 @@ INTERRUPTED = "incident: interrupted; what was recorded before Ctrl-C is kept, n
 
 
 def main() -> None:
-    """Console entry point: the command line, once it is imported."""
+    """Console entry point: a short command's own command line, else click's."""
     import gc
 
     gc.disable()
     try:
-        from incident_kit.cli import main as command_line
+        from incident_kit.cli.quick import run
+
+        code = run(sys.argv[1:])
+        if code is None:
+            from incident_kit.cli.group import main as command_line
     except KeyboardInterrupt:
         sys.stderr.write(INTERRUPTED + "\n")
         raise SystemExit(130) from None
+    if code is not None:
+        hold_ctrl_c()
+        sys.exit(code)
     command_line()
+
+
+def hold_ctrl_c() -> None:
+    """Ignore Ctrl-C from here on: the command is done and has said so.
+
+    While Python tears down it puts back the default SIGINT action (but leaves an ignored
+    one alone), and a thread that outlives ``main`` could take the signal: a Ctrl-C then
+    would kill the process silently (exit -2) after the work was written and reported.
+    """
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -103,6 +103,23 @@ class RecordError(EnvironmentFailure):
         self.seq = seq
 
 
+class CommandLineError(UserError):
+    """A command line the command cannot run (a missing TEXT, two incidents named): shown
+    as click shows its usage errors, ``incident note: missing TEXT …; see `incident note
+    --help```.
+
+    ``command`` is the command's path (``incident note``). Raised while click runs a
+    command, it is click's; the short commands' own command line (cli/quick.py) fills it in.
+    """
+
+    def __init__(self, message: str, *, command: str | None = None) -> None:
+        super().__init__(message)
+        if command is None and "click" in sys.modules:
+            ctx = sys.modules["click"].get_current_context(silent=True)
+            command = ctx.command_path if ctx is not None else None
+        self.command = command
+
+
 class Interrupted(IncidentKitError):
     """Ctrl-C: exit 130."""
 

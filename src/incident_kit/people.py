@@ -14,7 +14,6 @@ The workspace's settings are shared by the team, so a person's name never comes 
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from incident_kit.errors import UserError
@@ -43,6 +42,8 @@ def _from_file(path: Path) -> str | None:
 
 
 def _from_git() -> str | None:
+    import subprocess  # only when neither INCIDENT_USER nor the config file names anyone
+
     try:
         done = subprocess.run(
             ["git", "config", "user.name"],

@@ -9,7 +9,6 @@ after a command are its text, never an id, and ``-`` reads the text from stdin.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from incident_kit.cli import quick
 from incident_kit.cli.options import (
     PlaybookHelp,
     complete_audit_check,
@@ -27,11 +27,13 @@ from incident_kit.cli.options import (
     complete_severity,
     incident_option,
     progress,
-    read_option_text,
-    read_text,
 )
 from incident_kit.cli.params import DAY_OR_TIME, TIME
+from incident_kit.cli.quick import incident_and_text, named_incident, show
+from incident_kit.cli.quick import live_core as _live
+from incident_kit.cli.quick import person as _person
 from incident_kit.cli.state import State, handles_errors, state_of
+from incident_kit.cli.typed import read_option_text, read_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,15 +57,6 @@ def _default_by(ctx: click.Context, param: click.Parameter, value: str | None) -
     return _person(state_of(ctx))
 
 
-def _person(state: State) -> str | None:
-    """Who runs the command (people.default_by: may ask git), found once per command."""
-    if state.person is None:
-        from incident_kit.people import default_by
-
-        state.person = (default_by(),)
-    return state.person[0]
-
-
 def by_option(func: F) -> F:
     return click.option(
         "--by",
@@ -74,99 +67,8 @@ def by_option(func: F) -> F:
     )(func)
 
 
-def _live(state: State, at: str | None, *, short: bool = False, reading: bool = False) -> Any:
-    """The live core. ``short`` (note, milestone, check, status, list): the incident is
-    folded on from its snapshot, without its event log, unless JSON output shows the log.
-    ``reading`` (status, list): nothing is recorded, so nobody is asked who runs it."""
-    from incident_kit.live import Live
-
-    live = Live(state.workspace(), at=at, by=None if reading else _person(state))
-    live.whole = not short or state.json
-    return live
-
-
-def _id_and_text(
-    state: State, incident_id: str | None, words: tuple[str, ...], what: str
-) -> tuple[str | None, str]:
-    """The incident and the typed text. Without ``-i``, a first word that is exactly the id
-    of an incident in the store is taken as the id (`note ID TEXT` as before); no other
-    word is ever taken for an id."""
-    if incident_id is None and words and words[0] != "-" and _is_incident(state, words[0]):
-        if len(words) == 1:
-            raise click.UsageError(
-                f"'{words[0]}' is an incident id and there is no {what.upper()}: "
-                f"incident {click.get_current_context().info_name} -i {words[0]} {what.upper()}"
-            )
-        incident_id, words = words[0], words[1:]
-    return incident_id, read_text(words, what)
-
-
-def _is_incident(state: State, word: str) -> bool:
-    from incident_kit.record.location import has_record, open_store
-
-    ws = state.workspace()
-    if not has_record(ws):
-        return False
-    with open_store(ws).transaction(write=False) as tx:
-        return bool(tx.exists(word))
-
-
 def _show(outcome: Any, as_json: bool | None = None) -> None:
-    # Imported only when there is JSON or a message to show: note, check and status print
-    # lines, and need neither the Markdown parser nor the incident file's writer.
-    if as_json or outcome.messages or (as_json is None and state_of().json):
-        from incident_kit.record.file import dump_incident
-        from incident_kit.render.chat import to_mrkdwn, to_paste
-        from incident_kit.render.text import to_text
-
-    if as_json is None:
-        as_json = state_of().json
-    for warning in outcome.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "incident": dump_incident(outcome.incident),
-                    "stage": outcome.incident.stage,
-                    "messages": [
-                        {
-                            "name": m.name,
-                            "title": m.title,
-                            "heading": m.heading or m.title,
-                            "to": m.to,
-                            "subject": m.subject,
-                            "text": to_text(m.body),
-                            "chat": to_paste(m.body),
-                            "mrkdwn": to_mrkdwn(m.body),
-                            "markdown": str(m.body),
-                        }
-                        for m in outcome.messages
-                    ],
-                    "lines": outcome.lines,
-                    "files": [str(p) for p in outcome.files],
-                    "warnings": outcome.warnings,
-                    **outcome.data,
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
-        return
-    for line in outcome.lines:
-        click.echo(line)
-    for path in outcome.files:
-        click.echo(f"wrote {os.path.relpath(path)}")
-    for m in outcome.messages:
-        head = f"── {m.heading or m.title}" + (f" → {m.to}" if m.to else "") + " "
-        click.echo("")
-        click.echo(head + "─" * max(3, 72 - len(head)))
-        if m.subject:
-            click.echo(f"Subject: {m.subject}")
-            click.echo("")
-        # Chat messages come as chat text, ready to paste into the message box.
-        text = to_paste(m.body) if "chat" in m.channels else to_text(m.body)
-        click.echo(text.rstrip("\n"))
+    show(outcome, state_of().json if as_json is None else as_json)
 
 
 def _severities(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -319,11 +221,7 @@ def note(
       incident note "Emily found a metric for failing requests" --by Emily --link https://dash/1
       pbpaste | incident note - -i inc-05-09-22
     """
-    iid, body = _id_and_text(state, incident_id, text, "text")
-    _show(
-        _live(state, at, short=True).note(incident_id=iid, text=body, by=by, links=list(links)),
-        as_json,
-    )
+    quick.note(state, text, incident_id, links, by, at, as_json)
 
 
 def _role_pairs(args: tuple[str, ...]) -> dict[str, str]:
@@ -483,8 +381,7 @@ def milestone(
       incident milestone Possibly identified: bad deploy causing logging in issues
       incident milestone -i inc-05-09-22 "Fix deployed"
     """
-    iid, body = _id_and_text(state, incident_id, text, "text")
-    _show(_live(state, at, short=True).milestone(incident_id=iid, text=body, by=by), as_json)
+    quick.milestone(state, text, incident_id, by, at, as_json)
 
 
 def _items(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -525,16 +422,7 @@ def check(
       incident check declaration.video-bridge
       incident check pin-summary --by "Priya Shah"
     """
-    _show(
-        _live(state, at, short=True).check(incident_id=incident_id, item=item, undo=undo, by=by),
-        as_json,
-    )
-
-
-def _positional_id(incident_id: str | None, positional: str | None) -> str | None:
-    if incident_id and positional and incident_id != positional:
-        raise click.UsageError(f"two incidents given: '{positional}' and -i '{incident_id}'")
-    return incident_id or positional
+    quick.check(state, item, incident_id, undo, by, at, as_json)
 
 
 def _editor_available() -> bool:
@@ -601,7 +489,7 @@ def update(
       incident update -m "Customers cannot log in. We are rolling back this morning's change."
       incident update            # opens $EDITOR with a draft
     """
-    incident_id = _positional_id(incident_id, positional_id)
+    incident_id = named_incident(incident_id, positional_id)
     text = read_option_text(message)
     if text is None:
         text = _edit_update(state, at, incident_id)
@@ -711,7 +599,7 @@ def mitigate(
       incident mitigate --how "Rolled back the session service release"
       incident mitigate --how "Restarted the cache nightly by cron" --not-durable cron-restart
     """
-    incident_id = _positional_id(incident_id, positional_id)
+    incident_id = named_incident(incident_id, positional_id)
     text = read_option_text(how)
     assert text is not None
     outcome = _live(state, at).mitigate(
@@ -821,7 +709,7 @@ def retro(
       incident retro --on 2022-09-06T14:00 --attendee "Priya Shah" --attendee Emily
       incident retro --cancel --reason "merged with the review of inc-04-09-22-…"
     """
-    incident_id = _positional_id(incident_id, positional_id)
+    incident_id = named_incident(incident_id, positional_id)
     if cancel == (on is not None):
         from incident_kit.errors import UserError
 
@@ -893,7 +781,7 @@ def ticket_add(
       incident ticket add Automate the failover --kind priority-action --owner "Page team"
       incident ticket add Fix the retry storm --owner kim --due 2026-04-01
     """
-    iid, title = _id_and_text(state, incident_id, text, "text")
+    iid, title = incident_and_text(state, incident_id, text, "text", "ticket add")
     _show(
         _live(state, at).ticket_add(
             incident_id=iid, title=title, url=url, by=by, kind=kind, owner=owner, due=due
@@ -953,7 +841,7 @@ def resolve(
       incident resolve
       incident resolve inc-05-09-22-logging-in-is-broken-for-all-users
     """
-    iid = _positional_id(incident_id, positional_id)
+    iid = named_incident(incident_id, positional_id)
     _show(_live(state, at).resolve(incident_id=iid, by=by), as_json)
 
 
@@ -982,7 +870,7 @@ def reopen(
     Examples:
       incident reopen --reason "Errors are back since 12:00"
     """
-    iid = _positional_id(incident_id, positional_id)
+    iid = named_incident(incident_id, positional_id)
     _show(_live(state, at).reopen(incident_id=iid, reason=reason, by=by), as_json)
 
 
@@ -1040,16 +928,7 @@ def status(
       incident status
       incident status --workspace ~/incidents --json
     """
-    iid = _positional_id(incident_id, positional_id)
-    _show(_live(state, at, short=True, reading=True).status(incident_id=iid), as_json)
-
-
-def _plain(text: str) -> str:
-    """Typed text for a terminal: escape sequences and control characters removed."""
-    import re
-
-    text = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b.", "", text)
-    return "".join(c if c.isprintable() else " " for c in text)
+    quick.status(state, positional_id, incident_id, at, as_json)
 
 
 @click.command(name="list")
@@ -1067,65 +946,7 @@ def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> Non
       incident list
       incident list --all --json
     """
-    live = _live(state, at, short=True, reading=True)
-    incidents = live.list(include_resolved=include_all)
-    tz = live.workspace.tz
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "incidents": [
-                        {
-                            "id": i.id,
-                            "severity": i.severity,
-                            "stage": i.stage,
-                            "title": i.title,
-                            "declared_at": i.declared_at.isoformat(),
-                        }
-                        for i in incidents
-                    ],
-                    **({"unreadable": _unreadable(live)} if live.broken else {}),
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
-        if live.broken:
-            raise SystemExit(1)
-        return
-    if not incidents:
-        click.echo("no open incidents" if not include_all else "no incidents")
-    else:
-        _table(incidents, tz, live.formats())
-    # An incident whose record cannot be read is named, after the ones that can.
-    for line in _unreadable(live):
-        click.echo(line, err=True)
-    if live.broken:
-        raise SystemExit(1)
-
-
-def _unreadable(live: Any) -> list[str]:
-    from incident_kit.cli import report
-
-    return [line for exc in live.broken for line in report(exc)[0]]
-
-
-def _table(incidents: list[Any], tz: Any, fmt: Any) -> None:
-    """The list's table; declared times in the default playbook's ``stamp`` and ``time``."""
-    rows = [("ID", "SEVERITY", "STAGE", "DECLARED", "TITLE")]
-    for i in incidents:
-        rows.append(
-            (
-                _plain(i.id or ""),
-                _plain(i.severity),
-                i.stage,
-                fmt.stamp(i.declared_at, tz),
-                _plain(i.title),
-            )
-        )
-    widths = [max(len(r[c]) for r in rows) for c in range(4)]
-    for r in rows:
-        click.echo("  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4])
+    quick.list_(state, include_all, at, as_json)
 
 
 @click.command()
@@ -1161,7 +982,7 @@ def export(
 
     from incident_kit.live import Live
 
-    data = Live(state.workspace()).export(incident_id=_positional_id(incident_id, positional_id))
+    data = Live(state.workspace()).export(incident_id=named_incident(incident_id, positional_id))
     if as_json:
         text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
     else:

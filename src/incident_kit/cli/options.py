@@ -166,29 +166,6 @@ def incident_option(func: F) -> F:
     )(func)
 
 
-def read_text(words: tuple[str, ...], what: str) -> str:
-    """Words typed after the command, joined; ``-`` alone reads the text from stdin."""
-    if words == ("-",):
-        text = sys.stdin.read().strip()
-        if not text:
-            raise click.UsageError(f"no {what} on stdin")
-        return text
-    text = " ".join(words).strip()
-    if not text:
-        raise click.UsageError(f"missing {what.upper()} (or `-` to read it from stdin)")
-    return text
-
-
-def read_option_text(value: str | None) -> str | None:
-    """An option's text; ``-`` reads it from stdin."""
-    if value == "-":
-        text = sys.stdin.read().strip()
-        if not text:
-            raise click.UsageError("no text on stdin")
-        return text
-    return value
-
-
 # --- progress -----------------------------------------------------------------------------
 
 

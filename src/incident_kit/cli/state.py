@@ -1,16 +1,18 @@
 """What the common options give every command, shared by the command modules.
 
 Its own module so that the command modules need not import the package that imports them
-(no import cycle in ``incident_kit.cli``).
+(no import cycle in ``incident_kit.cli``). Click-free: the short commands' own command line
+(cli/quick.py) makes a :class:`State` too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import click
+if TYPE_CHECKING:
+    import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +39,8 @@ class State:
 
 def state_of(ctx: click.Context | None = None) -> State:
     """The command line's :class:`State` (created on first use, also during completion)."""
+    import click  # loaded already: only click's command line has a context
+
     ctx = ctx or click.get_current_context()
     return ctx.find_root().ensure_object(State)
 
