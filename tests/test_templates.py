@@ -135,3 +135,23 @@ def test_the_sandbox_refuses_internal_attributes_every_time(folders: tuple[Path,
             render_limited(env.get_template("mro.md.j2"), {"s": "a", "cls": str})
         with pytest.raises(jinja2.exceptions.SecurityError):
             render_limited(env.get_template("frame.md.j2"), {"gen": (x for x in "ab")})
+
+
+class _Holder:
+    def __init__(self, f: Any) -> None:
+        self.f = f
+
+
+def test_the_quick_attribute_lookup_still_wraps_str_format(folders: tuple[Path, Path]) -> None:
+    """An attribute found safe on a type is read at once next time, unless its value is a
+    method: a ``str.format`` held in it is still the sandbox's."""
+    templates, _ = folders
+    (templates / "fmt.md.j2").write_text(
+        '{% for o in objs %}{{ o.f("x") if o.f is callable else o.f }};{% endfor %}'
+    )
+    env = make_environment([templates])
+    plain = [_Holder("plain"), _Holder("again")]
+    assert render_limited(env.get_template("fmt.md.j2"), {"objs": plain}) == "plain;again;"
+    sneaky = [_Holder("plain"), _Holder("{0.__class__.__mro__}".format)]
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        render_limited(env.get_template("fmt.md.j2"), {"objs": sneaky})

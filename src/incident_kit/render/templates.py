@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import sys
+import types
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -215,6 +216,9 @@ class TemplateLimit(Exception):
     """A template went over :data:`MAX_OUTPUT` or :data:`MAX_SECONDS`."""
 
 
+_METHODS = (types.MethodType, types.BuiltinMethodType)
+
+
 class LimitedEnvironment(SandboxedEnvironment):
     """Jinja's sandbox, with a cap on the size of a repeated string or list and on powers."""
 
@@ -236,6 +240,20 @@ class LimitedEnvironment(SandboxedEnvironment):
         if safe is None:
             safe = self._safe[(kind, attr)] = bool(super().is_safe_attribute(obj, attr, value))
         return safe
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """Jinja's sandboxed attribute lookup, answered at once when this type's attribute
+        was found safe before and the value is no method (so not ``str.format``, which
+        the sandbox wraps): what Jinja itself would return. Anything else goes to Jinja."""
+        kind = type(obj)
+        if self._safe.get((kind, attribute)) and obj.__class__ is kind:
+            try:
+                value = getattr(obj, attribute)
+            except AttributeError:
+                return super().getattr(obj, attribute)
+            if not isinstance(value, _METHODS):
+                return value
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
