@@ -11,13 +11,16 @@ quick is not sure of, goes to click.
 The cyclic garbage collector is off while the command line is imported: imports make many
 objects and no garbage, and collections during them cost a short command a few per cent of
 its time. The group turns it back on for every command but the short ones
-(``cli.group.SHORT``: a note or a status makes little and ends in a moment).
+(``SHORT``: a note or a status makes little and ends in a moment).
 """
 
 from __future__ import annotations
 
 import sys
 
+# The short commands: they read their own command line (cli/quick.py) and run with the
+# cyclic GC off. Any other command line goes straight to click, importing nothing of quick.
+SHORT = frozenset({"note", "milestone", "check", "status", "list"})
 INTERRUPTED = "incident: interrupted; what was recorded before Ctrl-C is kept, nothing half-written"
 
 
@@ -27,9 +30,11 @@ def main() -> None:
 
     gc.disable()
     try:
-        from incident_kit.cli.quick import run
+        code = None
+        if sys.argv[1:2] and sys.argv[1] in SHORT:
+            from incident_kit.cli.quick import run
 
-        code = run(sys.argv[1:])
+            code = run(sys.argv[1:])
         if code is None:
             from incident_kit.cli.group import main as command_line
     except KeyboardInterrupt:

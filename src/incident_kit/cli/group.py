@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 import click
 
-from incident_kit import __version__
+from incident_kit import __version__, entry
 from incident_kit.cli.boundary import check_text, emit, report, wants_json
 from incident_kit.cli.state import state_of
 from incident_kit.entry import INTERRUPTED, hold_ctrl_c
@@ -350,4 +350,4 @@ ELSEWHERE = {
 }
 MODULES = ("lifecycle", "documents", "playbooks", "team")
 # Commands that run with the cyclic GC off (see incident_kit/entry.py): they end in a moment.
-SHORT = frozenset({"note", "milestone", "check", "status", "list"})
+SHORT = entry.SHORT
