@@ -109,12 +109,35 @@ def main() -> None:
                 f"{name:<28} {median:>7.3f} {median / floor:>6.2f} {used:>7.3f} "
                 f"{used / cpu_floor:>6.2f}"
             )
+        for line in _startup_code():
+            print(line)
         print(
             f"medians of {args.runs} interleaved runs each, {sys.executable} {' '.join(run)}; "
             "CPU is user + "
             "system time (a write waits on the disk besides: the store's commit and checkpoint "
             "are synced)"
         )
+
+
+def _startup_code() -> list[str]:
+    """The .pth files of this interpreter that run code at every start (both sides pay it,
+    which flatters the ratios: a sandbox's certificate hook that imports certifi costs
+    ~14 ms of the yardstick's ~40)."""
+    import site
+
+    out = []
+    for folder in {*site.getsitepackages(), site.getusersitepackages()}:
+        for pth in sorted(Path(folder).glob("*.pth")):
+            try:
+                lines = pth.read_text(errors="replace").splitlines()
+            except OSError:
+                continue
+            if any(line.startswith(("import ", "import\t")) for line in lines):
+                out.append(
+                    f"note: {pth} runs code at every interpreter start; move it aside for "
+                    "a clean machine's ratios"
+                )
+    return out
 
 
 if __name__ == "__main__":
