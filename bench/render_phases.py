@@ -45,7 +45,7 @@ def timed(owner: Any, name: str, label: str) -> None:
 def main() -> None:
     # The imports, in three parts: the command line (click), the documents (Jinja, the
     # templates' helpers, the record's reading), the format's renderer (the Markdown
-    # parser, lxml for DOCX). Whether pydantic was imported at all is reported at the end
+    # parser; none for DOCX: the DOCX worker the command forks imports it). Whether pydantic was imported at all is reported at the end
     # (a render whose incident has a current snapshot reads it without).
     import incident_kit.cli as cli
 
@@ -57,11 +57,9 @@ def main() -> None:
     import incident_kit.render.formats as formats
 
     documents_at = time.perf_counter()
-    import incident_kit.render.markdown
-    import incident_kit.render.mdrs
-
-    if "docx" in " ".join(sys.argv):
-        import incident_kit.render.docx  # noqa: F401
+    if "docx" not in " ".join(sys.argv):  # a DOCX is parsed and built by the DOCX worker
+        import incident_kit.render.markdown
+        import incident_kit.render.mdrs  # noqa: F401
     render_at = time.perf_counter()
     imports = time.perf_counter() - START
     timed(live.Live, "renderer", "playbook")

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from incident_kit.errors import IncidentKitError, RenderError, UserError
 from incident_kit.render import DEFAULT_FORMATS, FORMATS
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from incident_kit.documents import RenderedDocument
     from incident_kit.render.docx import DocxRenderer
+    from incident_kit.render.docxworker import DocxWorker
     from incident_kit.render.figure import Drawn
     from incident_kit.render.html import Page
     from incident_kit.render.pdf import PdfRenderer
@@ -72,7 +73,13 @@ def asset_dirs(template_dirs: list[Path]) -> list[Path]:
 def early_workers(workspace: Workspace, formats: list[str], documents: list[str]) -> PdfPool | None:
     """The PDF workers of a command that makes PDFs, forked first thing (before it imports
     or renders anything else, see :func:`pdfpool.early`): one when ``documents`` (names)
-    were all made in pieces before and those pieces are kept, else one per core."""
+    were all made in pieces before and those pieces are kept, else one per core. A command
+    that makes DOCX forks its DOCX worker here too (``docxworker.py``; its converter takes
+    it)."""
+    if "docx" in formats:
+        from incident_kit.render import docxworker
+
+        docxworker.start(workspace.template_dirs)
     if "pdf" not in formats:
         return None
     from incident_kit.render.pdfpool import early
@@ -140,6 +147,8 @@ class Converter:
         self.paper = paper
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self._docx: DocxRenderer | None = None
+        self._docx_worker: DocxWorker | None = None
+        self._asked_worker = False
         self._tokens: dict[int, list[Token]] = {}
         self._css: str | None = None
         self._screen_css: str | None = None
@@ -246,10 +255,13 @@ class Converter:
             self._pool.warm_up(self.css() + boxes.piece_css() if boxes else self.css())
 
     def close(self) -> None:
-        """Stop the PDF workers."""
+        """Stop the PDF workers and the DOCX worker."""
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self._docx_worker is not None:
+            self._docx_worker.close()
+            self._docx_worker = None
 
     def pdfs(
         self, jobs: list[Job], done: Callable[[int], None] | None = None
@@ -441,18 +453,32 @@ class Converter:
         return standalone(body, page, self.css(), self._screen_css)
 
     def docx(self, doc: RenderedDocument) -> bytes:
+        """The document's DOCX: made by the command's DOCX worker when it has one
+        (``docxworker.py``), else (or when the worker could not) here."""
+        meta: dict[str, Any] = {
+            "title": doc.title,
+            "subject": doc.subject,
+            "author": doc.author,
+            "created": doc.date,
+            "paper": self.paper,
+        }
+        if self._docx is None:
+            if not self._asked_worker:
+                from incident_kit.render import docxworker
+
+                self._asked_worker = True
+                self._docx_worker = docxworker.take(self.template_dirs)
+            if self._docx_worker is not None:
+                made = self._docx_worker.render(
+                    doc.markdown, meta, doc.filename, self.pictures(doc), self.warn
+                )
+                if made is not None:
+                    return made
         from incident_kit.render.docx import DocxMeta, DocxRenderer
 
         if self._docx is None:
             reference = find_asset(self.template_dirs, "reference.docx")
             self._docx = DocxRenderer(reference, warn=self.warn)
-        meta = DocxMeta(
-            title=doc.title,
-            subject=doc.subject,
-            author=doc.author,
-            created=doc.date,
-            paper=self.paper,
-        )
         return self._docx.render(
-            self.tokens(doc), meta, name=doc.filename, pictures=self.pictures(doc)
+            self.tokens(doc), DocxMeta(**meta), name=doc.filename, pictures=self.pictures(doc)
         )
