@@ -50,8 +50,11 @@ _AS_IS = re.compile(
 def escape_line(line: str) -> str:
     """One line of typed text, escaped so Markdown shows it literally."""
     # Runs of white space at either end would make code blocks or hard breaks: keep one.
-    line = _LEAD.sub(" ", _TRAIL.sub(" ", line))
-    line = _INLINE.sub(lambda m: "\\" + m.group(0), line)
+    if line[-1:].isspace():
+        line = _TRAIL.sub(" ", line)
+    if line[:1].isspace():
+        line = _LEAD.sub(" ", line)
+    line = _INLINE.sub(r"\\\g<0>", line)
     m = _LINE_START.match(line.lstrip())
     if m:
         token = m.group(0)
