@@ -5,6 +5,7 @@ document back to the main process, with the same output and the same errors."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -85,3 +86,138 @@ def test_a_worker_for_other_template_folders_is_not_taken(tmp_path: Path) -> Non
     docxworker.start([tmp_path / "a"])
     assert docxworker.take([tmp_path / "b"]) is None
     assert docxworker.take([tmp_path / "a"]) is None  # stopped, handed over to nobody
+
+
+# --- a long document built on both cores: head and tail apart, then joined --------------
+
+
+def _long_markdown(items: int = 120) -> str:
+    """A document whose middle is a long top-level list, with what a build numbers or
+    relates: nested and ordered lists, task items, links (some seen before the list, some
+    again in the tail), code, a quote, a table and more lists after it."""
+    head = [
+        "# Incident document",
+        "",
+        "See [the dashboard](https://example.com/dash) and [status](https://status.example.com).",
+        "",
+        "1. first step",
+        "2. second step",
+        "",
+        "## Timeline",
+        "",
+    ]
+    body = []
+    for i in range(items):
+        line = f"- **09:{i % 60:02d}** · note (Sam): item {i} with `code` and *emphasis*"
+        if i % 7 == 0:
+            line += f" · [link {i % 3}](https://example.com/{i % 3})"
+        if i % 11 == 0:
+            line += " · <https://example.com/dash>"
+        body.append(line)
+        if i % 13 == 0:
+            body += ["  - nested one", "  - nested two", "    1. deeper", "    2. deeper again"]
+        if i % 17 == 0:
+            body += ["", "  a second paragraph in the item", ""]
+    tail = [
+        "",
+        "## After",
+        "",
+        "> a quote with [a new link](https://example.org/new)",
+        "",
+        "| a | b |",
+        "|---|---|",
+        "| [cell link](https://example.com/1) | two |",
+        "",
+        "3. ordered from three",
+        "4. and four",
+        "",
+        "- [ ] a task",
+        "- [x] a done task",
+        "",
+        "    indented code",
+        "",
+        "Last paragraph.",
+    ]
+    return "\n".join(head + body + tail) + "\n"
+
+
+def _whole_and_split(md: str, cut: int) -> tuple[bytes, bytes, list[str], list[str]]:
+    from incident_kit.render.docx import DocxMeta, DocxRenderer
+    from incident_kit.render.markdown import parse
+
+    seen: list[str] = []
+    renderer = DocxRenderer(Path(__file__).parent.parent / "templates" / "reference.docx")
+    renderer.warn = seen.append
+    meta = DocxMeta(title="T", author="A")
+    whole = renderer.render(parse(md), meta, name="d.md")
+    whole_warnings, seen[:] = list(seen), []
+    tail = renderer.tail(parse(md[cut:]), name="d.md", first_line=md[:cut].count("\n"))
+    tail.warnings, seen[:] = list(seen), []
+    split = renderer.render(parse(md[:cut]), meta, name="d.md", tail=lambda: tail)
+    return whole, split, whole_warnings, list(seen)
+
+
+def test_a_document_built_in_two_halves_is_the_document_built_whole() -> None:
+    md = _long_markdown()
+    cuts = [m.start() + 1 for m in re.finditer(r"\n- \*\*", md)][1:]
+    assert len(cuts) > 100
+    for cut in cuts[:: max(1, len(cuts) // 25)]:
+        whole, split, warned_whole, warned_split = _whole_and_split(md, cut)
+        assert split == whole, cut
+        assert warned_split == warned_whole
+
+
+def test_the_worker_builds_a_long_document_on_both_cores_to_the_same_bytes(
+    tmp_path: Path,
+) -> None:
+    from incident_kit.render.docx import DocxMeta, DocxRenderer
+    from incident_kit.render.markdown import parse
+
+    md = _long_markdown(3000)
+    assert docxworker.cut(md) is not None
+    dirs = [Path(__file__).parent.parent / "templates"]
+    meta = {"title": "T", "subject": "", "author": "A", "created": None, "paper": "A4"}
+    expected = DocxRenderer(dirs[0] / "reference.docx").render(parse(md), DocxMeta(**meta))
+    worker = docxworker.DocxWorker(dirs)
+    try:
+        for _ in range(2):  # the helper answers every job
+            assert worker.render(md, meta, "d.md", {}, lambda line: None) == expected
+    finally:
+        worker.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "[ref]: https://example.com/defined\n\n",  # a link definition
+        "<div>\nhtml\n</div>\n\n",  # an HTML block
+        "```\ncode\n```\n\n",  # a fence
+    ],
+)
+def test_a_text_that_might_parse_otherwise_in_halves_is_not_cut(change: str) -> None:
+    md = _long_markdown(3000)
+    assert docxworker.cut(md) is not None
+    assert docxworker.cut(change + md) is None
+    assert docxworker.cut(md + "\n![a figure](timeline.svg)\n") is None  # a picture in the tail
+    assert docxworker.cut(_long_markdown(10)) is None  # short
+
+
+def test_halves_that_do_not_fit_are_refused() -> None:
+    from incident_kit.render.docx import DocxMeta, DocxRenderer
+    from incident_kit.render.markdown import parse
+
+    renderer = DocxRenderer(Path(__file__).parent.parent / "templates" / "reference.docx")
+    meta = DocxMeta(title="T")
+    items = "".join(f"- item {i}\n" for i in range(10))
+    tasks = "".join(f"- [ ] task {i}\n" for i in range(10))
+    # The head's list has no task items, the tail's has: the whole list is a task list.
+    tail = renderer.tail(parse(tasks))
+    with pytest.raises(ValueError):
+        renderer.render(parse(items), meta, tail=lambda: tail)
+    # A head that does not end with the list the tail continues.
+    with pytest.raises(ValueError):
+        renderer.render(parse(items + "\nA paragraph.\n"), meta, tail=lambda: tail)
+    with pytest.raises(ValueError):
+        renderer.tail(parse("A paragraph.\n\n" + items))
+    with pytest.raises(ValueError):
+        renderer.tail(parse(items + "\n![figure](x.png)\n"))

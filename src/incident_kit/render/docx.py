@@ -112,6 +112,29 @@ class DocxMeta:
     paper: str = "A4"
 
 
+# A document's tail built apart (see Tail): the id its continued list has until joined.
+_TAIL_LIST = 1_000_000_000
+_NUM_ID = re.compile(r'<w:numId w:val="(\d+)"/>')
+_TAIL_LINK = re.compile(r'<w:hyperlink r:id="(rIdTail\d+)"')
+
+
+@dataclass
+class Tail:
+    """The body of a document's tail, built apart (in another process) from the head.
+
+    A long document is cut between two items of a top-level bullet list ("- " at the start
+    of a line, after a blank one); the tail starts with the rest of that list. Built apart,
+    its list numbers and hyperlinks get stand-in ids (the list continued from the head is
+    ``_TAIL_LIST``); :meth:`_Build.join` gives them the ids the whole document's build gives,
+    in the same order, so the joined document is the same as one built whole."""
+
+    xml: str
+    nums: list[tuple[int, bool, int, int]]
+    links: list[str]
+    task: bool
+    warnings: list[str] = field(default_factory=list)
+
+
 @dataclass
 class _List:
     num_id: int
@@ -469,20 +492,35 @@ class DocxRenderer:
         *,
         name: str = "",
         pictures: Mapping[str, Drawn] | None = None,
+        tail: Callable[[], Tail | None] | None = None,
     ) -> bytes:
         """A complete .docx for ``tokens``; ``name`` (the source file) appears in warnings;
         the page size is ``meta.paper`` (A4 or Letter). An image whose source is one of
-        ``pictures`` is embedded as PNG."""
+        ``pictures`` is embedded as PNG. With a ``tail`` (gives the :meth:`tail` built
+        apart, asked for once the head is walked), ``tokens`` are the head's, ending with
+        the list the tail continues (ValueError when they do not, or there is no tail)."""
         from incident_kit.errors import UserError
 
         with no_gc_pauses():
             try:
-                return _Build(self, tokens, meta, name, pictures or {}).build()
+                return _Build(self, tokens, meta, name, pictures or {}, tail).build()
             except etree.XMLSyntaxError as exc:  # a damaged header, footer or numbering part
                 raise UserError(
                     f"{self.path}: not a Word document ({exc})",
                     hint="restore the reference.docx from `incident init`",
                 ) from None
+
+    def tail(self, tokens: list[Token], *, name: str = "", first_line: int = 0) -> Tail:
+        """The body of a document's tail built apart (see :class:`Tail`): ``tokens`` are
+        the tail's text parsed alone, ``first_line`` the line it starts at in the whole
+        document (for warnings). ValueError when the tail cannot be built apart."""
+        return _tail(self, tokens, name, first_line)
+
+
+def _tail(owner: DocxRenderer, tokens: list[Token], name: str, first_line: int) -> Tail:
+    with no_gc_pauses():
+        build = _Build(owner, tokens, DocxMeta(title=""), name, {}, first_line=first_line)
+        return build.walk_apart()
 
 
 class _Build:
@@ -495,8 +533,16 @@ class _Build:
         meta: DocxMeta,
         name: str,
         pictures: Mapping[str, Drawn],
+        tail: Callable[[], Tail | None] | None = None,
+        *,
+        first_line: int = 0,
     ) -> None:
         self.owner = owner
+        self.tail = tail
+        # A tail built apart: the line its text starts at in the whole document, and its
+        # hyperlinks get stand-in ids (see Tail).
+        self.first_line = first_line
+        self.apart = False
         self.pictures = pictures
         self.pictures_drawn = 0
         self.tokens = tokens
@@ -534,7 +580,7 @@ class _Build:
         return f'<w:rStyle w:val="{style_id}"/>' if style_id else ""
 
     def line_of(self, tok: Token) -> int:
-        return (tok.map[0] + 1) if tok.map else 0
+        return (tok.map[0] + 1 + self.first_line) if tok.map else 0
 
     def unknown(self, tok: Token, line: int) -> str:
         where = f"{self.name}:{line}" if self.name else f"line {line}"
@@ -648,8 +694,11 @@ class _Build:
         # long timeline); each distinct target is added once here, under ids of our own.
         rid = self.links.get(href)
         if rid is None:
-            rid = f"rIdLink{len(self.links) + 1}"
-            self.package.relate(RT_HYPERLINK, clean(href), rid=rid)
+            if self.apart:
+                rid = f"rIdTail{len(self.links) + 1}"
+            else:
+                rid = f"rIdLink{len(self.links) + 1}"
+                self.package.relate(RT_HYPERLINK, clean(href), rid=rid)
             self.links[href] = rid
         return rid
 
@@ -966,7 +1015,15 @@ class _Build:
             margins.set(_w(side), str(horizontal))
 
     def build(self) -> bytes:
+        task = None
+        if self.tail is not None:
+            self.tokens, task = self._head(self.tokens)
         self.walk()
+        if self.tail is not None:
+            tail = self.tail()
+            if tail is None or tail.task != task:
+                raise ValueError("no tail, or its list and the head's differ in task items")
+            self.join(tail)
         self.numbering()
         sect = self.package.section()
         self.page_setup(sect)
@@ -974,6 +1031,58 @@ class _Build:
         self.package.properties(self.meta)
         self.fill_body(sect)
         return self.package.zip()
+
+    @staticmethod
+    def _head(tokens: list[Token]) -> tuple[list[Token], bool]:
+        """The head's tokens without the close of the list its tail continues, and whether
+        that list holds task items (ValueError when they do not end with a top-level "-"
+        list)."""
+        last = tokens[-1] if tokens else None
+        if last is None or (last.type, last.level, last.markup) != ("bullet_list_close", 0, "-"):
+            raise ValueError("the head does not end with a top-level list")
+        opened = next(t for t in reversed(tokens) if t.type == "bullet_list_open" and t.level == 0)
+        return tokens[:-1], "contains-task-list" in str(opened.attrs.get("class", ""))
+
+    def walk_apart(self) -> Tail:
+        """Build this tail's body apart (``tokens`` start with the list it continues)."""
+        first = self.tokens[0] if self.tokens else None
+        if first is None or (first.type, first.level, first.markup) != (
+            "bullet_list_open",
+            0,
+            "-",
+        ):
+            raise ValueError("the tail does not start with a top-level list")
+        for tok in self.tokens:
+            if tok.type == "inline" and any(c.type == "image" for c in tok.children or ()):
+                raise ValueError("a tail with a picture is not built apart")
+        task = "contains-task-list" in str(first.attrs.get("class", ""))
+        self.apart = True
+        self.next_num = _TAIL_LIST + 1
+        self.lists.append(_List(_TAIL_LIST, 0, False, task))
+        self.tokens = self.tokens[1:]
+        self.walk()
+        if self.lists or self.items or self.quote or self.table is not None:
+            raise ValueError("the tail's text ends inside a block")
+        return Tail("".join(self.out), self.nums, list(self.links), task)
+
+    def join(self, tail: Tail) -> None:
+        """The tail's body after the head's, with the ids the whole build gives: the head's
+        open list for the continued one, then new list numbers and hyperlink ids in the
+        order the tail made them."""
+        if len(self.lists) != 1 or self.items or self.quote or self.table is not None:
+            raise ValueError("the head does not end inside its top-level list")
+        ids = {str(_TAIL_LIST): str(self.lists[0].num_id)}
+        for num_id, ordered, level, start in tail.nums:
+            ids[str(num_id)] = str(self.next_num)
+            self.nums.append((self.next_num, ordered, level, start))
+            self.next_num += 1
+        rids = {f"rIdTail{k}": self.hyperlink_id(href) for k, href in enumerate(tail.links, 1)}
+        xml = _NUM_ID.sub(lambda m: f'<w:numId w:val="{ids[m.group(1)]}"/>', tail.xml)
+        xml = _TAIL_LINK.sub(lambda m: f'<w:hyperlink r:id="{rids[m.group(1)]}"', xml)
+        self.out.append(xml)
+        for line in tail.warnings:
+            self.owner.warn(line)
+        self.lists.pop()
 
     def fill_body(self, sect: etree._Element) -> None:
         """The body's paragraphs, as text, into the document part's text: the reference's

@@ -8,6 +8,14 @@ The main process then hands it each document's Markdown and gets the DOCX bytes 
 picture the document shows is drawn by the main process when the worker asks for it (so
 only those a document shows, as without a worker).
 
+A long document is made on both cores: the worker forks a helper once it is ready, cuts the
+Markdown between two items of a top-level bullet list (:func:`cut`), and while it parses and
+builds the head, the helper parses and builds the tail (``docx.Tail``); the worker joins the
+two. The cut is taken only where the tail parses alone as it does in the whole text (no link
+definitions, HTML blocks or fences anywhere, no picture in the tail, the head ending with
+the list the tail starts), and the join gives list numbers and links the ids a whole build
+gives, so the bytes are the same; anything else (or any failure) builds the document whole.
+
 Whatever goes wrong in the worker (it could not start, it died, the render raised) makes the
 main process render that document itself, as it does without a worker: the output, the
 warnings and the errors are the same either way. Only this module's own code runs in the
@@ -19,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import re
 import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -110,7 +119,84 @@ class DocxWorker:
             return None
 
     def close(self) -> None:
-        """Stop the worker (idle or not) and reap it."""
+        """Stop the worker (idle or not: it stops its helper first) and reap it."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        for stream in (self._to, self._from):
+            with contextlib.suppress(OSError):
+                stream.close()
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+# Where a long document may be cut (see cut): not below this size.
+SPLIT_FROM = 64_000
+_REF_DEF = re.compile(r"^ {0,3}\[(?:[^\]\\\n]|\\.)*\]:", re.MULTILINE)
+_RISKY_LINE = re.compile(r"^ {0,3}(?:<|```|~~~)", re.MULTILINE)
+
+
+def cut(markdown: str) -> int | None:
+    """Where to cut ``markdown`` in two for building on both cores: the start of the first
+    line past 45% of it that begins a top-level bullet item (``- ``); None for a short
+    text, or one where a tail might not parse alone as it does in the whole (a link
+    definition anywhere, a line that opens an HTML block or a fence, a picture in the
+    tail). The parsed head and tail are checked again when joined (``docx.Tail``)."""
+    if len(markdown) < SPLIT_FROM or _REF_DEF.search(markdown) or _RISKY_LINE.search(markdown):
+        return None
+    # A little before the middle: the worker joins and finishes after its half.
+    at = markdown.find("\n- ", len(markdown) * 9 // 20)
+    if at < 0:
+        return None
+    if "![" in markdown[at + 1 :]:
+        return None
+    return at + 1
+
+
+class _Helper:
+    """The worker's helper: a process forked from the ready worker that builds tails."""
+
+    def __init__(self, renderer: Any, warnings: list[str]) -> None:
+        job_r, job_w = os.pipe()
+        out_r, out_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                os.close(job_w)
+                os.close(out_r)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                with os.fdopen(job_r, "rb") as jobs, os.fdopen(out_w, "wb") as answers:
+                    _serve_tails(jobs, answers, renderer, warnings)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(job_r)
+        os.close(out_w)
+        self.pid: int | None = pid
+        self._to = os.fdopen(job_w, "wb")
+        self._from = os.fdopen(out_r, "rb")
+
+    def send(self, text: str, name: str, first_line: int) -> bool:
+        try:
+            _send(self._to, ("tail", text, name, first_line))
+        except OSError:
+            self.close()
+            return False
+        return True
+
+    def receive(self) -> Any:
+        """The tail asked for (a ``docx.Tail``), or None."""
+        try:
+            answer = pickle.load(self._from)
+        except (OSError, EOFError, pickle.PickleError):
+            self.close()
+            return None
+        return answer[1] if answer[0] == "tail" else None
+
+    def close(self) -> None:
         if self.pid is None:
             return
         pid, self.pid = self.pid, None
@@ -121,6 +207,26 @@ class DocxWorker:
             os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+
+
+def _serve_tails(jobs: BinaryIO, answers: BinaryIO, renderer: Any, warnings: list[str]) -> None:
+    from incident_kit.render.markdown import no_gc_pauses, parse
+
+    while True:
+        try:
+            _, text, name, first_line = pickle.load(jobs)
+        except EOFError:
+            return
+        warnings.clear()
+        try:
+            with no_gc_pauses():
+                tokens = parse(text)
+            tail = renderer.tail(tokens, name=name, first_line=first_line)
+        except Exception:
+            _send(answers, ("refused",))
+            continue
+        tail.warnings = list(warnings)
+        _send(answers, ("tail", tail))
 
 
 def _send(stream: BinaryIO, message: tuple[Any, ...]) -> None:
@@ -159,23 +265,65 @@ def _serve(jobs: BinaryIO, answers: BinaryIO, template_dirs: list[Path]) -> None
         renderer = DocxRenderer(find_asset(template_dirs, "reference.docx"), warn=warnings.append)
     except Exception:
         renderer = None  # every job is answered "failed": the main process says why
-    while True:
-        try:
-            job = pickle.load(jobs)
-        except EOFError:
-            return
-        if renderer is None:
-            _send(answers, ("failed",))
-            continue
-        _, markdown, meta, name, names = job
-        try:
-            with no_gc_pauses():
-                tokens = parse(markdown)
+    helpers: list[_Helper] = []
+
+    def stop(_signum: int, _frame: Any) -> None:
+        for one in helpers:
+            one.close()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    if renderer is not None:
+        with contextlib.suppress(OSError):
+            helpers.append(_Helper(renderer, warnings))
+    helper = helpers[0] if helpers else None
+    try:
+        while True:
+            try:
+                job = pickle.load(jobs)
+            except EOFError:
+                return
+            if renderer is None:
+                _send(answers, ("failed",))
+                continue
+            _, markdown, meta, name, names = job
             pictures: dict[str, Any] = {n: _Asked(n, jobs, answers) for n in names}
-            data = renderer.render(tokens, DocxMeta(**meta), name=name, pictures=pictures)
-        except Exception:
+            data = None
+            at = cut(markdown) if helper is not None and helper.pid is not None else None
+            if helper is not None and at is not None:
+                head = markdown[:at]
+                if helper.send(markdown[at:], name, head.count("\n")):
+                    received: list[Any] = []
+
+                    def tail(received: list[Any] = received, helper: _Helper = helper) -> Any:
+                        received.append(helper.receive())
+                        return received[0]
+
+                    try:
+                        with no_gc_pauses():
+                            tokens = parse(head)
+                        # The head is walked while the helper builds the tail.
+                        data = renderer.render(
+                            tokens, DocxMeta(**meta), name=name, pictures=pictures, tail=tail
+                        )
+                    except Exception:
+                        data = None
+                    if not received:
+                        helper.receive()  # always: an answer left unread would be the next's
+                    if data is None:
+                        warnings.clear()  # made whole below, warnings and all
+            try:
+                if data is None:
+                    with no_gc_pauses():
+                        tokens = parse(markdown)
+                    data = renderer.render(tokens, DocxMeta(**meta), name=name, pictures=pictures)
+            except Exception:
+                warnings.clear()
+                _send(answers, ("failed",))
+                continue
+            _send(answers, ("done", data, list(warnings)))
             warnings.clear()
-            _send(answers, ("failed",))
-            continue
-        _send(answers, ("done", data, list(warnings)))
-        warnings.clear()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already: once is enough
+        if helper is not None:
+            helper.close()
