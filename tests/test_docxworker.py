@@ -122,6 +122,8 @@ def _long_markdown(items: int = 120) -> str:
         "",
         "## After",
         "",
+        "\\newpage",
+        "",
         "> a quote with [a new link](https://example.org/new)",
         "",
         "| a | b |",
