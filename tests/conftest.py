@@ -22,6 +22,20 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXAMPLE = REPO / "examples" / "login-outage.yaml"
 DEFAULT_PLAYBOOK = REPO / "playbooks" / "default.yaml"
+# `incident declare` of the process's own example: logging in is broken for all users.
+DECLARE_LOGIN = (
+    "declare",
+    "--functionality",
+    "logging in",
+    "--state",
+    "broken",
+    "--audience",
+    "all users",
+    "--severity",
+    "SEV1",
+    "--manager",
+    "Priya Shah",
+)
 
 
 @pytest.fixture

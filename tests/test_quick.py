@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 import pytest
+from conftest import DECLARE_LOGIN
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -89,8 +90,8 @@ def _by_click(name: str, words: list[str]) -> tuple[dict[str, Any], tuple[Any, b
     seen: list[tuple[dict[str, Any], tuple[Any, bool, bool]]] = []
     real = quick.COMMANDS[name]
 
-    def record(state: Any, *args: Any) -> None:
-        bound = inspect.signature(real).bind(state, *args)
+    def record(state: Any, *args: Any, **kwargs: Any) -> None:
+        bound = inspect.signature(real).bind(state, *args, **kwargs)
         values = dict(bound.arguments)
         values.pop("state")
         seen.append((values, (state.workspace_path, state.json, state.quiet)))
@@ -228,19 +229,6 @@ def test_a_non_utf8_terminal_goes_to_click(monkeypatch: pytest.MonkeyPatch) -> N
 
 QUICK = [sys.executable, "-m", "incident_kit"]
 CLICK = [sys.executable, "-c", "from incident_kit.cli.group import main; main()"]
-DECLARE = [
-    "declare",
-    "--functionality",
-    "logging in",
-    "--state",
-    "broken",
-    "--audience",
-    "all users",
-    "--severity",
-    "SEV1",
-    "--manager",
-    "Priya Shah",
-]
 INCIDENT = "inc-05-09-22-logging-in-is-broken-for-all-users"
 # (command line, stdin): each runs in turn in both workspaces.
 SESSION: list[tuple[list[str], str | None]] = [
@@ -288,7 +276,7 @@ def _workspace(root: Path) -> dict[str, str]:
     env.pop("INCIDENT_DATABASE_URL", None)
     env.pop("INCIDENT_DEBUG", None)
     subprocess.run([*CLICK, "init", str(root / "ws")], env=env, check=True, capture_output=True)
-    subprocess.run([*CLICK, *DECLARE], env=env, check=True, capture_output=True)
+    subprocess.run([*CLICK, *DECLARE_LOGIN], env=env, check=True, capture_output=True)
     return env
 
 

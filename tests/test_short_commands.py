@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import DECLARE_LOGIN, REPO
 from pydantic import BaseModel
 
 from incident_kit import views
@@ -24,19 +24,7 @@ from incident_kit.record.location import describe, open_store, workspace_locatio
 from incident_kit.record.model import Incident
 from incident_kit.workspace import open_workspace
 
-DECLARE = (
-    "declare",
-    "--functionality",
-    "logging in",
-    "--state",
-    "broken",
-    "--audience",
-    "all users",
-    "--severity",
-    "SEV1",
-    "--manager",
-    "Priya Shah",
-)
+DECLARE = DECLARE_LOGIN
 
 HEAVY = ("weasyprint", "docx", "jinja2", "markdown_it", "matplotlib")
 

@@ -200,15 +200,7 @@ def declare(
 @clock_options
 @click.pass_obj
 @handles_errors
-def note(
-    state: State,
-    text: tuple[str, ...],
-    incident_id: str | None,
-    links: tuple[str, ...],
-    by: str | None,
-    at: str | None,
-    as_json: bool,
-) -> None:
+def note(state: State, /, **values: Any) -> None:
     """Add a note to the incident's timeline.
 
     What someone found or did, for the incident manager document. TEXT is every word
@@ -221,7 +213,7 @@ def note(
       incident note "Emily found a metric for failing requests" --by Emily --link https://dash/1
       pbpaste | incident note - -i inc-05-09-22
     """
-    quick.note(state, text, incident_id, links, by, at, as_json)
+    quick.note(state, **values)  # the body is quick's: the short commands run it without click
 
 
 def _role_pairs(args: tuple[str, ...]) -> dict[str, str]:
@@ -363,14 +355,7 @@ def set_(
 @clock_options
 @click.pass_obj
 @handles_errors
-def milestone(
-    state: State,
-    text: tuple[str, ...],
-    incident_id: str | None,
-    by: str | None,
-    at: str | None,
-    as_json: bool,
-) -> None:
+def milestone(state: State, /, **values: Any) -> None:
     """Record a milestone on the timeline.
 
     Cause identified, fix deployed…: the retrospective's timeline is built from them.
@@ -381,7 +366,7 @@ def milestone(
       incident milestone Possibly identified: bad deploy causing logging in issues
       incident milestone -i inc-05-09-22 "Fix deployed"
     """
-    quick.milestone(state, text, incident_id, by, at, as_json)
+    quick.milestone(state, **values)  # the body is quick's: the short commands run it without click
 
 
 def _items(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -403,15 +388,7 @@ def _items(playbook: Any) -> list[tuple[str, list[tuple[str, str]]]]:
 @clock_options
 @click.pass_obj
 @handles_errors
-def check(
-    state: State,
-    item: str,
-    incident_id: str | None,
-    undo: bool,
-    by: str | None,
-    at: str | None,
-    as_json: bool,
-) -> None:
+def check(state: State, /, **values: Any) -> None:
     """Tick a checklist item when it is done.
 
     `incident status` shows the next ones. ITEM is the item's id, `phase.item`, or the item alone when that is unique. Ticking an
@@ -422,7 +399,7 @@ def check(
       incident check declaration.video-bridge
       incident check pin-summary --by "Priya Shah"
     """
-    quick.check(state, item, incident_id, undo, by, at, as_json)
+    quick.check(state, **values)  # the body is quick's: the short commands run it without click
 
 
 def _editor_available() -> bool:
@@ -912,13 +889,7 @@ def move(
 @clock_options
 @click.pass_obj
 @handles_errors
-def status(
-    state: State,
-    positional_id: str | None,
-    incident_id: str | None,
-    at: str | None,
-    as_json: bool,
-) -> None:
+def status(state: State, /, **values: Any) -> None:
     """Where the incident stands and what is due.
 
     Phase, checklist progress, the next items, and what is due (overdue called out).
@@ -928,7 +899,7 @@ def status(
       incident status
       incident status --workspace ~/incidents --json
     """
-    quick.status(state, positional_id, incident_id, at, as_json)
+    quick.status(state, **values)  # the body is quick's: the short commands run it without click
 
 
 @click.command(name="list")
@@ -936,7 +907,7 @@ def status(
 @clock_options
 @click.pass_obj
 @handles_errors
-def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> None:
+def list_(state: State, /, **values: Any) -> None:
     """The incidents, as a table.
 
     Open ones (--all: resolved ones too), declared times in the workspace's zone.
@@ -946,7 +917,7 @@ def list_(state: State, include_all: bool, at: str | None, as_json: bool) -> Non
       incident list
       incident list --all --json
     """
-    quick.list_(state, include_all, at, as_json)
+    quick.list_(state, **values)  # the body is quick's: the short commands run it without click
 
 
 @click.command()
