@@ -487,3 +487,18 @@ def test_a_worker_skips_its_warm_up_once_a_real_job_is_given(
     given.clear()
     pdfpool._warm_up([], "html { color: black }")
     assert list(pdfpool._workers) == [()]
+
+
+def test_a_document_is_never_given_the_tokens_of_one_gone_before() -> None:
+    """The converter keeps each document's tokens and figures by its id: a document made
+    after another was let go may get the same id (keyed by the id alone, document 2 was
+    given document 1's tokens), and must still get its own tokens."""
+    conv = Converter(template_dirs=[])
+    for n in range(40):
+        doc = RenderedDocument(
+            name="note", title="A note", filename=f"note-{n}.md", markdown=f"Note number {n}.\n"
+        )
+        inline = [t for t in conv.tokens(doc) if t.type == "inline"]
+        text = "".join(c.content for t in inline for c in t.children or [])
+        assert text == f"Note number {n}.", n
+        del doc

@@ -149,14 +149,16 @@ class Converter:
         self._docx: DocxRenderer | None = None
         self._docx_worker: DocxWorker | None = None
         self._asked_worker = False
-        self._tokens: dict[int, list[Token]] = {}
+        # By the document's id, with the document itself: kept alive while its entry is, so a
+        # later document can never take its id and be given its tokens or figures.
+        self._tokens: dict[int, tuple[RenderedDocument, list[Token]]] = {}
         self._css: str | None = None
         self._screen_css: str | None = None
         #: The PDF workers: started by :meth:`start`, or earlier by the command
         #: (:func:`pdfpool.early`) and handed over here.
         self._pool: PdfPool | None = pool
         self._warming = False
-        self._drawn: dict[int, dict[str, Drawn]] = {}
+        self._drawn: dict[int, tuple[RenderedDocument, dict[str, Drawn]]] = {}
         #: Long PDFs are made in pieces; finished pieces are kept here (None: not kept).
         self.cache_dir = cache_dir
         self._cache: PieceCache | None = None
@@ -178,21 +180,21 @@ class Converter:
         """The document's tokens, parsed once for every format."""
         from incident_kit.render.markdown import no_gc_pauses, parse
 
-        key = id(doc)
-        if key not in self._tokens:
+        kept = self._tokens.get(id(doc))
+        if kept is None or kept[0] is not doc:
             with no_gc_pauses():
-                self._tokens[key] = parse(doc.markdown)
-        return self._tokens[key]
+                kept = self._tokens[id(doc)] = (doc, parse(doc.markdown))
+        return kept[1]
 
     def pictures(self, doc: RenderedDocument) -> dict[str, Drawn]:
         """The document's figures by the file name its Markdown refers to, each drawn at
         most once per format."""
         from incident_kit.render.figure import Drawn
 
-        key = id(doc)
-        if key not in self._drawn:
-            self._drawn[key] = {p.file: Drawn(p) for p in doc.pictures}
-        return self._drawn[key]
+        kept = self._drawn.get(id(doc))
+        if kept is None or kept[0] is not doc:
+            kept = self._drawn[id(doc)] = (doc, {p.file: Drawn(p) for p in doc.pictures})
+        return kept[1]
 
     def picture_files(self, doc: RenderedDocument) -> list[tuple[str, bytes]]:
         """The SVG files a Markdown document refers to, to be written beside it."""
