@@ -61,21 +61,24 @@ def take(template_dirs: list[Path]) -> DocxWorker | None:
     return worker
 
 
-class DocxWorker:
-    """The worker process and the two pipes to it (jobs in, answers out)."""
+class _Child:
+    """A forked process and the two pipes to it (jobs in, answers out). The child runs
+    ``serve(jobs, answers)`` and leaves with ``os._exit``; :meth:`close` stops it with
+    ``STOP`` and reaps it."""
 
-    def __init__(self, template_dirs: list[Path]) -> None:
-        self.template_dirs = list(template_dirs)
+    STOP = signal.SIGTERM
+
+    def __init__(self, serve: Callable[[BinaryIO, BinaryIO], None]) -> None:
         job_r, job_w = os.pipe()
         out_r, out_w = os.pipe()
         pid = os.fork()
-        if pid == 0:  # the worker
+        if pid == 0:
             status = 1
             try:
                 os.close(job_w)
                 os.close(out_r)
                 with os.fdopen(job_r, "rb") as jobs, os.fdopen(out_w, "wb") as answers:
-                    _serve(jobs, answers, self.template_dirs)
+                    serve(jobs, answers)
                 status = 0
             finally:
                 os._exit(status)
@@ -84,6 +87,27 @@ class DocxWorker:
         self.pid: int | None = pid
         self._to = os.fdopen(job_w, "wb")
         self._from = os.fdopen(out_r, "rb")
+
+    def close(self) -> None:
+        """Stop the process (idle or not) and reap it."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        for stream in (self._to, self._from):
+            with contextlib.suppress(OSError):
+                stream.close()
+        with contextlib.suppress(OSError):
+            os.kill(pid, self.STOP)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+class DocxWorker(_Child):
+    """The worker process (stopped with SIGTERM: it stops its helper first)."""
+
+    def __init__(self, template_dirs: list[Path]) -> None:
+        self.template_dirs = list(template_dirs)
+        super().__init__(lambda jobs, answers: _serve(jobs, answers, self.template_dirs))
 
     def render(
         self,
@@ -118,19 +142,6 @@ class DocxWorker:
             self.close()
             return None
 
-    def close(self) -> None:
-        """Stop the worker (idle or not: it stops its helper first) and reap it."""
-        if self.pid is None:
-            return
-        pid, self.pid = self.pid, None
-        for stream in (self._to, self._from):
-            with contextlib.suppress(OSError):
-                stream.close()
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
-
 
 # Where a long document may be cut (see cut): not below this size.
 SPLIT_FROM = 64_000
@@ -164,29 +175,18 @@ _WARM_UP = (
 )
 
 
-class _Helper:
-    """The worker's helper: a process forked from the ready worker that builds tails."""
+class _Helper(_Child):
+    """The worker's helper: a process forked from the ready worker that builds tails
+    (stopped with SIGKILL: it holds nothing to let go of)."""
+
+    STOP = signal.SIGKILL
 
     def __init__(self, renderer: Any, warnings: list[str]) -> None:
-        job_r, job_w = os.pipe()
-        out_r, out_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            status = 1
-            try:
-                os.close(job_w)
-                os.close(out_r)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                with os.fdopen(job_r, "rb") as jobs, os.fdopen(out_w, "wb") as answers:
-                    _serve_tails(jobs, answers, renderer, warnings)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(job_r)
-        os.close(out_w)
-        self.pid: int | None = pid
-        self._to = os.fdopen(job_w, "wb")
-        self._from = os.fdopen(out_r, "rb")
+        def serve(jobs: BinaryIO, answers: BinaryIO) -> None:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's handler
+            _serve_tails(jobs, answers, renderer, warnings)
+
+        super().__init__(serve)
 
     def send(self, text: str, name: str, first_line: int) -> bool:
         try:
@@ -204,18 +204,6 @@ class _Helper:
             self.close()
             return None
         return answer[1] if answer[0] == "tail" else None
-
-    def close(self) -> None:
-        if self.pid is None:
-            return
-        pid, self.pid = self.pid, None
-        for stream in (self._to, self._from):
-            with contextlib.suppress(OSError):
-                stream.close()
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
 
 
 def _serve_tails(jobs: BinaryIO, answers: BinaryIO, renderer: Any, warnings: list[str]) -> None:
