@@ -12,23 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run
+from conftest import DECLARE_LOGIN, run
 
 T0 = "2022-09-05T09:20"
 CHANNEL = "inc-05-09-22-logging-in-is-broken-for-all-users"
-DECLARE = [
-    "declare",
-    "--functionality",
-    "logging in",
-    "--state",
-    "broken",
-    "--audience",
-    "all users",
-    "--severity",
-    "SEV1",
-    "--manager",
-    "Priya Shah",
-]
+DECLARE = DECLARE_LOGIN
 
 
 @pytest.fixture

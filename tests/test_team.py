@@ -20,24 +20,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import EXAMPLE, REPO, run
+from conftest import DECLARE_LOGIN, EXAMPLE, REPO, run
 
 CHANNEL = "inc-05-09-22-logging-in-is-broken-for-all-users"
-DECLARE = [
-    "declare",
-    "--functionality",
-    "logging in",
-    "--state",
-    "broken",
-    "--audience",
-    "all users",
-    "--severity",
-    "SEV1",
-    "--manager",
-    "Priya Shah",
-    "--at",
-    "2022-09-05T09:20:00Z",
-]
+DECLARE = (*DECLARE_LOGIN, "--at", "2022-09-05T09:20:00Z")
 
 
 def workspace(tmp_path: Path, name: str, store: str | None = None) -> Path:
