@@ -443,17 +443,12 @@ class _Package:
         """The package as DOCX bytes: [Content_Types].xml first, then every part in the
         reference's order, new ones last; fixed timestamps, so the same input gives the
         same bytes."""
+        from incident_kit.render.zipwrite import zip_bytes
+
         self.parts["[Content_Types].xml"] = _xml(self.types)
         self.parts[self.rels_name] = _xml(self.rels)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            names = ["[Content_Types].xml", *(n for n in self.parts if n != "[Content_Types].xml")]
-            for name in names:
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, self.parts[name])
-        return buffer.getvalue()
+        names = ["[Content_Types].xml", *(n for n in self.parts if n != "[Content_Types].xml")]
+        return zip_bytes((name, self.parts[name]) for name in names)
 
 
 def _resolve(folder: str, target: str) -> str:
