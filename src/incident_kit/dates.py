@@ -111,7 +111,12 @@ class Formats(NamedTuple):
 
     def stamp(self, value: datetime, tz: tzinfo) -> str:
         """``2022-09-05 9:20 am EDT``: the ``stamp`` date, the time and the zone's name."""
-        return f"{self.stamp_date(value, tz)} {self.time(value, tz)} {zone_name(value, tz)}"
+        # A long timeline writes thousands: the value is moved to the zone once, and the
+        # date of a day written once (half of the time a stamp took).
+        local = value.astimezone(tz)
+        day = _day_text(self.stamp_pattern, self.locale, self.lower_am_pm, local)
+        time = _compiled(self.time_pattern, self.locale, self.lower_am_pm)(local)
+        return f"{day} {time} {local.tzname()}"
 
     def moment(self, value: datetime, tz: tzinfo) -> str:
         """``Monday 12 September 2022 10:00 am EDT``: the full day, the time and the zone."""
@@ -136,6 +141,29 @@ def with_seconds(pattern: str) -> str:
     if "s" in pattern or "mm" not in pattern:
         return pattern
     return pattern.replace("mm", "mm:ss", 1)
+
+
+_days: dict[tuple[str, str, bool, int, int, int], str] = {}
+
+
+def _day_text(pattern: str, locale: str, lower_am_pm: bool, local: datetime) -> str:
+    """``local`` in ``pattern``: kept by day when the pattern writes nothing but the date."""
+    key = (pattern, locale, lower_am_pm, local.year, local.month, local.day)
+    text = _days.get(key)
+    if text is None:
+        text = _compiled(pattern, locale, lower_am_pm)(local)
+        if _date_only(pattern, locale, lower_am_pm):
+            if len(_days) >= 4096:
+                _days.clear()
+            _days[key] = text
+    return text
+
+
+@lru_cache(maxsize=64)
+def _date_only(pattern: str, locale: str, lower_am_pm: bool) -> bool:
+    """Whether the pattern's fields are all of the date (year, month, day, weekday)."""
+    plan = _plan(pattern, locale, lower_am_pm)
+    return plan is not None and all(p[0] == "chars" or p[1] in "yMLdE" for p in plan["parts"])
 
 
 @lru_cache(maxsize=64)
