@@ -153,10 +153,20 @@ def render_incident(
     conv = converter(renderer.workspace, warn, formats, pool)
     names = documents or list(renderer.playbook.documents)
     rendered = []
-    for n in names:
-        rendered.append((incident.channel, renderer.render_document(n, incident)))
-        if progress:
-            progress(f"wrote the Markdown of {n}")
+    try:
+        for n in names:
+            # The first document's DOCX is made while its template renders (one at a
+            # time: the worker builds the streamed document before any other).
+            stream = conv.docx_stream() if n == names[0] else None
+            doc = renderer.render_document(n, incident, stream=stream)
+            if stream is not None:
+                conv.streamed(stream, doc, only=len(names) == 1)
+            rendered.append((incident.channel, doc))
+            if progress:
+                progress(f"wrote the Markdown of {n}")
+    except BaseException:
+        conv.close()
+        raise
     # The whole packet also carries every message in its channel's form.
     extra = []
     if not documents:

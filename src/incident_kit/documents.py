@@ -38,6 +38,7 @@ from incident_kit.workspace import Workspace
 if TYPE_CHECKING:
     from incident_kit.playbook.schema import Playbook, Severity
     from incident_kit.record.model import Incident
+    from incident_kit.render.streaming import DocxStream
     from incident_kit.yamlsrc import Loc
 
 
@@ -591,8 +592,10 @@ class Renderer:
         *,
         phase: str | None = None,
         severity: str | None = None,
+        stream: DocxStream | None = None,
     ) -> RenderedDocument:
-        """One document as Markdown."""
+        """One document as Markdown (``stream``: hands it to the DOCX worker as it renders,
+        see ``streaming.py``)."""
         doc = self.playbook.documents.get(name)
         if doc is None:
             known = ", ".join(self.playbook.documents)
@@ -609,7 +612,11 @@ class Renderer:
         ctx = self.document_context(
             name, incident, phase=phase, severity=severity, pictures=pictures
         )
-        text = render_file(self._md_env, doc.template, ctx)
+        take = None
+        if stream is not None:
+            stream.begin(f"{name}.md", pictures)
+            take = stream.take
+        text = render_file(self._md_env, doc.template, ctx, take)
         shown = self.playbook.messages.get(doc.message or "")
         if incident and shown is not None and shown.audience == "customer":
             # What customers receive carries no internal id, severity or responder's name.

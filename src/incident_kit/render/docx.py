@@ -505,11 +505,69 @@ class DocxRenderer:
                     hint="restore the reference.docx from `incident init`",
                 ) from None
 
+    def pieces(
+        self, meta: DocxMeta, *, name: str = "", pictures: Mapping[str, Drawn] | None = None
+    ) -> Pieces:
+        """A document built piece by piece as its Markdown arrives (see :class:`Pieces`)."""
+        return Pieces(_Build(self, [], meta, name, pictures or {}))
+
     def tail(self, tokens: list[Token], *, name: str = "", first_line: int = 0) -> Tail:
         """The body of a document's tail built apart (see :class:`Tail`): ``tokens`` are
         the tail's text parsed alone, ``first_line`` the line it starts at in the whole
         document (for warnings). ValueError when the tail cannot be built apart."""
         return _tail(self, tokens, name, first_line)
+
+
+class Pieces:
+    """A document built from pieces of its Markdown, each parsed alone, in order: the
+    first ends inside a top-level bullet list ("-"), each later one starts with the rest
+    of that list (its text starts with a "- " item) and, but for the
+    last, ends inside a top-level bullet list again; a :class:`Tail` built apart may end
+    it. The bytes are those a whole build of the joined text gives (ValueError when a
+    piece is not what it must be: the caller then builds the document whole)."""
+
+    def __init__(self, build: _Build) -> None:
+        self._build = build
+        self._added = 0
+
+    def add(self, tokens: list[Token], first_line: int, *, last: bool = False) -> None:
+        """Walk one piece's tokens (its text parsed alone; ``first_line``: the line it
+        starts at in the whole document)."""
+        build = self._build
+        if self._added:
+            first = tokens[0] if tokens else None
+            if first is None or (first.type, first.level, first.markup) != _TOP_LIST:
+                raise ValueError("a piece does not start with a top-level list")
+            task = "contains-task-list" in str(first.attrs.get("class", ""))
+            if task != build.lists[0].task:
+                raise ValueError("a piece's list and the one it continues differ in task items")
+            tokens = tokens[1:]
+        if not last:
+            end = tokens[-1] if tokens else None
+            if end is None or (end.type, end.level, end.markup) != _TOP_LIST_CLOSE:
+                raise ValueError("a piece does not end inside a top-level list")
+            tokens = tokens[:-1]
+        build.first_line = first_line
+        with no_gc_pauses():
+            build.walk(tokens)
+        self._added += 1
+        if not last and (len(build.lists) != 1 or build.items or build.quote or build.table):
+            raise ValueError("a piece does not end inside a top-level list")
+
+    def finish(self, meta: DocxMeta, tail: Tail | None = None) -> bytes:
+        """The DOCX, once every piece is added (and ``tail``, built apart, joined)."""
+        build = self._build
+        if tail is not None:
+            if tail.task != build.lists[0].task:
+                raise ValueError("the tail's list and the head's differ in task items")
+            build.join(tail)
+        build.meta = meta
+        with no_gc_pauses():
+            return build.finish()
+
+
+_TOP_LIST = ("bullet_list_open", 0, "-")
+_TOP_LIST_CLOSE = ("bullet_list_close", 0, "-")
 
 
 def _tail(owner: DocxRenderer, tokens: list[Token], name: str, first_line: int) -> Tail:
@@ -751,8 +809,9 @@ class _Build:
 
     # --- the walk --------------------------------------------------------------------
 
-    def walk(self) -> None:
-        tokens = self.tokens
+    def walk(self, tokens: list[Token] | None = None) -> None:
+        if tokens is None:
+            tokens = self.tokens
         n = 0
         while n < len(tokens):
             tok = tokens[n]
@@ -1019,6 +1078,10 @@ class _Build:
             if tail is None or tail.task != task:
                 raise ValueError("no tail, or its list and the head's differ in task items")
             self.join(tail)
+        return self.finish()
+
+    def finish(self) -> bytes:
+        """Numbering, page, header and footer, properties and body: the DOCX bytes."""
         self.numbering()
         sect = self.package.section()
         self.page_setup(sect)

@@ -24,10 +24,13 @@ worker, which leaves with ``os._exit`` (no handlers of the main process run ther
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import fcntl
 import os
 import pickle
 import re
+import select
 import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -61,6 +64,11 @@ def take(template_dirs: list[Path]) -> DocxWorker | None:
     return worker
 
 
+# The pipe the main process writes a streamed document's pieces into (Linux's largest
+# without privileges): the worker reads them between pieces.
+PIPE_SIZE = 1 << 20
+
+
 class _Child:
     """A forked process and the two pipes to it (jobs in, answers out). The child runs
     ``serve(jobs, answers)`` and leaves with ``os._exit``; :meth:`close` stops it with
@@ -84,12 +92,30 @@ class _Child:
                 os._exit(status)
         os.close(job_r)
         os.close(out_w)
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # a long document's pieces need not wait
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(job_w, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         self.pid: int | None = pid
+        self._stopping = False
         self._to = os.fdopen(job_w, "wb")
         self._from = os.fdopen(out_r, "rb")
 
-    def close(self) -> None:
-        """Stop the process (idle or not) and reap it."""
+    @property
+    def alive(self) -> bool:
+        """Whether the process is there to take jobs."""
+        return self.pid is not None and not self._stopping
+
+    def stop_soon(self) -> None:
+        """Stop the process without waiting for it (:meth:`close` reaps it later)."""
+        if self.pid is not None and not self._stopping:
+            self._stopping = True
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, self.STOP)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the process (idle or not) and reap it: now, or (``wait`` False) as this
+        process exits, so that the child's own exit (a few ms) overlaps what is left of
+        the command."""
         if self.pid is None:
             return
         pid, self.pid = self.pid, None
@@ -98,8 +124,23 @@ class _Child:
                 stream.close()
         with contextlib.suppress(OSError):
             os.kill(pid, self.STOP)
+        if not wait:
+            if not _unreaped:
+                atexit.register(_reap)
+            _unreaped.append(pid)
+            return
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+
+
+_unreaped: list[int] = []
+
+
+def _reap() -> None:
+    """Reap the children stopped without waiting (:meth:`_Child.close`)."""
+    while _unreaped:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(_unreaped.pop(), 0)
 
 
 class DocxWorker(_Child):
@@ -107,6 +148,9 @@ class DocxWorker(_Child):
 
     def __init__(self, template_dirs: list[Path]) -> None:
         self.template_dirs = list(template_dirs)
+        #: How the worker made the last document ("in pieces as it came", "in two
+        #: halves", "whole"): for tests and benchmarks.
+        self.made = ""
         super().__init__(lambda jobs, answers: _serve(jobs, answers, self.template_dirs))
 
     def render(
@@ -122,7 +166,54 @@ class DocxWorker(_Child):
         if self.pid is None:
             return None
         try:
-            _send(self._to, ("render", markdown, meta, name, sorted(pictures)))
+            _put(self._to, ("render", markdown, meta, name, sorted(pictures)))
+        except OSError:
+            self.close()
+            return None
+        return self.answer(pictures, warn)
+
+    def begin(
+        self, paper: str, name: str, names: list[str], pngs: dict[str, bytes], piece: str
+    ) -> bool:
+        """Start a document sent in pieces (``streaming.DocxStream``): its paper, file
+        name, the names of the pictures it may show (with the PNGs of those the first
+        piece shows) and the first piece. False when the worker is gone."""
+        return self._offer(("begin", paper, name, names, pngs, piece))
+
+    def piece(self, piece: str, pngs: dict[str, bytes]) -> bool:
+        """The document's next piece (and the PNGs of pictures it shows first)."""
+        return self._offer(("piece", piece, pngs))
+
+    def end(
+        self,
+        last: str | None,
+        whole: str | None,
+        pngs: dict[str, bytes],
+        meta: dict[str, Any],
+        *,
+        final: bool,
+    ) -> bool:
+        """The document's last piece (and the PNGs of pictures it shows first), or
+        (``last`` None) its whole text to build whole; its bytes come from :meth:`answer`.
+        ``final``: no other document follows (the worker and its helper then leave as
+        soon as they are done)."""
+        return self._offer(("end", last, whole, pngs, meta, final))
+
+    def _offer(self, message: tuple[Any, ...]) -> bool:
+        if self.pid is None:
+            return False
+        try:
+            _put(self._to, message)
+        except OSError:
+            self.close()
+            return False
+        return True
+
+    def answer(self, pictures: Mapping[str, Drawn], warn: Callable[[str], None]) -> bytes | None:
+        """The DOCX of the document sent (drawing the pictures it asks for), or None."""
+        if self.pid is None:
+            return None
+        try:
             while True:
                 message = pickle.load(self._from)
                 if message[0] == "picture":
@@ -131,10 +222,11 @@ class DocxWorker(_Child):
                     except BaseException:
                         self.close()  # the command stops here, as it would without a worker
                         raise
-                    _send(self._to, ("png", png))
+                    _put(self._to, ("png", png))
                 elif message[0] == "done":
                     for line in message[2]:
                         warn(line)
+                    self.made = str(message[3])
                     return bytes(message[1])
                 else:
                     return None
@@ -231,20 +323,73 @@ def _send(stream: BinaryIO, message: tuple[Any, ...]) -> None:
     stream.flush()
 
 
-class _Asked:
-    """A picture of the main process, asked for when the DOCX shows it."""
+def _put(stream: BinaryIO, message: tuple[Any, ...]) -> None:
+    """A message to the worker: its length, then its pickle (the worker reads its pipe
+    unbuffered, so it can tell whether more is waiting)."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
 
-    def __init__(self, name: str, jobs: BinaryIO, answers: BinaryIO) -> None:
+
+def _read(fd: int, size: int) -> bytes:
+    parts = []
+    while size:
+        chunk = os.read(fd, min(size, PIPE_SIZE))
+        if not chunk:
+            raise EOFError
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def _get(fd: int) -> Any:
+    """The next message the main process sent (EOFError: the pipe is closed)."""
+    return pickle.loads(_read(fd, int.from_bytes(_read(fd, 8), "little")))
+
+
+def _waiting(fd: int) -> bool:
+    """Whether a message (or the pipe's end) is waiting to be read."""
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+class _Asked:
+    """A picture of the main process: given with the pieces of a streamed document, else
+    asked for when the DOCX shows it."""
+
+    def __init__(self, name: str, jobs: int, answers: BinaryIO, given: dict[str, bytes]) -> None:
         self.name = name
         self._jobs = jobs
         self._answers = answers
+        self._given = given
 
     def png(self) -> bytes:
+        png = self._given.get(self.name)
+        if png is not None:
+            return png
         _send(self._answers, ("picture", self.name))
-        kind, png = pickle.load(self._jobs)
+        kind, png = _get(self._jobs)
         if kind != "png":
             raise ValueError(f"the main process answered {kind!r}")
         return bytes(png)
+
+
+class _NotGiven(Exception):
+    """A streamed piece shows a picture whose PNG did not come with it."""
+
+
+class _Given:
+    """A picture of a streamed document while the main process renders its template (it
+    cannot be asked then)."""
+
+    def __init__(self, name: str, given: dict[str, bytes]) -> None:
+        self.name = name
+        self._given = given
+
+    def png(self) -> bytes:
+        png = self._given.get(self.name)
+        if png is None:
+            raise _NotGiven(self.name)
+        return png
 
 
 def _serve(jobs: BinaryIO, answers: BinaryIO, template_dirs: list[Path]) -> None:
@@ -252,10 +397,11 @@ def _serve(jobs: BinaryIO, answers: BinaryIO, template_dirs: list[Path]) -> None
     # Ctrl-C reaches the whole process group: the main process stops; this one sees the
     # pipe close.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fd = jobs.fileno()
     warnings: list[str] = []
     renderer: Any = None
     try:
-        from incident_kit.render.docx import DocxMeta, DocxRenderer
+        from incident_kit.render.docx import DocxRenderer
         from incident_kit.render.formats import find_asset
         from incident_kit.render.markdown import no_gc_pauses, parse
 
@@ -263,10 +409,14 @@ def _serve(jobs: BinaryIO, answers: BinaryIO, template_dirs: list[Path]) -> None
     except Exception:
         renderer = None  # every job is answered "failed": the main process says why
     if renderer is not None:
+        from incident_kit.render.docx import DocxMeta
+
         # While the main process renders its templates: the first parse and build make the
         # parser and what a build reads once (a cold first document took ~20 ms more).
         with contextlib.suppress(Exception), no_gc_pauses():
             renderer.render(parse(_WARM_UP), DocxMeta(title=""))
+            # A document's first picture imports this (~7 ms) to size it.
+            import incident_kit.render.figure  # noqa: F401
         warnings.clear()
     helpers: list[_Helper] = []
 
@@ -283,49 +433,35 @@ def _serve(jobs: BinaryIO, answers: BinaryIO, template_dirs: list[Path]) -> None
     try:
         while True:
             try:
-                job = pickle.load(jobs)
+                job = _get(fd)
             except EOFError:
                 return
+            given: dict[str, bytes] = {}
+            final = False
+            how = "in pieces as it came"
+            if job[0] == "begin":
+                streamed = _Streamed(job, fd, renderer, helper, warnings, given)
+                data = streamed.run()
+                markdown, meta, name, names = streamed.rest()
+                final = streamed.final
+            else:
+                data = None
+                _, markdown, meta, name, names = job
             if renderer is None:
                 _send(answers, ("failed",))
                 continue
-            _, markdown, meta, name, names = job
-            pictures: dict[str, Any] = {n: _Asked(n, jobs, answers) for n in names}
-            data = None
-            at = cut(markdown) if helper is not None and helper.pid is not None else None
-            if helper is not None and at is not None:
-                head = markdown[:at]
-                if helper.send(markdown[at:], name, head.count("\n")):
-                    received: list[Any] = []
-
-                    def tail(received: list[Any] = received, helper: _Helper = helper) -> Any:
-                        received.append(helper.receive())
-                        return received[0]
-
-                    try:
-                        with no_gc_pauses():
-                            tokens = parse(head)
-                        # The head is walked while the helper builds the tail.
-                        data = renderer.render(
-                            tokens, DocxMeta(**meta), name=name, pictures=pictures, tail=tail
-                        )
-                    except Exception:
-                        data = None
-                    if not received:
-                        helper.receive()  # always: an answer left unread would be the next's
-                    if data is None:
-                        warnings.clear()  # made whole below, warnings and all
-            try:
-                if data is None:
-                    with no_gc_pauses():
-                        tokens = parse(markdown)
-                    data = renderer.render(tokens, DocxMeta(**meta), name=name, pictures=pictures)
-            except Exception:
+            if data is None:
+                warnings.clear()
+                pictures = {n: _Asked(n, fd, answers, given) for n in names}
+                data, how = _whole(renderer, helper, markdown, meta, name, pictures, warnings)
+            if data is None:
                 warnings.clear()
                 _send(answers, ("failed",))
                 continue
-            _send(answers, ("done", data, list(warnings)))
+            _send(answers, ("done", data, list(warnings), how))
             warnings.clear()
+            if final:
+                return
     finally:
         # Stopping already: a SIGTERM now waits (blocked, not handled twice). Not
         # ``signal.signal(SIGTERM, SIG_IGN)``: a SIGTERM arriving while that call runs is
@@ -334,3 +470,202 @@ def _serve(jobs: BinaryIO, answers: BinaryIO, template_dirs: list[Path]) -> None
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         if helper is not None:
             helper.close()
+
+
+def _whole(
+    renderer: Any,
+    helper: _Helper | None,
+    markdown: str,
+    meta: dict[str, Any],
+    name: str,
+    pictures: dict[str, Any],
+    warnings: list[str],
+) -> tuple[bytes | None, str]:
+    """A document's DOCX from its whole text: its tail built by the helper when it can
+    be cut (see :func:`cut`), else whole here; None when it could not be made. And how
+    it was made (``in two halves`` or ``whole``)."""
+    from incident_kit.render.docx import DocxMeta
+    from incident_kit.render.markdown import no_gc_pauses, parse
+
+    data = None
+    at = cut(markdown) if helper is not None and helper.alive else None
+    if helper is not None and at is not None:
+        head = markdown[:at]
+        if helper.send(markdown[at:], name, head.count("\n")):
+            received: list[Any] = []
+
+            def tail(received: list[Any] = received, helper: _Helper = helper) -> Any:
+                received.append(helper.receive())
+                return received[0]
+
+            try:
+                with no_gc_pauses():
+                    tokens = parse(head)
+                # The head is walked while the helper builds the tail.
+                data = renderer.render(
+                    tokens, DocxMeta(**meta), name=name, pictures=pictures, tail=tail
+                )
+            except Exception:
+                data = None
+            if not received:
+                helper.receive()  # always: an answer left unread would be the next's
+            if data is None:
+                warnings.clear()  # made whole below, warnings and all
+    if data is not None:
+        return bytes(data), "in two halves"
+    try:
+        with no_gc_pauses():
+            tokens = parse(markdown)
+        data = renderer.render(tokens, DocxMeta(**meta), name=name, pictures=pictures)
+    except Exception:
+        return None, ""
+    return bytes(data), "whole"
+
+
+# A streamed document's backlog when its end comes is shared with the helper from this size
+# (half each: the worker joins, numbers and zips once both halves are built).
+SHARE_FROM = 16_000
+
+
+class _Streamed:
+    """A document whose Markdown comes in pieces while the main process renders it (see
+    ``streaming.py``): each piece is parsed and walked as it comes, in order; what waits
+    when the last piece comes is shared with the helper. Anything a piece cannot do
+    alone (a link definition, an HTML block or a fence anywhere, a picture not given, a
+    piece that does not start or end where it must) leaves the document to be built whole
+    once it is all here (:meth:`rest`, then ``_whole``)."""
+
+    def __init__(
+        self,
+        begin: tuple[Any, ...],
+        fd: int,
+        renderer: Any,
+        helper: _Helper | None,
+        warnings: list[str],
+        given: dict[str, bytes],
+    ) -> None:
+        _, self.paper, self.name, self.names, pngs, first = begin
+        given.update(pngs)
+        self.given = given
+        self.fd = fd
+        self.renderer = renderer
+        self.helper = helper
+        self.warnings = warnings
+        self.texts: list[str] = [first]
+        self.walked = 0  # pieces walked
+        self.lines = 0  # lines in the pieces walked
+        self.alive = renderer is not None and self._safe(first)
+        self.end: tuple[Any, ...] | None = None
+        self.pieces: Any = None
+        if self.alive:
+            from incident_kit.render.docx import DocxMeta
+
+            pictures = {n: _Given(n, given) for n in self.names}
+            self.pieces = renderer.pieces(
+                DocxMeta(title="", paper=self.paper), name=self.name, pictures=pictures
+            )
+
+    @staticmethod
+    def _safe(text: str) -> bool:
+        return not (_REF_DEF.search(text) or _RISKY_LINE.search(text))
+
+    def _receive(self) -> None:
+        """Read one message of the stream."""
+        message = _get(self.fd)
+        if message[0] == "piece":
+            self.texts.append(message[1])
+            self.given.update(message[2])
+            self.alive = self.alive and self._safe(message[1])
+        elif message[0] == "end":
+            self.end = message
+        else:
+            raise ValueError(f"a streamed document got {message[0]!r}")
+
+    def _walk(self, text: str, *, last: bool) -> None:
+        from incident_kit.render.markdown import no_gc_pauses, parse
+
+        with no_gc_pauses():
+            tokens = parse(text)
+        self.pieces.add(tokens, self.lines, last=last)
+        self.lines += text.count("\n")
+
+    def run(self) -> bytes | None:
+        """The DOCX once the stream has ended, or None: build it whole (:meth:`rest`)."""
+        while self.end is None:
+            # Everything already sent is read first; the worker waits only when it has
+            # no piece left to walk.
+            while self.end is None and (
+                not self.alive or self.walked == len(self.texts) or _waiting(self.fd)
+            ):
+                self._receive()
+            if self.end is not None or not self.alive:
+                continue
+            try:
+                self._walk(self.texts[self.walked], last=False)
+            except Exception:
+                self.alive = False
+            self.walked += 1
+        _, last, whole, pngs, _meta, _final = self.end
+        self.given.update(pngs)
+        if whole is not None or last is None:
+            return None
+        self.texts.append(last)
+        if not (self.alive and self._safe(last)):
+            return None
+        try:
+            return self._finish()
+        except Exception:
+            return None
+
+    def _finish(self) -> bytes:
+        from incident_kit.render.docx import DocxMeta
+
+        assert self.end is not None
+        meta = DocxMeta(**self.end[4])
+        backlog = "".join(self.texts[self.walked :])
+        at = self._share(backlog)
+        if at is None:
+            self._walk(backlog, last=True)
+            return bytes(self.pieces.finish(meta))
+        helper = self.helper
+        assert helper is not None
+        if not helper.send(backlog[at:], self.name, self.lines + backlog.count("\n", 0, at)):
+            self._walk(backlog, last=True)
+            return bytes(self.pieces.finish(meta))
+        try:
+            self._walk(backlog[:at], last=False)
+        finally:
+            tail = helper.receive()  # always: an answer left unread would be the next's
+            if self.final:  # its exit overlaps the join (it is reaped as the worker ends)
+                helper.stop_soon()
+        if tail is None:
+            raise ValueError("the helper could not build the tail")
+        data = self.pieces.finish(meta, tail)
+        for line in tail.warnings:
+            self.warnings.append(line)
+        return bytes(data)
+
+    def _share(self, backlog: str) -> int | None:
+        """Where the helper's part of the backlog starts, or None: the worker walks it
+        all (short, no helper, or a picture in what would be the tail)."""
+        if self.helper is None or not self.helper.alive or len(backlog) < SHARE_FROM:
+            return None
+        from incident_kit.render.streaming import cut_at
+
+        at = cut_at(backlog, len(backlog) // 2)
+        if not at or "![" in backlog[at:]:
+            return None
+        return at
+
+    @property
+    def final(self) -> bool:
+        """Whether the main process said no other document follows this one."""
+        return bool(self.end is not None and self.end[5])
+
+    def rest(self) -> tuple[str, dict[str, Any], str, list[str]]:
+        """What building the document whole needs: its text, properties, file name and
+        pictures."""
+        assert self.end is not None
+        _, _last, whole, _pngs, meta, _final = self.end
+        text = whole if whole is not None else "".join(self.texts)
+        return text, meta, self.name, self.names

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from incident_kit.render.pdfpool import PdfPool
     from incident_kit.render.piececache import PieceCache
     from incident_kit.render.pieced import Plan, Tally
+    from incident_kit.render.streaming import DocxStream
     from incident_kit.workspace import Workspace
 
 __all__ = [
@@ -165,6 +166,12 @@ class Converter:
         self._salt: str | None = None
         self._renderer: PdfRenderer | None = None
         self._tally: Tally | None = None
+        self._formats: list[str] = []
+        #: The document streamed to the DOCX worker as it rendered (``streaming.py``),
+        #: until its bytes are read; then those bytes, until asked for.
+        self._stream: DocxStream | None = None
+        self._stream_used = False
+        self._streamed: tuple[RenderedDocument, bytes | None] | None = None
 
     @property
     def tally(self) -> Tally:
@@ -243,6 +250,7 @@ class Converter:
         """Start the PDF workers early, when PDFs will be wanted, so WeasyPrint's import
         overlaps with the rest of the command; once imported, each warms its engine up with
         the print stylesheet (see ``PdfRenderer.warm_up``)."""
+        self._formats = list(formats)
         if "pdf" not in formats:
             return
         if self.workers > 1 and self._pool is None:
@@ -256,13 +264,59 @@ class Converter:
             boxes = page_boxes(self.css())
             self._pool.warm_up(self.css() + boxes.piece_css() if boxes else self.css())
 
+    def docx_stream(self) -> DocxStream | None:
+        """A stream to hand the next document to the DOCX worker while it renders, when
+        this command makes DOCX and has a worker (one document per command)."""
+        if "docx" not in self._formats or self._stream_used or self._docx is not None:
+            return None
+        self._stream_used = True
+        worker = self._worker()
+        if worker is None:
+            return None
+        from incident_kit.render.streaming import DocxStream
+
+        self._stream = DocxStream(worker, self.paper)
+        return self._stream
+
+    def streamed(self, stream: DocxStream, doc: RenderedDocument, *, only: bool) -> None:
+        """``doc`` is the document ``stream`` carried: send its rest to the worker
+        (``only``: the command makes no other DOCX)."""
+        stream.end(doc, self._meta(doc), final=only)
+
+    def _collect(self) -> None:
+        """The streamed document's bytes, read before the worker is given anything else."""
+        stream, self._stream = self._stream, None
+        if stream is None or stream.doc is None:
+            return
+        made = None
+        if stream.begun and self._docx_worker is not None:
+            made = self._docx_worker.answer(self.pictures(stream.doc), self.warn)
+        self._streamed = (stream.doc, made)
+
+    def _worker(self) -> DocxWorker | None:
+        if not self._asked_worker:
+            from incident_kit.render import docxworker
+
+            self._asked_worker = True
+            self._docx_worker = docxworker.take(self.template_dirs)
+        return self._docx_worker
+
+    def _meta(self, doc: RenderedDocument) -> dict[str, Any]:
+        return {
+            "title": doc.title,
+            "subject": doc.subject,
+            "author": doc.author,
+            "created": doc.date,
+            "paper": self.paper,
+        }
+
     def close(self) -> None:
         """Stop the PDF workers and the DOCX worker."""
         if self._pool is not None:
             self._pool.close()
             self._pool = None
         if self._docx_worker is not None:
-            self._docx_worker.close()
+            self._docx_worker.close(wait=False)  # reaped as the command exits
             self._docx_worker = None
 
     def pdfs(
@@ -457,25 +511,19 @@ class Converter:
     def docx(self, doc: RenderedDocument) -> bytes:
         """The document's DOCX: made by the command's DOCX worker when it has one
         (``docxworker.py``), else (or when the worker could not) here."""
-        meta: dict[str, Any] = {
-            "title": doc.title,
-            "subject": doc.subject,
-            "author": doc.author,
-            "created": doc.date,
-            "paper": self.paper,
-        }
-        if self._docx is None:
-            if not self._asked_worker:
-                from incident_kit.render import docxworker
-
-                self._asked_worker = True
-                self._docx_worker = docxworker.take(self.template_dirs)
-            if self._docx_worker is not None:
-                made = self._docx_worker.render(
-                    doc.markdown, meta, doc.filename, self.pictures(doc), self.warn
-                )
-                if made is not None:
-                    return made
+        meta = self._meta(doc)
+        if self._stream is not None:
+            self._collect()
+        if self._streamed is not None and self._streamed[0] is doc:
+            made = self._streamed[1]
+            self._streamed = None
+            if made is not None:
+                return made
+        worker = self._worker() if self._docx is None else None
+        if worker is not None:
+            made = worker.render(doc.markdown, meta, doc.filename, self.pictures(doc), self.warn)
+            if made is not None:
+                return made
         from incident_kit.render.docx import DocxMeta, DocxRenderer
 
         if self._docx is None:

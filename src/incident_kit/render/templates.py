@@ -271,9 +271,15 @@ class LimitedEnvironment(SandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-def render_limited(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+def render_limited(
+    template: jinja2.Template,
+    context: Mapping[str, Any],
+    take: Callable[[list[str]], int] | None = None,
+) -> str:
     """``template.render(context)``, stopped past :data:`MAX_OUTPUT` characters or
-    :data:`MAX_SECONDS` seconds (:class:`TemplateLimit`)."""
+    :data:`MAX_SECONDS` seconds (:class:`TemplateLimit`). ``take`` is handed the output's
+    chunks so far whenever their size passes the size it last answered (a long
+    document's DOCX starts while it renders, see ``streaming.py``)."""
     import signal
     import threading
     import time
@@ -291,11 +297,14 @@ def render_limited(template: jinja2.Template, context: Mapping[str, Any]) -> str
     try:
         parts: list[str] = []
         size = 0
+        check = take(parts) if take is not None else MAX_OUTPUT
         for chunk in template.generate(context):
             parts.append(chunk)
             size += len(chunk)
-            if size > MAX_OUTPUT:
-                raise TemplateLimit(f"made more than {MAX_OUTPUT:,} characters")
+            if size > check:
+                if size > MAX_OUTPUT:
+                    raise TemplateLimit(f"made more than {MAX_OUTPUT:,} characters")
+                check = min(take(parts), MAX_OUTPUT) if take is not None else MAX_OUTPUT
             if time.monotonic() > deadline:
                 raise TemplateLimit(f"ran for more than {MAX_SECONDS:g} seconds")
         return "".join(parts)
@@ -410,8 +419,14 @@ def describe_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def render_file(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> Md:
-    """Render template file ``name``; errors name the template file and line."""
+def render_file(
+    env: jinja2.Environment,
+    name: str,
+    context: Mapping[str, Any],
+    take: Callable[[list[str]], int] | None = None,
+) -> Md:
+    """Render template file ``name``; errors name the template file and line (``take``:
+    see :func:`render_limited`)."""
     try:
         template = env.get_template(name)
     except jinja2.TemplateNotFound:
@@ -421,7 +436,7 @@ def render_file(env: jinja2.Environment, name: str, context: Mapping[str, Any]) 
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
     try:
-        return Md(render_limited(template, context))
+        return Md(render_limited(template, context, take))
     except LocatedRenderError as exc:
         raise RenderError(exc.message, hint=exc.hint) from None
     except Exception as exc:
