@@ -146,7 +146,7 @@ def main() -> None:
         order = [
             ("interpreter", "interpreter start (python -c pass)"),
             ("imports", "imports, all of them:"),
-            ("imports_cli", "  of which the command line (click)"),
+            ("imports_cli", "  of which the command line (quick, no click)"),
             ("imports_documents", "  of which documents (Jinja, templates' helpers, record)"),
             ("imports_render", "  of which the renderer (none: in the DOCX worker)"),
             ("playbook", "playbook: load and validate"),

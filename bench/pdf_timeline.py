@@ -107,15 +107,15 @@ _doc = None
 def render_document_probe():
     import incident_kit.documents as documents
     phase(documents.Renderer, "render_document", "templates (Markdown of the document)")
-import incident_kit.cli.documents as cd
-_incident = cd._incident
+import incident_kit.cli.rendering as cd
+_incident = cd.incident_and_renderer
 def incident(*args):
     log(what="core imported")
     got = _incident(*args)
     log(what="record folded, playbook loaded")
     render_document_probe()
     return got
-cd._incident = incident
+cd.incident_and_renderer = incident
 sys.argv = ["incident", *sys.argv[1:]]
 try:
     cli.main()

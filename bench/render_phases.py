@@ -2,7 +2,7 @@
 
     python bench/render_phases.py INCIDENT-ARGUMENTS…
 
-Runs the real command (``incident_kit.cli.main``) in this process with a clock around each
+Runs the real command (``incident_kit.entry.main``, as the console script) in this process with a clock around each
 phase, and prints one JSON object on stderr's last line: seconds for the imports the
 command needs (the command line, the documents, the renderer), the playbook, the incident's
 read (a view from its snapshot, else the fold), the template render (the figures' measures
@@ -43,11 +43,13 @@ def timed(owner: Any, name: str, label: str) -> None:
 
 
 def main() -> None:
-    # The imports, in three parts: the command line (click), the documents (Jinja, the
+    # The imports, in three parts: the command line (quick's: no click), the documents (Jinja, the
     # templates' helpers, the record's reading), the format's renderer (the Markdown
     # parser; none for DOCX: the DOCX worker the command forks imports it). Whether pydantic was imported at all is reported at the end
     # (a render whose incident has a current snapshot reads it without).
-    import incident_kit.cli as cli
+    import incident_kit.cli.quick
+    import incident_kit.cli.rendering
+    import incident_kit.entry as entry
 
     cli_at = time.perf_counter()
     import incident_kit.core as core
@@ -72,7 +74,7 @@ def main() -> None:
     sys.argv = ["incident", *sys.argv[1:]]
     t = time.perf_counter()
     try:
-        cli.main()
+        entry.main()
     except SystemExit as exc:
         if exc.code:
             raise

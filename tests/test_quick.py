@@ -75,7 +75,10 @@ def test_the_table_is_clicks_own(name: str) -> None:
 
 
 def test_the_short_commands_are_the_ones_that_keep_the_collector_off() -> None:
-    assert set(quick.OPTIONS) == set(group.SHORT) == set(quick.COMMANDS)
+    from incident_kit import entry
+
+    assert set(quick.OPTIONS) == set(quick.COMMANDS) == entry.QUICK
+    assert set(group.SHORT) == entry.SHORT == entry.QUICK - {"render"}
 
 
 def test_the_workspace_option_of_the_group_is_the_environment_one() -> None:
@@ -148,6 +151,13 @@ WORDS = st.sampled_from(
         "a=b",
         "--=x",
         "-5%",
+        "--doc",
+        "--doc=incident-document",
+        "--format",
+        "--format=docx,md",
+        "--out",
+        "--out=" + FOLDER,
+        "--out=" + FILE,
     ]
 )
 
@@ -261,6 +271,17 @@ SESSION: list[tuple[list[str], str | None]] = [
     (["list"], None),
     (["list", "--all", "--json"], None),
     (["list", "extra"], None),
+    (["render", "--doc", "incident-document", "--format", "md", "--out", "out"], None),
+    (["render", "--doc", "incident-document", "--format=md,html", "--out=out", "--json"], None),
+    (
+        ["render", INCIDENT, "--doc", "incident-document", "--format", "docx", "-q", "--out", "o"],
+        None,
+    ),
+    (["render", "--doc", "incident-document", "--doc", "no-such-doc", "--out", "out"], None),
+    (["render", "-i", "inc-nope", "--format", "md", "--out", "out"], None),
+    (["render", "inc-other", "-i", INCIDENT, "--format", "md"], None),
+    (["render", "--format", "bogus", "--out", "out"], None),
+    (["render", "--format", "md", "--out", "out", "--bogus"], None),
 ]
 
 
@@ -310,6 +331,36 @@ def test_a_session_reads_and_records_alike_through_either_command_line(tmp_path:
     assert exports[0] == exports[1]
     notes = [n["text"] for n in exports[0]["notes"]]
     assert "from stdin" in notes and "-5% errors since the deploy" in notes
+
+
+def test_a_render_after_the_groups_workspace_option_runs_without_click(tmp_path: Path) -> None:
+    env = _workspace(tmp_path)
+    ws = env.pop("INCIDENT_WORKSPACE")
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('click loaded:', 'click' in sys.modules, file=sys.stderr))\n"
+        "from incident_kit.entry import main\n"
+        "sys.argv = ['incident', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    got = []
+    for words in (["--workspace", ws], [f"--workspace={ws}"]):
+        line = [*words, "render", "--doc", "incident-document", "--format", "md", "--out", "o"]
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *line],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.splitlines()[-1] == "click loaded: False"
+        by_click = subprocess.run(
+            [*CLICK, *line], env=env, capture_output=True, text=True, cwd=tmp_path
+        )
+        assert by_click.returncode == 0 and by_click.stdout == done.stdout
+        got.append(done.stdout)
+    assert got[0] == got[1] and "incident-document" in got[0]
 
 
 def test_a_short_command_runs_without_click() -> None:

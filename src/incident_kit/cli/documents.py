@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from incident_kit.cli import rendering
 from incident_kit.cli.options import (
     complete_document,
     complete_incident,
@@ -43,85 +41,12 @@ def output_options(func: F) -> F:
     )(func)
 
 
-def _incident(ws: Any, source: str | None) -> Any:
-    """(incident, renderer) from an incident file, or from the record store by id."""
-    from incident_kit import core
-
-    if source and (source.endswith((".yaml", ".yml")) or Path(source).is_file()):
-        return core.load_incident_file(workspace=ws, path=Path(source))
-    from incident_kit.live import Live
-
-    live = Live(ws)
-    live.viewed = True  # only rendered: read from the snapshot when it is current
-    incident = live.get(incident_id=source)
-    return incident, live.renderer(incident.playbook)
-
-
-@contextmanager
-def _imports_kept() -> Iterator[None]:
-    """Import the render's modules without the cyclic GC, then freeze what they made.
-
-    The imports make hundreds of thousands of objects (classes, pydantic's schemas, Jinja)
-    that live as long as the command, and no garbage: collections during them, and every
-    full collection after them (the fold of a long record triggers one), walked them all
-    (~25 ms of a 2,000-note render). Frozen, the collector skips them; it runs as before
-    for what the command makes afterwards. The PDF workers are forked before this. Only
-    the first command of a process freezes (one run in process, as the tests do, leaves
-    later garbage to the collector).
-    """
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if not gc.get_freeze_count():
-            gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-def _warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
-
-
-def _rel(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
-
-
-def _print_outputs(outputs: list[Any], out: Path, state: State, *, shown: bool = False) -> None:
-    """Where each file went; after progress on the same terminal, one line per folder."""
-    if state.json:
-        import json
-
-        click.echo(
-            json.dumps(
-                {
-                    "out": str(out),
-                    "outputs": [
-                        {"document": o.document, "format": o.format, "path": str(o.path)}
-                        for o in outputs
-                    ],
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
-        return
-    if shown and sys.stdout.isatty():
-        folders: dict[Path, list[Any]] = {}
-        for o in outputs:
-            folders.setdefault(o.path.parent, []).append(o)
-        for folder, files in folders.items():
-            kinds = ", ".join(sorted({o.format for o in files}))
-            click.echo(f"{len(files):>3} files ({kinds}) in {_rel(folder)}/")
-        return
-    for o in outputs:
-        click.echo(f"{o.document:<24} {o.format:<5} {_rel(o.path)}")
+# Shared with the quick command line's ``render`` (cli/rendering.py, no click there).
+_incident = rendering.incident_and_renderer
+_imports_kept = rendering.imports_kept
+_warn = rendering.warn
+_rel = rendering.rel
+_print_outputs = rendering.print_outputs
 
 
 @click.command()
@@ -169,34 +94,9 @@ def render(
       incident render --doc incident-document --format pdf
       incident render examples/login-outage.yaml --out /tmp/packet
     """
-    from incident_kit.render.formats import early_workers, parse_formats
+    from incident_kit.cli import quick
 
-    ws = state.workspace()
-    formats = parse_formats(fmt)
-    if incident_id and source:
-        raise click.UsageError(f"two incidents given: '{source}' and -i '{incident_id}'")
-    # PDF workers first, so that their import of the engine overlaps all that follows.
-    pool = early_workers(ws, formats, list(docs))
-    try:
-        with _imports_kept():
-            from incident_kit import core
-
-        incident, r = _incident(ws, incident_id or source)
-        target = out or ws.output_dir
-        outputs = core.render_incident(
-            renderer=r,
-            incident=incident,
-            documents=list(docs),
-            formats=formats,
-            out=target,
-            warn=_warn,
-            progress=(show := progress()),
-            pool=pool,
-        )
-    finally:
-        if pool is not None:
-            pool.close()
-    _print_outputs(outputs, target, state, shown=show is not None)
+    quick.render(state, source, incident_id, docs, fmt, out)
 
 
 @click.command()

@@ -7,7 +7,6 @@ imported inside the function that needs it, so ``incident --help`` stays fast.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -172,14 +171,9 @@ def incident_option(func: F) -> F:
 def progress() -> Callable[[str], None] | None:
     """One line per finished piece of work on stderr, when stderr is a terminal and
     ``--quiet``/``--json`` are not given; nothing otherwise."""
-    state = state_of()
-    if state.quiet or state.json or not sys.stderr.isatty():
-        return None
+    from incident_kit.cli.rendering import progress_of
 
-    def show(line: str) -> None:
-        click.echo(f"  {line}", err=True)
-
-    return show
+    return progress_of(state_of())
 
 
 # --- help that shows the playbook ---------------------------------------------------------

@@ -28,6 +28,7 @@ from incident_kit.cli.boundary import echo, emit, report, wants_json
 from incident_kit.cli.state import State
 from incident_kit.cli.typed import read_text
 from incident_kit.errors import CommandLineError
+from incident_kit.render import DEFAULT_FORMATS
 
 # Each option's words → (the value's name, its kind): "flag" (true when given), "value" (the
 # next word, or after "="), "many" (a repeatable value), "time" (a value click's TimeParam
@@ -48,7 +49,18 @@ OPTIONS: dict[str, dict[str, tuple[str, str]]] = {
     "check": {**_INCIDENT, "--undo": ("undo", "flag"), **_BY, **_CLOCK, **_COMMON},
     "status": {**_INCIDENT, **_CLOCK, **_COMMON},
     "list": {"--all": ("include_all", "flag"), **_CLOCK, **_COMMON},
+    "render": {
+        **_INCIDENT,
+        "--doc": ("docs", "many"),
+        "--format": ("fmt", "value"),
+        "--out": ("out", "folder"),
+        # The common options, as the group gives them to a command without its own --json.
+        "--json": ("json", "flag"),
+        **{k: v for k, v in _COMMON.items() if k != "--json"},
+    },
 }
+# Values click gives an option that is not on the command line (their default).
+DEFAULTS: dict[str, dict[str, Any]] = {"render": {"fmt": DEFAULT_FORMATS}}
 # Each command's arguments: (name, -1 for any number of words, 1 for exactly one, 0 for at
 # most one).
 ARGUMENTS: dict[str, tuple[tuple[str, int], ...]] = {
@@ -57,13 +69,15 @@ ARGUMENTS: dict[str, tuple[tuple[str, int], ...]] = {
     "check": (("item", 1),),
     "status": (("positional_id", 0),),
     "list": (),
+    "render": (("source", 0),),
 }
-_NOT_PASSED = ("quiet", "workspace")
+_NOT_PASSED = ("quiet", "workspace", "json")
 
 
 def run(argv: list[str]) -> int | None:
     """Run a short command without click: its exit code, or None when click should run the
     command line (nothing has been read or written then)."""
+    argv = command_first(argv)
     if not argv or argv[0] not in OPTIONS or not _plain_streams():
         return None
     if os.environ.get("INCIDENT_DEBUG") or os.environ.get("_INCIDENT_COMPLETE"):
@@ -97,6 +111,17 @@ def run(argv: list[str]) -> int | None:
     return 0
 
 
+def command_first(argv: list[str]) -> list[str]:
+    """The command line with the group's ``--workspace DIR`` (before the command's name)
+    moved after the name, where the command's own option reads it: click gives both the
+    same value, and the command's, coming later, wins either way."""
+    if argv[:1] == ["--workspace"] and len(argv) >= 3:
+        return [argv[2], "--workspace", argv[1], *argv[3:]]
+    if argv[:1] and argv[0].startswith("--workspace=") and len(argv) >= 2:
+        return [argv[1], argv[0], *argv[2:]]
+    return argv
+
+
 def parse(name: str, words: list[str]) -> tuple[State, dict[str, Any]] | None:
     """The command line's State and the command's values, as click would give them; None
     when click should read it."""
@@ -104,6 +129,7 @@ def parse(name: str, words: list[str]) -> tuple[State, dict[str, Any]] | None:
     values: dict[str, Any] = {}
     for dest, kind in options.values():
         values[dest] = False if kind == "flag" else () if kind == "many" else None
+    values.update(DEFAULTS.get(name, {}))
     args: list[str] = []
     only_args = False
     at = 0
@@ -156,8 +182,12 @@ def parse(name: str, words: list[str]) -> tuple[State, dict[str, Any]] | None:
             if folder is None:
                 return None
             state.workspace_path = folder
-    state.json = bool(values["as_json"])
+    state.json = bool(values.get("as_json") or values.get("json"))
     state.quiet = bool(values["quiet"])
+    if name == "render" and values["out"] is not None:
+        values["out"] = _folder(values["out"])  # click.Path(file_okay=False, path_type=Path)
+        if values["out"] is None:
+            return None
     return state, {k: v for k, v in values.items() if k not in _NOT_PASSED}
 
 
@@ -437,10 +467,28 @@ def _table(incidents: list[Any], tz: Any, fmt: Any) -> None:
         echo("  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4])
 
 
+def render(
+    state: State,
+    source: str | None,
+    incident_id: str | None,
+    docs: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Render an incident's documents (cli/rendering.py: imported only for this one)."""
+    import gc
+
+    from incident_kit.cli import rendering
+
+    gc.enable()  # the short commands run without it; a render makes garbage
+    rendering.render(state, source, incident_id, docs, fmt, out)
+
+
 COMMANDS: dict[str, Callable[..., None]] = {
     "note": note,
     "milestone": milestone,
     "check": check,
     "status": status,
     "list": list_,
+    "render": render,
 }
