@@ -333,7 +333,7 @@ def test_a_session_reads_and_records_alike_through_either_command_line(tmp_path:
     assert "from stdin" in notes and "-5% errors since the deploy" in notes
 
 
-def test_a_render_after_the_groups_workspace_option_runs_without_click(tmp_path: Path) -> None:
+def test_a_command_after_the_groups_workspace_option_runs_without_click(tmp_path: Path) -> None:
     env = _workspace(tmp_path)
     ws = env.pop("INCIDENT_WORKSPACE")
     probe = (
@@ -344,8 +344,14 @@ def test_a_render_after_the_groups_workspace_option_runs_without_click(tmp_path:
         "main()\n"
     )
     got = []
-    for words in (["--workspace", ws], [f"--workspace={ws}"]):
-        line = [*words, "render", "--doc", "incident-document", "--format", "md", "--out", "o"]
+    render = ["render", "--doc", "incident-document", "--format", "md", "--out", "o"]
+    for words, command in (
+        (["--workspace", ws], render),
+        ([f"--workspace={ws}"], render),
+        (["--workspace", ws], ["status", "--json"]),
+        (["--workspace", ws], ["list", "--workspace", ws]),
+    ):
+        line = [*words, *command]
         done = subprocess.run(
             [sys.executable, "-c", probe, *line],
             env=env,
@@ -361,6 +367,14 @@ def test_a_render_after_the_groups_workspace_option_runs_without_click(tmp_path:
         assert by_click.returncode == 0 and by_click.stdout == done.stdout
         got.append(done.stdout)
     assert got[0] == got[1] and "incident-document" in got[0]
+    assert quick.command_first(["--workspace", "w", "note", "x"]) == [
+        "note",
+        "--workspace",
+        "w",
+        "x",
+    ]
+    assert quick.command_first(["--workspace=w", "list"]) == ["list", "--workspace=w"]
+    assert quick.command_first(["--workspace", "w"]) == ["--workspace", "w"]  # click says
 
 
 def test_a_short_command_runs_without_click() -> None:
