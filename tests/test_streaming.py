@@ -294,3 +294,29 @@ def test_the_timeline_comes_out_entry_by_entry() -> None:
     # template's output grows entry by entry and the worker starts early.
     text = (TEMPLATES / "incident-document.md.j2").read_text(encoding="utf-8")
     assert re.search(r'{%\s*include\s+"_timeline\.md\.j2"\s*%}', text)
+
+
+def test_a_long_text_without_a_list_is_looked_through_a_few_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each look for a cut goes through all that waits: it is looked at again only once
+    # twice as much waits, so 2 MB without a list cost a few looks, not one per chunk.
+    looked: list[int] = []
+    real = streaming.cut_at
+
+    def counting(text: str, start: int) -> int:
+        looked.append(len(text))
+        return real(text, start)
+
+    monkeypatch.setattr(streaming, "cut_at", counting)
+    stream = streaming.DocxStream(None, "A4")  # type: ignore[arg-type]  # never sent to
+    stream.begin("d.md", ())
+    text = "A paragraph, and no list in sight.\n\n" * 60_000
+    chunks: list[str] = []
+    check = stream.take(chunks)
+    for start in range(0, len(text), 700):
+        chunks.append(text[start : start + 700])
+        if sum(map(len, chunks)) > check:
+            check = stream.take(chunks)
+    assert not stream.sent and not stream.dead
+    assert sum(looked) < 4 * len(text)

@@ -349,7 +349,9 @@ def _get(fd: int) -> Any:
 
 def _waiting(fd: int) -> bool:
     """Whether a message (or the pipe's end) is waiting to be read."""
-    return bool(select.select([fd], [], [], 0)[0])
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 class _Asked:

@@ -96,7 +96,9 @@ class DocxStream:
         self.tidier = Tidier()
         self.taken = 0  # chunks read
         self.size = 0  # characters read
-        self.waiting = ""  # tidied, not yet sent
+        self.waiting: list[str] = []  # tidied, not yet sent
+        self.waiting_size = 0
+        self.next_look = FIRST  # how much must wait before a cut is looked for again
         self.sent: list[str] = []
         self.shown: set[str] = set()  # pictures whose PNG was sent
         self.dead = False  # something failed: no more pieces; the end sends it whole
@@ -118,20 +120,34 @@ class DocxStream:
             new = "".join(chunks[self.taken :])
             self.taken = len(chunks)
             self.size += len(new)
-            self.waiting += self.tidier.feed(new)
-            # A template that writes a long list at once (in a macro) is cut in pieces
-            # all the same: the worker shares those it has not walked with its helper.
-            size = PIECE if self.sent else FIRST
-            while len(self.waiting) >= size:
-                at = cut_at(self.waiting, size)
-                if not at:
-                    break
-                self._send(self.waiting[:at])
-                self.waiting = self.waiting[at:]
-                size = PIECE
+            tidied = self.tidier.feed(new)
+            if tidied:
+                self.waiting.append(tidied)
+                self.waiting_size += len(tidied)
+            if self.waiting_size >= self.next_look:
+                self._cut()
         except Exception:  # the worker or a picture failed: the end sends it whole
             self.dead = True
         return self.size + (PIECE // 4 if self.sent else FIRST // 2)
+
+    def _cut(self) -> None:
+        """Send what waits, in pieces. A template that writes a long list at once (in a
+        macro) is cut in pieces all the same: the worker shares those it has not walked
+        with its helper. Where no cut is found, the next look waits until twice as much
+        waits (a long text without a list is looked through a few times, not at every
+        chunk)."""
+        text = "".join(self.waiting)
+        done = 0
+        want = PIECE if self.sent else FIRST
+        at = cut_at(text, done + want)
+        while at:
+            self._send(text[done:at])
+            done, want = at, PIECE
+            at = cut_at(text, done + want) if len(text) - done >= want else 0
+        rest = text[done:]
+        self.waiting = [rest] if rest else []
+        self.waiting_size = len(rest)
+        self.next_look = max(want, 2 * len(rest)) if len(rest) >= want else want
 
     def _pngs(self, piece: str) -> dict[str, bytes]:
         """The PNGs of the pictures ``piece`` names that were not sent yet."""
