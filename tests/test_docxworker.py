@@ -223,3 +223,30 @@ def test_halves_that_do_not_fit_are_refused() -> None:
         renderer.tail(parse("A paragraph.\n\n" + items))
     with pytest.raises(ValueError):
         renderer.tail(parse(items + "\n![figure](x.png)\n"))
+
+
+def test_workers_stopped_without_waiting_are_reaped_by_the_next_stop(
+    document: tuple[list[Path], RenderedDocument],
+) -> None:
+    # A command stops its worker without waiting (the worker's exit overlaps the rest of
+    # the command) and reaps it as it exits; a process making many commands (the tests)
+    # reaps each one at the next stop, so finished workers do not pile up as zombies.
+    import time
+
+    dirs, doc = document
+    docxworker._reap()
+    pids = []
+    for _ in range(3):
+        docxworker.start(dirs)
+        conv = Converter(template_dirs=dirs)
+        conv.convert_all([Job(doc, "docx")])
+        assert conv._docx_worker is not None
+        pids.append(conv._docx_worker.pid)
+        conv.close()
+        time.sleep(0.2)  # its exit
+    assert docxworker._unreaped == pids[-1:]
+    for pid in pids[:-1]:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped already
+    docxworker._reap()
+    assert docxworker._unreaped == []

@@ -125,8 +125,11 @@ class _Child:
         with contextlib.suppress(OSError):
             os.kill(pid, self.STOP)
         if not wait:
-            if not _unreaped:
+            global _reaping
+            if not _reaping:
+                _reaping = True
                 atexit.register(_reap)
+            _reap(block=False)  # those stopped before (a process making many commands)
             _unreaped.append(pid)
             return
         with contextlib.suppress(ChildProcessError):
@@ -134,13 +137,19 @@ class _Child:
 
 
 _unreaped: list[int] = []
+_reaping = False  # _reap is an exit handler
 
 
-def _reap() -> None:
-    """Reap the children stopped without waiting (:meth:`_Child.close`)."""
-    while _unreaped:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(_unreaped.pop(), 0)
+def _reap(*, block: bool = True) -> None:
+    """Reap the children stopped without waiting (:meth:`_Child.close`): all of them, or
+    (``block`` False) those that have exited."""
+    for pid in list(_unreaped):
+        try:
+            done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _unreaped.remove(pid)
 
 
 class DocxWorker(_Child):
