@@ -320,3 +320,22 @@ def test_a_long_text_without_a_list_is_looked_through_a_few_times(
             check = stream.take(chunks)
     assert not stream.sent and not stream.dead
     assert sum(looked) < 4 * len(text)
+
+
+def test_warnings_come_once_and_in_the_order_of_a_whole_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No Markdown the parser makes lacks a DOCX rendering, so one is taken away here (the
+    # worker and its helper are forked after, and inherit it): every rule warns.
+    from incident_kit.render import docx
+
+    def warned(build: Any, tok: Any) -> None:
+        text = build.unknown(tok, build.line_of(tok))
+        build.paragraph(build.para_props(), build.run(text, **docx.PLAIN))
+
+    monkeypatch.setattr(docx._Build, "on_hr", warned)
+    md = _long_markdown(3000).replace("\n## After\n", "\n***\n\n## After\n\n***\n")
+    data, warned_lines, stream, made = _stream(md)
+    assert made == "in pieces as it came" and len(stream.sent) > 10
+    assert len(warned_lines) == 2 and all("'hr'" in line for line in warned_lines)
+    assert (data, warned_lines) == _whole(md)

@@ -652,8 +652,6 @@ class _Streamed:
         if tail is None:
             raise ValueError("the helper could not build the tail")
         data = self.pieces.finish(meta, tail)
-        for line in tail.warnings:
-            self.warnings.append(line)
         return bytes(data)
 
     def _share(self, backlog: str) -> int | None:
