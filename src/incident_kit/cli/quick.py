@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from incident_kit.cli.boundary import echo, emit, report, wants_json
+from incident_kit.cli.rendering import render as render  # a quick command (COMMANDS)
 from incident_kit.cli.state import State
 from incident_kit.cli.typed import read_text
 from incident_kit.errors import CommandLineError
@@ -465,23 +466,6 @@ def _table(incidents: list[Any], tz: Any, fmt: Any) -> None:
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     for r in rows:
         echo("  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4])
-
-
-def render(
-    state: State,
-    source: str | None,
-    incident_id: str | None,
-    docs: tuple[str, ...],
-    fmt: str,
-    out: Path | None,
-) -> None:
-    """Render an incident's documents (cli/rendering.py: imported only for this one)."""
-    import gc
-
-    from incident_kit.cli import rendering
-
-    gc.enable()  # the short commands run without it; a render makes garbage
-    rendering.render(state, source, incident_id, docs, fmt, out)
 
 
 COMMANDS: dict[str, Callable[..., None]] = {

@@ -122,7 +122,11 @@ def render(
     out: Path | None,
 ) -> None:
     """Render an incident's documents (``incident render``)."""
+    import gc
+
     from incident_kit.render.formats import early_workers, parse_formats
+
+    gc.enable()  # the quick command line runs the short commands without it; this makes garbage
 
     ws = state.workspace()
     formats = parse_formats(fmt)
