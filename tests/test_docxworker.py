@@ -155,7 +155,9 @@ def _whole_and_split(md: str, cut: int) -> tuple[bytes, bytes, list[str], list[s
     whole_warnings, seen[:] = list(seen), []
     tail = renderer.tail(parse(md[cut:]), name="d.md", first_line=md[:cut].count("\n"))
     tail.warnings, seen[:] = list(seen), []
-    split = renderer.render(parse(md[:cut]), meta, name="d.md", tail=lambda: tail)
+    head = renderer.pieces(meta, name="d.md")
+    head.add(parse(md[:cut]), 0)
+    split = head.finish(meta, tail)
     return whole, split, whole_warnings, list(seen)
 
 
@@ -214,11 +216,13 @@ def test_halves_that_do_not_fit_are_refused() -> None:
     tasks = "".join(f"- [ ] task {i}\n" for i in range(10))
     # The head's list has no task items, the tail's has: the whole list is a task list.
     tail = renderer.tail(parse(tasks))
+    head = renderer.pieces(meta)
+    head.add(parse(items), 0)
     with pytest.raises(ValueError):
-        renderer.render(parse(items), meta, tail=lambda: tail)
+        head.finish(meta, tail)
     # A head that does not end with the list the tail continues.
     with pytest.raises(ValueError):
-        renderer.render(parse(items + "\nA paragraph.\n"), meta, tail=lambda: tail)
+        renderer.pieces(meta).add(parse(items + "\nA paragraph.\n"), 0)
     with pytest.raises(ValueError):
         renderer.tail(parse("A paragraph.\n\n" + items))
     with pytest.raises(ValueError):

@@ -487,18 +487,15 @@ class DocxRenderer:
         *,
         name: str = "",
         pictures: Mapping[str, Drawn] | None = None,
-        tail: Callable[[], Tail | None] | None = None,
     ) -> bytes:
         """A complete .docx for ``tokens``; ``name`` (the source file) appears in warnings;
         the page size is ``meta.paper`` (A4 or Letter). An image whose source is one of
-        ``pictures`` is embedded as PNG. With a ``tail`` (gives the :meth:`tail` built
-        apart, asked for once the head is walked), ``tokens`` are the head's, ending with
-        the list the tail continues (ValueError when they do not, or there is no tail)."""
+        ``pictures`` is embedded as PNG. (A document built in parts: :meth:`pieces`.)"""
         from incident_kit.errors import UserError
 
         with no_gc_pauses():
             try:
-                return _Build(self, tokens, meta, name, pictures or {}, tail).build()
+                return _Build(self, tokens, meta, name, pictures or {}).build()
             except etree.XMLSyntaxError as exc:  # a damaged header, footer or numbering part
                 raise UserError(
                     f"{self.path}: not a Word document ({exc})",
@@ -586,12 +583,10 @@ class _Build:
         meta: DocxMeta,
         name: str,
         pictures: Mapping[str, Drawn],
-        tail: Callable[[], Tail | None] | None = None,
         *,
         first_line: int = 0,
     ) -> None:
         self.owner = owner
-        self.tail = tail
         # A tail built apart: the line its text starts at in the whole document, and its
         # hyperlinks get stand-in ids (see Tail).
         self.first_line = first_line
@@ -1069,15 +1064,7 @@ class _Build:
             margins.set(_w(side), str(horizontal))
 
     def build(self) -> bytes:
-        task = None
-        if self.tail is not None:
-            self.tokens, task = self._head(self.tokens)
         self.walk()
-        if self.tail is not None:
-            tail = self.tail()
-            if tail is None or tail.task != task:
-                raise ValueError("no tail, or its list and the head's differ in task items")
-            self.join(tail)
         return self.finish()
 
     def finish(self) -> bytes:
@@ -1089,17 +1076,6 @@ class _Build:
         self.package.properties(self.meta)
         self.fill_body(sect)
         return self.package.zip()
-
-    @staticmethod
-    def _head(tokens: list[Token]) -> tuple[list[Token], bool]:
-        """The head's tokens without the close of the list its tail continues, and whether
-        that list holds task items (ValueError when they do not end with a top-level "-"
-        list)."""
-        last = tokens[-1] if tokens else None
-        if last is None or (last.type, last.level, last.markup) != ("bullet_list_close", 0, "-"):
-            raise ValueError("the head does not end with a top-level list")
-        opened = next(t for t in reversed(tokens) if t.type == "bullet_list_open" and t.level == 0)
-        return tokens[:-1], "contains-task-list" in str(opened.attrs.get("class", ""))
 
     def walk_apart(self) -> Tail:
         """Build this tail's body apart (``tokens`` start with the list it continues)."""

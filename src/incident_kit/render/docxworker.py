@@ -483,6 +483,38 @@ def _serve(jobs: BinaryIO, answers: BinaryIO, template_dirs: list[Path]) -> None
             helper.close()
 
 
+def _with_tail(
+    pieces: Any,
+    head: str,
+    first_line: int,
+    tail: str,
+    helper: _Helper,
+    name: str,
+    meta: Any,
+    *,
+    stop_helper: bool = False,
+) -> bytes | None:
+    """The DOCX of ``pieces`` with ``head`` walked in here while the helper builds
+    ``tail`` apart, then joined (ValueError and the like when the halves do not fit);
+    None, with nothing walked, when the helper cannot be asked. ``stop_helper``: no other
+    document follows, so the helper leaves as soon as its tail is in."""
+    from incident_kit.render.markdown import no_gc_pauses, parse
+
+    if not helper.send(tail, name, first_line + head.count("\n")):
+        return None
+    try:
+        with no_gc_pauses():
+            tokens = parse(head)
+        pieces.add(tokens, first_line)
+    finally:
+        built = helper.receive()  # always: an answer left unread would be the next's
+        if stop_helper:  # its exit overlaps the join (it is reaped as the worker ends)
+            helper.stop_soon()
+    if built is None:
+        raise ValueError("the helper could not build the tail")
+    return bytes(pieces.finish(meta, built))
+
+
 def _whole(
     renderer: Any,
     helper: _Helper | None,
@@ -498,32 +530,17 @@ def _whole(
     from incident_kit.render.docx import DocxMeta
     from incident_kit.render.markdown import no_gc_pauses, parse
 
-    data = None
     at = cut(markdown) if helper is not None and helper.alive else None
     if helper is not None and at is not None:
-        head = markdown[:at]
-        if helper.send(markdown[at:], name, head.count("\n")):
-            received: list[Any] = []
-
-            def tail(received: list[Any] = received, helper: _Helper = helper) -> Any:
-                received.append(helper.receive())
-                return received[0]
-
-            try:
-                with no_gc_pauses():
-                    tokens = parse(head)
-                # The head is walked while the helper builds the tail.
-                data = renderer.render(
-                    tokens, DocxMeta(**meta), name=name, pictures=pictures, tail=tail
-                )
-            except Exception:
-                data = None
-            if not received:
-                helper.receive()  # always: an answer left unread would be the next's
-            if data is None:
-                warnings.clear()  # made whole below, warnings and all
-    if data is not None:
-        return bytes(data), "in two halves"
+        props = DocxMeta(**meta)
+        try:
+            halves = renderer.pieces(props, name=name, pictures=pictures)
+            data = _with_tail(halves, markdown[:at], 0, markdown[at:], helper, name, props)
+        except Exception:
+            data = None
+        if data is not None:
+            return data, "in two halves"
+        warnings.clear()  # made whole below, warnings and all
     try:
         with no_gc_pauses():
             tokens = parse(markdown)
@@ -638,21 +655,22 @@ class _Streamed:
         if at is None:
             self._walk(backlog, last=True)
             return bytes(self.pieces.finish(meta))
-        helper = self.helper
-        assert helper is not None
-        if not helper.send(backlog[at:], self.name, self.lines + backlog.count("\n", 0, at)):
-            self._walk(backlog, last=True)
-            return bytes(self.pieces.finish(meta))
-        try:
-            self._walk(backlog[:at], last=False)
-        finally:
-            tail = helper.receive()  # always: an answer left unread would be the next's
-            if self.final:  # its exit overlaps the join (it is reaped as the worker ends)
-                helper.stop_soon()
-        if tail is None:
-            raise ValueError("the helper could not build the tail")
-        data = self.pieces.finish(meta, tail)
-        return bytes(data)
+        assert self.helper is not None
+        head, tail = backlog[:at], backlog[at:]
+        made = _with_tail(
+            self.pieces,
+            head,
+            self.lines,
+            tail,
+            self.helper,
+            self.name,
+            meta,
+            stop_helper=self.final,
+        )
+        if made is not None:
+            return made
+        self._walk(backlog, last=True)
+        return bytes(self.pieces.finish(meta))
 
     def _share(self, backlog: str) -> int | None:
         """Where the helper's part of the backlog starts, or None: the worker walks it
