@@ -254,3 +254,23 @@ def test_workers_stopped_without_waiting_are_reaped_by_the_next_stop(
             os.waitpid(pid, os.WNOHANG)  # reaped already
     docxworker._reap()
     assert docxworker._unreaped == []
+
+
+def test_a_worker_never_taken_is_stopped_and_reaped_as_the_process_exits(tmp_path: Path) -> None:
+    # A command interrupted (or failed) before it made its DOCX never takes its worker:
+    # the exit handler stops and reaps it, so it is not left to whoever adopts orphans.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from incident_kit.render import docxworker\n"
+        "docxworker.start([Path(sys.argv[1])])\n"
+        "print(docxworker._early.pid)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    pid = int(done.stdout)
+    assert not Path(f"/proc/{pid}").exists()  # gone when its parent was: reaped

@@ -40,18 +40,29 @@ if TYPE_CHECKING:
     from incident_kit.render.figure import Drawn
 
 _early: DocxWorker | None = None
+_leaving = False  # _stop_early is an exit handler
 
 
 def start(template_dirs: list[Path]) -> None:
-    """Fork this command's worker (stopping one an earlier command left untaken)."""
+    """Fork this command's worker (stopping one an earlier command left untaken). One
+    that is never taken (the command failed or was interrupted before it made a DOCX) is
+    stopped and reaped as the process exits."""
+    global _early, _leaving
+    _stop_early()
+    if not hasattr(os, "fork"):
+        return
+    if not _leaving:
+        _leaving = True
+        atexit.register(_stop_early)
+    with contextlib.suppress(OSError):
+        _early = DocxWorker(template_dirs)
+
+
+def _stop_early() -> None:
     global _early
     if _early is not None:
         _early.close()
         _early = None
-    if not hasattr(os, "fork"):
-        return
-    with contextlib.suppress(OSError):
-        _early = DocxWorker(template_dirs)
 
 
 def take(template_dirs: list[Path]) -> DocxWorker | None:
@@ -79,8 +90,19 @@ class _Child:
     def __init__(self, serve: Callable[[BinaryIO, BinaryIO], None]) -> None:
         job_r, job_w = os.pipe()
         out_r, out_w = os.pipe()
-        pid = os.fork()
+        # Ctrl-C reaches the whole process group: the main process stops, the child sees
+        # its pipe close. Blocked across the fork, so that the child ignores it before it
+        # can take one (taken in fork's own hooks, it printed a traceback); the parent
+        # takes a pending one right after.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            raise
         if pid == 0:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             status = 1
             try:
                 os.close(job_w)
@@ -90,6 +112,7 @@ class _Child:
                 status = 0
             finally:
                 os._exit(status)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(job_r)
         os.close(out_w)
         if hasattr(fcntl, "F_SETPIPE_SZ"):  # a long document's pieces need not wait
@@ -404,10 +427,8 @@ class _Given:
 
 
 def _serve(jobs: BinaryIO, answers: BinaryIO, template_dirs: list[Path]) -> None:
-    """The worker: import, read the reference, then render each job until the pipe closes."""
-    # Ctrl-C reaches the whole process group: the main process stops; this one sees the
-    # pipe close.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """The worker: import, read the reference, then render each job until the pipe closes
+    (it ignores Ctrl-C, see :class:`_Child`)."""
     fd = jobs.fileno()
     warnings: list[str] = []
     renderer: Any = None
